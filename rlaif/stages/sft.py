@@ -1,0 +1,124 @@
+"""Stage `sft`: supervised fine-tuning on {prompt, output} records, loss on output tokens only.
+
+1. A compact loop rather than TRL's SFTTrainer: the loss masking, chat-template rendering and
+   run-folder conventions are the ones every other stage uses (models.render_prompt), and the loop
+   runs unchanged under `accelerate launch`.
+2. Prompt and output are tokenized separately and concatenated, so the boundary between "what the
+   model is given" and "what it must learn" is exact even when a tokenizer would merge across it.
+3. Over-long examples lose prompt tokens from the left, never output tokens: the target survives.
+4. Output: OUT/sft/checkpoint (full weights, or adapters with LoRA), metrics.jsonl, manifest.json.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..config import Config
+from ..runs import Run
+
+SECTIONS = ("model", "sft")
+HELP = "supervised fine-tuning on {prompt, output} records (loss on output tokens only)"
+
+
+def tokenize_example(tokenizer, prompt_text: str, output: str, max_length: int) -> tuple[list[int], list[int]]:
+    """(input ids, labels) with prompt positions masked to -100 and EOS appended to the output."""
+    from ..models import encode_prompt
+
+    p = encode_prompt(tokenizer, prompt_text)
+    o = tokenizer(output, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    o = o[:max_length]
+    p = p[-(max_length - len(o)):] if max_length > len(o) else []
+    return p + o, [-100] * len(p) + o
+
+
+def collate(examples: list[tuple[list[int], list[int]]], pad_id: int):
+    """Right-padded (B, T) tensors: input_ids, attention_mask, labels."""
+    import torch
+
+    T = max(len(ids) for ids, _ in examples)
+    ids = torch.full((len(examples), T), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), T), -100, dtype=torch.long)
+    mask = torch.zeros((len(examples), T), dtype=torch.long)
+    for i, (x, y) in enumerate(examples):
+        ids[i, : len(x)] = torch.tensor(x)
+        labels[i, : len(y)] = torch.tensor(y)
+        mask[i, : len(x)] = 1
+    return ids, mask, labels
+
+
+def output_loss(model, ids, mask, labels):
+    """Mean next-token cross-entropy over output tokens, in fp32."""
+    import torch.nn.functional as F
+
+    logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()  # (B, T-1, V)
+    target = labels[:, 1:]
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=-100)
+
+
+def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = None) -> dict:
+    """Fine-tune `cfg.model` on `records`; save to out_dir/checkpoint. Returns summary metrics."""
+    import torch
+
+    from ..models import describe_model, load_causal_lm, load_tokenizer, render_prompt, save_model
+    from ..training import MetricLog, Progress, accelerator, count_batches, epoch_batches, make_optimizer
+
+    s = cfg.sft
+    acc = accelerator(cfg.seed, cfg.model)
+    tok = load_tokenizer(cfg.model.name, cfg.model.trust_remote_code)
+    model = load_causal_lm(cfg.model, trainable=True)
+    model.config.use_cache = False
+    examples = [tokenize_example(tok, render_prompt(tok, r["prompt"], cfg.model.chat_template),
+                                 r["output"], s.max_length) for r in records]
+    micro = count_batches(len(examples), s.batch_size, s.epochs)
+    steps = s.max_steps or max(1, micro // s.grad_accum)
+    opt, sched = make_optimizer(model, s.lr, s.weight_decay, steps, s.warmup_ratio)
+    model, opt = acc.prepare(model, opt)
+    log = MetricLog(out_dir / "metrics.jsonl", acc.is_main_process)
+    bar = Progress(steps, "sft", disable=not acc.is_local_main_process)
+    model.train()
+    step, losses, first_loss, t0 = 0, [], None, time.time()
+    batches = epoch_batches(len(examples), s.batch_size, s.epochs if not s.max_steps else 1e9, cfg.seed)
+    for i, idx in enumerate(batches):
+        ids, mask, labels = (t.to(acc.device) for t in collate([examples[j] for j in idx], tok.pad_token_id))
+        loss = output_loss(model, ids, mask, labels) / s.grad_accum
+        acc.backward(loss)
+        losses.append(loss.item() * s.grad_accum)
+        if (i + 1) % s.grad_accum:
+            continue
+        if s.grad_clip:
+            acc.clip_grad_norm_(model.parameters(), s.grad_clip)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        step += 1
+        mean = sum(losses) / len(losses)
+        first_loss = mean if first_loss is None else first_loss
+        rate = bar.update(1, tokens=int(mask.sum()) * s.grad_accum, loss=mean)
+        if step % s.log_every == 0 or step == steps:
+            log.write(step, {"loss/sft": mean, "lr": sched.get_last_lr()[0], "perf/tokens_per_s": rate})
+        losses = []
+        if step >= steps:
+            break
+    bar.close()
+    acc.wait_for_everyone()
+    if run:
+        run.time("train_s", time.time() - t0)
+    model = acc.unwrap_model(model)
+    if acc.is_main_process:
+        builtin = cfg.model.name if cfg.model.lora.enabled else None
+        save_model(model, tok, out_dir / "checkpoint", builtin_from=builtin)
+    return {"steps": step, "first_loss": first_loss, "last_loss": mean if step else None,
+            "examples": len(examples), "model": describe_model(model)} | (
+        {} if not torch.cuda.is_available() else {"max_cuda_mem": torch.cuda.max_memory_allocated()})
+
+
+def run(cfg: Config, force: bool = False) -> Path:
+    from ..tasks import resolve_records
+
+    r = Run(cfg, "sft", SECTIONS).open(force)
+    records, source = resolve_records(cfg.sft.data, "sft", cfg.task, "sft", cfg.sft.limit)
+    r.add_input("data", source if Path(source).exists() else None, source=source, records=len(records))
+    r.add_input("model", cfg.model.name)
+    results = train(cfg, records, r.dir, r)
+    return r.finish(**results)

@@ -1,0 +1,65 @@
+"""Tiny models built locally from configs, for tests and quick experiments (seconds, no downloads).
+
+`make_tiny_model(dir)` trains a byte-level BPE tokenizer on a few sentences and saves it with a
+randomly initialised 2-layer Llama. The tokenizer has digits "1".."9" and "10" as single tokens
+(labelers need them) and a small chat template, so every code path of a real model is exercised.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CORPUS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "SELECT name FROM artists WHERE id = 1 ORDER BY name LIMIT 10;",
+    "Which summary is better? Summary 1 or Summary 2. Preferred Summary=1",
+    "Context - Response 1 - Response 2 - Preferred Response=2",
+    "A good summary is coherent, accurate and covers the text. Rationale: it is short.",
+    "SELECT COUNT(*) FROM tracks JOIN albums ON tracks.album_id = albums.id GROUP BY genre;",
+    "Rate the response from 1 to 10. Score: 7 8 9 10 3 4 5 6",
+    "yes no maybe the cat sat on the mat and ate a fish",
+]
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+def make_tiny_tokenizer(vocab_size: int = 400, chat: bool = True):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE(unk_token=None))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=special,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(CORPUS * 4, trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>",
+                                   pad_token="<|endoftext|>", bos_token="<|endoftext|>")
+    if chat:
+        fast.chat_template = CHAT_TEMPLATE
+        fast.eos_token = "<|im_end|>"
+    return fast
+
+
+def make_tiny_model(dest: str | Path, chat: bool = True, hidden: int = 64, layers: int = 2, seed: int = 0) -> Path:
+    """Save a tiny Llama + tokenizer to `dest` and return the path."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    dest = Path(dest)
+    tok = make_tiny_tokenizer(chat=chat)
+    torch.manual_seed(seed)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=hidden * 2,
+                      num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
+                      max_position_embeddings=512, tie_word_embeddings=True,
+                      bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                      pad_token_id=tok.pad_token_id)
+    model = LlamaForCausalLM(cfg)
+    model.generation_config.eos_token_id = tok.eos_token_id
+    model.generation_config.pad_token_id = tok.pad_token_id
+    model.save_pretrained(dest)
+    tok.save_pretrained(dest)
+    return dest

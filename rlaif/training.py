@@ -1,0 +1,100 @@
+"""Pieces every training stage shares (SFT, reward model, RL): optimizer, schedule, devices, progress.
+
+1. `accelerate.Accelerator` owns devices and processes, so the same loop runs on one CPU, on a GPU,
+   and under `accelerate launch` (DDP / FSDP / DeepSpeed) without changes.
+2. Weights train in fp32; forward passes autocast to bf16 where the hardware has it (the
+   `model.dtype` setting). Callers compute losses in fp32.
+3. A progress bar shows loss and tokens/s; metrics go to a JSONL log in the run folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from tqdm.auto import tqdm
+
+
+def make_optimizer(model, lr: float, weight_decay: float, total_steps: int, warmup_ratio: float):
+    """AdamW over trainable parameters with linear warm-up then linear decay to zero."""
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters")
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    warmup = max(1, int(total_steps * warmup_ratio))
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+
+
+def accelerator(seed: int, model_cfg=None):
+    """The process's Accelerator (one CPU process unless launched with `accelerate launch`), with
+    autocast to bf16/fp16 when the model config resolves to it (weights stay fp32)."""
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    from .models import mixed_precision
+
+    acc = Accelerator(mixed_precision=mixed_precision(model_cfg) if model_cfg is not None else "no")
+    set_seed(seed)
+    return acc
+
+
+class MetricLog:
+    """Append-only JSONL of metrics, one line per logged step (main process only)."""
+
+    def __init__(self, path: Path, enabled: bool = True):
+        self.path, self.enabled = Path(path), enabled
+
+    def write(self, step: int, metrics: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        with self.path.open("a") as f:
+            f.write(json.dumps({"step": step, **metrics}) + "\n")
+
+
+class Progress:
+    """A tqdm bar that shows the latest loss and tokens per second."""
+
+    def __init__(self, total: int, desc: str, disable: bool = False):
+        self.bar = tqdm(total=total, desc=desc, disable=disable, dynamic_ncols=True)
+        self.t0, self.tokens = time.time(), 0
+
+    def update(self, n: int = 1, tokens: int = 0, **shown: float) -> float:
+        self.tokens += tokens
+        rate = self.tokens / max(1e-9, time.time() - self.t0)
+        self.bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()} | {"tok/s": f"{rate:.0f}"})
+        self.bar.update(n)
+        return rate
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def epoch_batches(n: int, batch_size: int, epochs: float, seed: int) -> Iterator[list[int]]:
+    """Index batches over `epochs` shuffled passes (a fractional last epoch is cut short)."""
+    import random
+
+    rng = random.Random(seed)
+    total = math.ceil(n * epochs / batch_size) if epochs > 0 else 0
+    order: list[int] = []
+    for _ in range(total):
+        if len(order) < batch_size:
+            perm = list(range(n))
+            rng.shuffle(perm)
+            order += perm
+        yield order[:batch_size]
+        order = order[batch_size:]
+
+
+def count_batches(n: int, batch_size: int, epochs: float) -> int:
+    return math.ceil(n * epochs / batch_size) if epochs > 0 else 0
