@@ -95,6 +95,51 @@ class SampleConfig:
 
 
 @dataclass
+class RMConfig:
+    data: str = opt("", "comparisons {prompt, response_a, response_b, p_a}, preferences {prompt, chosen, "
+                    "rejected} or SALMON records {prompt, response_a, response_b, principle_scores} "
+                    "(file or hf:NAME); empty: OUT/label/comparisons.jsonl")
+    eval_data: str = opt("", "held-out pairs (comparisons or preferences, e.g. human/oracle labels); "
+                         "empty: hold out eval_fraction of `data`")
+    eval_fraction: float = opt(0.1, "share of `data` held out for evaluation when eval_data is empty")
+    limit: int = opt(0, "use only the first N training records (0: all)")
+    model: str = opt("", "base model for the RM; empty: the sft checkpoint if it exists, else model.name")
+    loss: str = opt("soft", "soft: cross-entropy against p_a (RLAIF, METHOD.md 3); hard: Bradley-Terry "
+                    "on argmax labels (p_a = 0.5 pairs dropped)")
+    margin: float = opt(0.0, "required reward margin inside the log-sigmoids (records may carry their own "
+                        "`margin`)")
+    center_coef: float = opt(0.0, "reward centering: add coef * mean((r_a + r_b)^2) to the loss")
+    lora: bool = opt(False, "train LoRA adapters (settings from model.lora) plus the head instead of all weights")
+    epochs: float = opt(1.0, "passes over the training pairs")
+    max_steps: int = opt(0, "stop after this many optimizer steps (0: from epochs)")
+    batch_size: int = opt(8, "pairs per micro-batch")
+    grad_accum: int = opt(1, "micro-batches per optimizer step")
+    lr: float = opt(2e-5, "peak learning rate (AdamW, linear warm-up then linear decay)")
+    weight_decay: float = opt(0.0, "AdamW weight decay")
+    warmup_ratio: float = opt(0.03, "share of steps used for warm-up")
+    max_length: int = opt(1024, "truncate prompt+response to this many tokens (prompt loses tokens first)")
+    grad_clip: float = opt(1.0, "clip the gradient norm to this (0: off)")
+    gradient_checkpointing: bool = opt(True, "recompute activations in the backward pass (less memory, "
+                                       "~25% more compute)")
+    share_prompt: bool = opt(True, "encode a pair's prompt once: one row [prompt, a, b] with a block mask "
+                             "(same rewards as two rows, fewer tokens); false: two rows per pair")
+    log_every: int = opt(10, "log loss every N optimizer steps")
+    eval_batch_size: int = opt(32, "sequences per forward pass when evaluating and scoring")
+    salmon: bool = opt(False, "principle-following RM: build training pairs from `principle_scores` "
+                       "(METHOD.md 7); the RM prompt carries the principles")
+    principles: str = opt("", "principle file (YAML) for SALMON; empty: the built-in "
+                          "rlaif/principles/default.yaml")
+    principles_per_example: int = opt(3, "SALMON: principles sampled into each training prompt")
+    negate_prob: float = opt(0.5, "SALMON: probability of negating each sampled principle")
+    label_noise: float = opt(0.05, "SALMON: share of synthetic labels flipped at random")
+    rl_sampled: int = opt(3, "SALMON at use time: principles sampled by weight per prompt, added to the "
+                          "file's fixed anti-reward-hacking ones")
+    host: str = opt("127.0.0.1", "`rlaif rm serve`: address to listen on")
+    port: int = opt(8500, "`rlaif rm serve`: port to listen on")
+    serve_model: str = opt("", "`rlaif rm serve`: RM folder to serve; empty: OUT/rm/checkpoint")
+
+
+@dataclass
 class Config:
     out: str = opt("runs/default", "run root: each stage writes OUT/STAGE/")
     seed: int = opt(0, "random seed for everything")
@@ -102,6 +147,7 @@ class Config:
     model: ModelConfig = opt(ModelConfig(), "the policy model")
     sft: SFTConfig = opt(SFTConfig(), "supervised fine-tuning")
     sample: SampleConfig = opt(SampleConfig(), "sampling candidate completions")
+    rm: RMConfig = opt(RMConfig(), "reward models: soft-label, hard-label, SALMON principle-following")
 
 
 # --------------------------------------------------------------------------- loading
