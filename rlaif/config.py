@@ -140,6 +140,83 @@ class RMConfig:
 
 
 @dataclass
+class OpenAIBackendConfig:
+    base_url: str = opt("", "OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM, llama.cpp "
+                        "server, Ollama); empty: OPENAI_BASE_URL or api.openai.com")
+    api_key_env: str = opt("OPENAI_API_KEY", "environment variable holding the API key ('none' if the "
+                           "server needs none)")
+    model: str = opt("", "model name the server knows; empty: label.model")
+    api: str = opt("completions", "completions (raw prompt, the paper's format) or chat (the ending goes "
+                   "into the user turn; for servers without /v1/completions)")
+    top_logprobs: int = opt(20, "log-probabilities requested per position (the choices must be among them)")
+    concurrency: int = opt(8, "requests in flight at once")
+    max_retries: int = opt(6, "retries on 429, 5xx, timeouts and connection errors (exponential backoff)")
+    timeout: float = opt(60.0, "seconds per request")
+    backoff: float = opt(1.0, "first retry delay in seconds (doubles each retry, with jitter)")
+
+
+@dataclass
+class FakeBackendConfig:
+    accuracy: float = opt(0.8, "share of pairs where the fake labeler prefers the gold-better response")
+    confidence: float = opt(0.75, "P(preferred) the fake labeler assigns, before position bias")
+    position_bias: float = opt(0.0, "logit added to slot 1 (positive: prefers whatever is shown first)")
+
+
+@dataclass
+class LabelConfig:
+    input: str = opt("", "pairs to label: samples {prompt, completions} (first two completions), "
+                     "comparisons {prompt, response_a, response_b}, preferences {prompt, chosen, "
+                     "rejected}; file or hf:NAME; empty: OUT/sample/samples.jsonl")
+    limit: int = opt(0, "label only the first N pairs (0: all)")
+    mode: str = opt("pairwise", "pairwise (soft labels, METHOD.md 2) or principles (SALMON per-principle "
+                    "scores, METHOD.md 7)")
+    backend: str = opt("hf", "hf (local transformers model), openai (any OpenAI-compatible server), fake "
+                       "(deterministic, set accuracy and position bias), oracle (task ground truth or "
+                       "human labels: the RLHF arm)")
+    model: str = opt("", "labeler model for hf (HF id, folder, built-in name); empty: model.name")
+    dtype: str = opt("auto", "labeler dtype for hf: auto (bf16 where fast), bf16, fp16, fp32")
+    template: str = opt("", "prompt template: a built-in (summarize, helpful, harmless, text2sql) or a "
+                        "folder of .txt files like rlaif/labelers/templates/summarize; empty: the task's")
+    preamble: str = opt("detailed", "base, detailed (v1: 'OpenAI'), or a path to a .txt preamble")
+    exemplars: str = opt("", "few-shot exemplars {prompt, response_1, response_2, preferred: 1|2, "
+                         "rationale?} (JSONL); empty: 0-shot (the paper's default)")
+    shots: int = opt(0, "number of exemplars to include (0: none)")
+    chat_template: bool = opt(True, "hf: put preamble+sample in a user turn and the ending at the start "
+                              "of the assistant turn, when the tokenizer has a chat template")
+    orders: str = opt("both", "both (score (a,b) and (b,a), average: removes position bias), one (a single "
+                      "order, chosen per pair from a content hash), ab (always a first)")
+    cot: bool = opt(False, "two-step chain of thought: greedy rationale, then the ending and the scores")
+    cot_max_tokens: int = opt(512, "longest rationale in tokens")
+    self_consistency: int = opt(1, "rationales sampled per order and averaged (1: off; the paper found "
+                                "it hurts)")
+    sc_temperature: float = opt(1.0, "sampling temperature for self-consistency rationales")
+    execution_results: bool = opt(False, "text2sql: show each query's execution result under it")
+    postprocess: str = opt("none", "none (the paper), temperature (sharpen p_a with a temperature fitted "
+                           "on gold labels), threshold (drop pairs with |p_a - 0.5| < threshold), hard "
+                           "(argmax: p_a in {0, 1})")
+    threshold: float = opt(0.05, "confidence threshold for postprocess=threshold")
+    calibration: str = opt("", "gold-labeled pairs (preferences or comparisons) to fit the temperature on; "
+                           "empty: the gold-labeled input pairs themselves (in-sample)")
+    gold: str = opt("auto", "reference labels for the quality report: auto (record fields chosen/gold_p_a, "
+                    "else the task's oracle), field, task, or none")
+    labels: str = opt("", "oracle backend: human labels {prompt, chosen, rejected} or comparisons with "
+                      "p_a; empty: the task's oracle")
+    principles: str = opt("", "mode=principles: principle file (YAML list of {name, definition, weight}); "
+                          "empty: the built-in list")
+    batch_size: int = opt(8, "hf: prompts per forward pass (both orders of a pair count as two)")
+    share_prefix: bool = opt(True, "hf: encode the prefix shared by all prompts (preamble) once and reuse "
+                             "its KV cache")
+    min_choice_mass: float = opt(1e-4, "a prompt whose choice tokens get less total probability than "
+                                 "this is degenerate: counted and reported, not labeled")
+    max_length: int = opt(2048, "hf: truncate each response to fit prompts in this many tokens")
+    cache: str = opt("auto", "annotation cache keyed by (labeler, prompt, a, b): auto "
+                     "($RLAIF_CACHE/labels), a folder, or off")
+    progress: bool = opt(True, "show a progress bar (pairs/s, ETA)")
+    openai: OpenAIBackendConfig = opt(OpenAIBackendConfig(), "openai backend")
+    fake: FakeBackendConfig = opt(FakeBackendConfig(), "fake backend")
+
+
+@dataclass
 class Config:
     out: str = opt("runs/default", "run root: each stage writes OUT/STAGE/")
     seed: int = opt(0, "random seed for everything")
@@ -147,6 +224,7 @@ class Config:
     model: ModelConfig = opt(ModelConfig(), "the policy model")
     sft: SFTConfig = opt(SFTConfig(), "supervised fine-tuning")
     sample: SampleConfig = opt(SampleConfig(), "sampling candidate completions")
+    label: LabelConfig = opt(LabelConfig(), "AI preference labeling (the labeler)")
     rm: RMConfig = opt(RMConfig(), "reward models: soft-label, hard-label, SALMON principle-following")
 
 
@@ -178,6 +256,11 @@ def _coerce(value: Any, tp: Any, key: str, origin: str) -> Any:
     base = typing.get_origin(tp) or tp
     if base is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if base is float and isinstance(value, str):  # YAML 1.1 reads `3e-4` (no dot) as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if base is bool and not isinstance(value, bool):
         raise ConfigError(f"{origin}: '{key}' must be true or false, got {value!r}")
     if base in (int, float) and isinstance(value, bool):

@@ -52,8 +52,10 @@ def generate_texts(model, tokenizer, prompt_texts: list[str], n: int, temperatur
             input_ids=ids.to(device), attention_mask=mask.to(device), max_new_tokens=max_new_tokens,
             do_sample=sampling, temperature=temperature if sampling else None,
             top_p=top_p if sampling else None, top_k=0 if sampling else None,
-            num_return_sequences=n, eos_token_id=stop_token_ids(tokenizer, model), pad_token_id=pad,
+            num_return_sequences=n if sampling else 1, eos_token_id=stop_token_ids(tokenizer, model), pad_token_id=pad,
             use_cache=True)  # (B*n, T + new)
+    if not sampling and n > 1:  # greedy: the n completions are the same one
+        out = out.repeat_interleave(n, dim=0)
     texts = tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
     grouped = [[texts[i * n + j].strip() for j in range(n)] for i in range(len(prompt_texts))]
     return (grouped, out, width) if return_ids else grouped
