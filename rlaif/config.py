@@ -217,6 +217,36 @@ class LabelConfig:
 
 
 @dataclass
+class EvalConfig:
+    policies: dict = opt({}, "policies to compare, name -> checkpoint folder, stage folder (OUT/rl), run "
+                         "root, model name, or a .jsonl of outputs {prompt, completion}; empty: sft "
+                         "(OUT/sft/checkpoint) and rl (OUT/rl) where present, else model.name")
+    baseline: str = opt("", "the policy the others are compared with; empty: the first")
+    head_to_head: bool = opt(True, "judge every pair of policies, not only each one against the baseline")
+    prompts: str = opt("", "held-out prompts (file, hf:NAME, task:SPLIT); empty: the task's `test` split")
+    limit: int = opt(0, "use only the first N prompts (0: all)")
+    temperature: float = opt(0.0, "sampling temperature of the policies' outputs (0: greedy)")
+    top_p: float = opt(1.0, "nucleus sampling threshold")
+    max_new_tokens: int = opt(128, "maximum generated tokens per output")
+    batch_size: int = opt(8, "prompts per generate() call")
+    max_prompt_length: int = opt(1024, "truncate prompts to their last N tokens")
+    judges: list = opt(["oracle"], "pairwise judges: oracle (the task's ground truth, e.g. text2sql "
+                       "execution match), labeler (the label section's labeler, both orders averaged)")
+    labeler: dict = opt({}, "overrides of the label section for the labeler judge, e.g. {backend: "
+                        "openai, model: NAME} to judge with a stronger model than the one that labeled")
+    judge_batch_size: int = opt(16, "pairs per judge call (each call's judgments are saved at once)")
+    harmless: str = opt("", "single-output harmlessness rater: empty (off) or task (the task's "
+                        "`harmless` judgment)")
+    tie_margin: float = opt(0.0, "a judgment within this of 0.5 counts as a tie (half a win)")
+    bootstrap: int = opt(2000, "bootstrap resamples for the 95% intervals")
+    length_feature: str = opt("log_ratio", "length control regressor: log_ratio or ratio (of A's to B's "
+                              "length in characters), read where the lengths are equal")
+    examples: int = opt(5, "prompts whose outputs the report shows side by side")
+    title: str = opt("", "report title; empty: from the run folder name")
+    report: bool = opt(True, "write report.html and summary.md")
+
+
+@dataclass
 class Config:
     out: str = opt("runs/default", "run root: each stage writes OUT/STAGE/")
     seed: int = opt(0, "random seed for everything")
@@ -226,6 +256,7 @@ class Config:
     sample: SampleConfig = opt(SampleConfig(), "sampling candidate completions")
     label: LabelConfig = opt(LabelConfig(), "AI preference labeling (the labeler)")
     rm: RMConfig = opt(RMConfig(), "reward models: soft-label, hard-label, SALMON principle-following")
+    eval: EvalConfig = opt(EvalConfig(), "evaluation: win rates, oracle scores, labeler quality, the report")
 
 
 # --------------------------------------------------------------------------- loading
