@@ -11,7 +11,9 @@ from .records import RecordError
 from .runs import StaleRunError
 
 # commands that parse their own arguments: name -> (module, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "annotate": ("rlaif.annotate.cli", "collect human preference labels in a browser (quality-checked)"),
+}
 
 USAGE = """usage: rlaif COMMAND [--config FILE.yaml] [--force] [--section.key=value ...]
 
