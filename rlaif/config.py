@@ -247,6 +247,56 @@ class EvalConfig:
 
 
 @dataclass
+class RLConfig:
+    prompts: str = opt("", "RL prompts {prompt, ...} (file, hf:NAME, task:SPLIT); extra fields go to the "
+                       "reward functions; empty: the task's `rl` split (disjoint from SFT data)")
+    limit: int = opt(0, "use only the first N prompts (0: all)")
+    policy: str = opt("", "initial policy and reference; empty: the sft checkpoint if it exists, else model.name")
+    algo: str = opt("a2c", "a2c (the paper: learned value baseline, no clipping), ppo (GAE, clipped "
+                    "objectives), rloo (k samples per prompt, leave-one-out baseline, no critic)")
+    rewards: list = opt([{"source": "oracle", "weight": 1.0}],
+                        "reward sources, summed with weights: [{source, weight, name, ...options}]; "
+                        "sources: oracle, python (function: pkg.mod:fn), rm (path), salmon (path, "
+                        "principles), direct (labeler d-RLAIF score)")
+    steps: int = opt(100, "RL steps (one rollout batch and its updates each)")
+    batch_size: int = opt(8, "prompts per step")
+    n: int = opt(0, "completions per prompt (0: the algorithm's default, 1 for a2c/ppo, 4 for rloo)")
+    temperature: float = opt(0.9, "rollout sampling temperature (the paper: 0.9)")
+    top_p: float = opt(1.0, "rollout nucleus sampling threshold")
+    max_new_tokens: int = opt(64, "maximum generated tokens per completion")
+    max_prompt_length: int = opt(1024, "truncate prompts to their last N tokens")
+    kl_coef: float = opt(0.05, "beta in J = E[(1 - beta) r - beta KL(pi || pi_sft)] (the paper: 0.05)")
+    kl_estimator: str = opt("k1", "per-token KL estimator in the reward: k1 (log ratio), k2, k3")
+    kl_target: float = opt(0.0, "adaptive KL controller target (nats per response; 0: fixed beta)")
+    kl_horizon: int = opt(10000, "adaptive KL controller horizon (samples)")
+    gamma: float = opt(1.0, "discount (the paper: 1)")
+    gae_lambda: float = opt(0.95, "GAE lambda (ppo)")
+    epochs: int = opt(1, "passes over each rollout batch (PPO's K epochs; a2c and rloo: 1)")
+    mini_batches: int = opt(1, "optimizer steps per pass over a rollout batch")
+    micro_batch_size: int = opt(8, "sequences per forward/backward (gradient accumulation below it)")
+    clip_range: float = opt(0.2, "PPO policy ratio clip (ppo only)")
+    value_clip: float = opt(0.2, "PPO value clip (ppo only; 0: off)")
+    vf_coef: float = opt(0.1, "value loss weight")
+    critic: str = opt("separate", "separate (a second copy of the SFT model with a value head, as in "
+                      "the paper) or shared (a value head on the policy's trunk: half the compute)")
+    lr: float = opt(1e-5, "policy learning rate (AdamW, linear decay to 0)")
+    critic_lr: float = opt(0.0, "critic learning rate (0: same as lr)")
+    weight_decay: float = opt(0.0, "AdamW weight decay")
+    warmup_ratio: float = opt(0.0, "share of optimizer steps used for warm-up")
+    grad_clip: float = opt(1.0, "clip the gradient norm to this (0: off)")
+    missing_eos_penalty: float = opt(0.0, "subtracted from the reward of a response cut off without EOS")
+    rollout: str = opt("hf", "where rollouts come from: hf (the policy in this process, KV cache) or "
+                       "openai (an OpenAI-compatible server such as vLLM: server_url, server_model)")
+    server_url: str = opt("", "rollout server base URL, e.g. http://localhost:8000/v1 (rollout: openai)")
+    server_model: str = opt("", "model name on the rollout server (rollout: openai)")
+    save_every: int = opt(25, "checkpoint every N steps (0: only at the end); rerunning resumes from the last")
+    keep_checkpoints: int = opt(2, "resumable checkpoints kept (older ones are deleted)")
+    log_every: int = opt(1, "log metrics every N steps")
+    log_samples: int = opt(2, "completions per step written to samples.jsonl (0: none)")
+    trackers: list = opt([], "extra metric sinks besides metrics.jsonl: tensorboard, trackio, wandb")
+
+
+@dataclass
 class Config:
     out: str = opt("runs/default", "run root: each stage writes OUT/STAGE/")
     seed: int = opt(0, "random seed for everything")
@@ -256,6 +306,7 @@ class Config:
     sample: SampleConfig = opt(SampleConfig(), "sampling candidate completions")
     label: LabelConfig = opt(LabelConfig(), "AI preference labeling (the labeler)")
     rm: RMConfig = opt(RMConfig(), "reward models: soft-label, hard-label, SALMON principle-following")
+    rl: RLConfig = opt(RLConfig(), "RL against any reward source with a KL penalty to the SFT policy")
     eval: EvalConfig = opt(EvalConfig(), "evaluation: win rates, oracle scores, labeler quality, the report")
 
 
