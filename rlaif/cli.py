@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rlaif: unknown command {name!r}; run `rlaif --help` for the list", file=sys.stderr)
         return 2
     mod = stage_module(name)
+    if rest and rest[0] in getattr(mod, "SUBCOMMANDS", {}):  # e.g. `rlaif rm serve ...`
+        return mod.subcommand(rest[0], rest[1:])
     if "-h" in rest or "--help" in rest:
         print(stage_usage(name, mod))
         return 0
