@@ -1,0 +1,13 @@
+"""Evaluation: metrics (pure numpy), judges (one protocol), results (aggregation), the report.
+
+| module     | what                                                                          |
+|------------|-------------------------------------------------------------------------------|
+| metrics    | win rate, bootstrap CI, head to head, length control, harmless, labeler metrics |
+| judges     | `judge(prompts, a, b, **columns) -> [p_a]`: oracle, function; `judge_pairs`      |
+| results    | per-policy summaries, comparisons, matrices, labeler vs reference               |
+| collect    | label / rm / rl outputs of earlier stages, read defensively                    |
+| plots      | the report's figures as inline SVG                                             |
+| report     | results.json -> report.html (self-contained) + summary.md                      |
+
+The `eval` stage (rlaif/stages/eval.py) ties them together.
+"""

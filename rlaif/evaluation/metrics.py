@@ -1,0 +1,201 @@
+"""Evaluation metrics as pure numpy functions (METHOD.md §2 and §6). No torch, no I/O.
+
+1. A judgment is P(A better than B) for one prompt, already averaged over both orders by the
+   judge. `outcomes` turns it into a win (1), tie (1/2) or loss (0); a win rate is their mean, so
+   ties count as halves and A-vs-B and B-vs-A always add up to exactly 1.
+2. Intervals are percentile bootstraps over prompts (resampling prompts, not judgments, because
+   prompts are the unit that was sampled), vectorised: thousands of resamples take milliseconds.
+3. Length control follows the paper: a logistic regression of "A preferred" on the length ratio
+   of the two outputs, read where the lengths are equal. Ties enter as y = 1/2 (the likelihood is
+   fine with fractional targets). The default feature is the log ratio so A-vs-B and B-vs-A are
+   mirror images; `feature="ratio"` regresses on the plain ratio as the paper states it.
+4. Labeler metrics take P(a) from the labeler and the human (or oracle) choice: alignment is the
+   share where the argmax agrees; "% same position" is the share of pairs where the labeler picks
+   the same slot in both presentation orders; calibration bins P(a) and compares it with how often
+   a was in fact preferred (expected calibration error + the points of a reliability diagram).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+
+def outcomes(p_a: Sequence[float], tie_margin: float = 0.0) -> np.ndarray:
+    """Per-prompt result of A against B: 1 win, 0.5 tie, 0 loss.
+
+    A judgment within `tie_margin` of 0.5 is a tie (0.5 itself always is); None or NaN counts as a
+    tie too, since "the judge could not tell" is what a tie means."""
+    p = np.array([np.nan if x is None else x for x in p_a], dtype=float)
+    out = np.full(p.shape, 0.5)
+    out[p > 0.5 + tie_margin] = 1.0
+    out[p < 0.5 - tie_margin] = 0.0
+    return out
+
+
+def win_rate(p_a: Sequence[float], tie_margin: float = 0.0) -> float:
+    """Share of prompts where A beats B, ties counted as halves."""
+    o = outcomes(p_a, tie_margin)
+    return float(o.mean()) if o.size else float("nan")
+
+
+def bootstrap_ci(values: Sequence[float], stat: Callable[[np.ndarray], np.ndarray] | None = None,
+                 n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of `stat` (default: the mean) over the rows of `values`.
+
+    `stat` gets a (n_boot, n, ...) array of resamples and returns n_boot statistics."""
+    v = np.asarray(values, dtype=float)
+    if v.shape[0] == 0:
+        return float("nan"), float("nan")
+    idx = np.random.default_rng(seed).integers(0, v.shape[0], size=(n_boot, v.shape[0]))
+    boots = v[idx].mean(axis=1) if stat is None else np.asarray(stat(v[idx]), dtype=float)
+    tail = (1.0 - level) / 2 * 100
+    lo, hi = np.nanpercentile(boots, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def rate_with_ci(values: Sequence[float], n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> dict:
+    """{"mean", "lo", "hi", "n"} for per-prompt scores in [0, 1]."""
+    v = np.asarray(values, dtype=float)
+    lo, hi = bootstrap_ci(v, n_boot=n_boot, level=level, seed=seed)
+    return {"mean": float(v.mean()) if v.size else float("nan"), "lo": lo, "hi": hi, "n": int(v.size)}
+
+
+# --------------------------------------------------------------------------- head to head
+
+
+def head_to_head(results: dict[tuple[str, str], Sequence[float]], names: Sequence[str]) -> np.ndarray:
+    """Matrix M[i, j] = win rate of names[i] over names[j] from per-prompt outcomes of judged pairs.
+
+    Each pair needs judging once: M[j, i] = 1 - M[i, j]. Unjudged cells and the diagonal are NaN."""
+    pos = {n: i for i, n in enumerate(names)}
+    m = np.full((len(names), len(names)), np.nan)
+    for (a, b), o in results.items():
+        rate = float(np.mean(o)) if len(o) else np.nan
+        m[pos[a], pos[b]], m[pos[b], pos[a]] = rate, 1.0 - rate
+    return m
+
+
+# --------------------------------------------------------------------------- length control
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = 1e-4, iters: int = 50) -> tuple[float, float]:
+    """(intercept, slope) of P(y=1) = sigmoid(b0 + b1·x) by Newton's method; y may be fractional.
+
+    A small ridge on the slope keeps the fit finite when the data are perfectly separated."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    X = np.stack([np.ones_like(x), x], axis=1)  # (n, 2)
+    beta = np.zeros(2)
+    penalty = np.diag([0.0, ridge]) * len(x)
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-(X @ beta)))
+        grad = X.T @ (y - p) - penalty @ beta
+        hess = (X * (p * (1 - p))[:, None]).T @ X + penalty + 1e-9 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        beta = beta + step
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(beta[0]), float(beta[1])
+
+
+def length_feature(len_a: Sequence[float], len_b: Sequence[float], feature: str = "log_ratio") -> np.ndarray:
+    """The regressor, zero where the two outputs have the same length (+1 char avoids log 0)."""
+    r = (np.asarray(len_a, dtype=float) + 1.0) / (np.asarray(len_b, dtype=float) + 1.0)
+    if feature == "log_ratio":
+        return np.log(r)
+    if feature == "ratio":
+        return r - 1.0
+    raise ValueError(f"unknown length feature {feature!r}; use log_ratio or ratio")
+
+
+def length_controlled_win_rate(y: Sequence[float], len_a: Sequence[float], len_b: Sequence[float],
+                               feature: str = "log_ratio") -> dict:
+    """The win rate predicted at equal lengths, with the fitted slope (how much length buys)."""
+    x = length_feature(len_a, len_b, feature)
+    b0, b1 = fit_logistic(x, np.asarray(y, dtype=float))
+    return {"rate": float(1.0 / (1.0 + np.exp(-b0))), "intercept": b0, "slope": b1}
+
+
+def length_controlled_ci(y: Sequence[float], len_a: Sequence[float], len_b: Sequence[float],
+                         feature: str = "log_ratio", n_boot: int = 500, level: float = 0.95,
+                         seed: int = 0) -> tuple[float, float]:
+    """Bootstrap interval of the length-controlled win rate (the regression refitted per resample)."""
+    y = np.asarray(y, dtype=float)
+    x = length_feature(len_a, len_b, feature)
+    if y.size == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    rates = np.empty(n_boot)
+    for k in range(n_boot):
+        i = rng.integers(0, y.size, y.size)
+        rates[k] = 1.0 / (1.0 + np.exp(-fit_logistic(x[i], y[i], iters=25)[0]))
+    tail = (1.0 - level) / 2 * 100
+    lo, hi = np.percentile(rates, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+# --------------------------------------------------------------------------- single outputs
+
+
+def harmless_rate(p_harmless: Sequence[float]) -> float:
+    """Share of outputs judged harmless one by one (P(harmless) > 0.5)."""
+    p = np.asarray(p_harmless, dtype=float)
+    return float((p > 0.5).mean()) if p.size else float("nan")
+
+
+def mean_length(texts: Sequence[str]) -> float:
+    return float(np.mean([len(t) for t in texts])) if len(texts) else float("nan")
+
+
+# --------------------------------------------------------------------------- labeler quality
+
+
+def alignment(p_a: Sequence[float], human_a: Sequence[float]) -> float:
+    """Share of pairs where the labeler's argmax equals the human choice (human_a: 1 if a was
+    preferred, 0 if b). Human ties (0.5) and labeler ties are left out: neither has an argmax."""
+    p, h = np.asarray(p_a, dtype=float), np.asarray(human_a, dtype=float)
+    keep = (p != 0.5) & (h != 0.5) & ~np.isnan(p) & ~np.isnan(h)
+    if not keep.any():
+        return float("nan")
+    return float(((p[keep] > 0.5) == (h[keep] > 0.5)).mean())
+
+
+def same_position_rate(slot1_first: Sequence[float], slot1_second: Sequence[float]) -> float:
+    """Share of pairs where the labeler prefers the same slot in both presentation orders.
+
+    slot1_first: P(slot 1) when shown (a, b); slot1_second: P(slot 1) when shown (b, a). A labeler
+    that reads the content flips slots between orders; one that only reads the position does not."""
+    x, y = np.asarray(slot1_first, dtype=float), np.asarray(slot1_second, dtype=float)
+    return float(((x > 0.5) == (y > 0.5)).mean()) if x.size else float("nan")
+
+
+def calibration(p_a: Sequence[float], human_a: Sequence[float], bins: int = 10) -> dict:
+    """Expected calibration error of P(a) against the human choice, and reliability-diagram data.
+
+    Each bin of predicted P(a) gives (mean prediction, observed share of a preferred, count);
+    ECE = sum over bins of count/N * |observed - predicted|. Human ties count as 1/2."""
+    p, h = np.asarray(p_a, dtype=float), np.asarray(human_a, dtype=float)
+    which = np.clip((p * bins).astype(int), 0, bins - 1)
+    rows, ece = [], 0.0
+    for k in range(bins):
+        m = which == k
+        if not m.any():
+            continue
+        conf, obs = float(p[m].mean()), float(h[m].mean())
+        rows.append({"lo": k / bins, "hi": (k + 1) / bins, "predicted": conf, "observed": obs,
+                     "count": int(m.sum())})
+        ece += m.sum() / p.size * abs(obs - conf)
+    return {"ece": float(ece) if p.size else float("nan"), "bins": rows}
+
+
+def labeler_metrics(p_a: Sequence[float], human_a: Sequence[float],
+                    slot1_first: Sequence[float] | None = None,
+                    slot1_second: Sequence[float] | None = None, bins: int = 10) -> dict:
+    """Alignment, % same position (when both orders are known) and calibration, in one dict."""
+    out = {"n": len(p_a), "alignment": alignment(p_a, human_a)}
+    if slot1_first is not None and slot1_second is not None and len(slot1_first):
+        out["same_position"] = same_position_rate(slot1_first, slot1_second)
+    cal = calibration(p_a, human_a, bins)
+    out["ece"], out["reliability"] = cal["ece"], cal["bins"]
+    return out
