@@ -12,6 +12,7 @@ from .runs import StaleRunError
 
 # commands that parse their own arguments: name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("rlaif.pipeline", "the whole chain from one YAML: sft -> sample -> label -> rm -> rl -> eval"),
     "annotate": ("rlaif.annotate.cli", "collect human preference labels in a browser (quality-checked)"),
 }
 

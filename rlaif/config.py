@@ -290,10 +290,16 @@ class RLConfig:
     server_url: str = opt("", "rollout server base URL, e.g. http://localhost:8000/v1 (rollout: openai)")
     server_model: str = opt("", "model name on the rollout server (rollout: openai)")
     save_every: int = opt(25, "checkpoint every N steps (0: only at the end); rerunning resumes from the last")
-    keep_checkpoints: int = opt(2, "resumable checkpoints kept (older ones are deleted)")
+    keep_checkpoints: int = opt(1, "resumable checkpoints kept (older ones are deleted once a newer one is complete)")
     log_every: int = opt(1, "log metrics every N steps")
     log_samples: int = opt(2, "completions per step written to samples.jsonl (0: none)")
     trackers: list = opt([], "extra metric sinks besides metrics.jsonl: tensorboard, trackio, wandb")
+
+
+@dataclass
+class PipelineConfig:
+    stages: list = opt(["sft", "sample", "label", "rm", "rl", "eval"],
+                       "stages `rlaif run` runs in order (each skipped when its output is complete)")
 
 
 @dataclass
@@ -308,6 +314,7 @@ class Config:
     rm: RMConfig = opt(RMConfig(), "reward models: soft-label, hard-label, SALMON principle-following")
     rl: RLConfig = opt(RLConfig(), "RL against any reward source with a KL penalty to the SFT policy")
     eval: EvalConfig = opt(EvalConfig(), "evaluation: win rates, oracle scores, labeler quality, the report")
+    pipeline: PipelineConfig = opt(PipelineConfig(), "the whole chain (`rlaif run`)")
 
 
 # --------------------------------------------------------------------------- loading

@@ -282,18 +282,25 @@ def encode_prompt(tokenizer, text: str) -> list[int]:
 
 
 def stop_token_ids(tokenizer, model=None) -> list[int]:
-    """Every id that ends a response: eos, the generation config's eos list, chat end markers."""
+    """Every id that ends a response: eos, the generation config's eos list, chat end markers.
+
+    Cached on the tokenizer: looking tokens up is slow enough (vocab dicts) to show in a decode loop."""
+    gen = getattr(model, "generation_config", None)
+    eos = getattr(gen, "eos_token_id", None)
+    key = tuple(eos) if isinstance(eos, list) else eos
+    cache = tokenizer.__dict__.setdefault("_rlaif_stop_ids", {})
+    if key in cache:
+        return cache[key]
     ids = set()
     if tokenizer.eos_token_id is not None:
         ids.add(tokenizer.eos_token_id)
-    gen = getattr(model, "generation_config", None)
-    eos = getattr(gen, "eos_token_id", None)
     ids.update(eos if isinstance(eos, list) else [eos] if eos is not None else [])
     for t in ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>"):
-        tid = tokenizer.convert_tokens_to_ids(t) if t in tokenizer.get_vocab() else None
-        if tid is not None:
+        tid = tokenizer.convert_tokens_to_ids(t)
+        if tid is not None and tid != tokenizer.unk_token_id:
             ids.add(tid)
-    return sorted(ids)
+    cache[key] = sorted(ids)
+    return cache[key]
 
 
 def save_model(model, tokenizer, dest: str | Path, builtin_from: str | None = None) -> Path:

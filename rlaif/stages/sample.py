@@ -62,22 +62,25 @@ def generate_texts(model, tokenizer, prompt_texts: list[str], n: int, temperatur
 
 
 def sample_records(cfg: Config, records: list[dict], out_file: Path, model_path: str,
-                   s: SampleConfig | None = None) -> list[dict]:
-    """Sample for `records` into `out_file` (appending, resuming what is there); return all rows."""
+                   s: SampleConfig | None = None, model=None, tokenizer=None,
+                   progress: bool = True) -> list[dict]:
+    """Sample for `records` into `out_file` (appending, resuming what is there); return all rows.
+
+    `model` and `tokenizer` may be passed already loaded (evaluation and benchmarks reuse them)."""
     from ..models import load_causal_lm, load_tokenizer, render_prompt
     from ..training import Progress
 
     s = s or cfg.sample
     done = {r["index"]: r for r in read_done(out_file)}
-    tok = load_tokenizer(model_path, cfg.model.trust_remote_code)
+    tok = tokenizer or load_tokenizer(model_path, cfg.model.trust_remote_code)
     texts = [render_prompt(tok, r["prompt"], cfg.model.chat_template) for r in records]
     lengths = [len(t) for t in texts]
     order = sorted(range(len(records)), key=lambda i: (-lengths[i], i))
     batches = [order[k:k + s.batch_size] for k in range(0, len(order), s.batch_size)]
     todo = [(k, b) for k, b in enumerate(batches) if any(i not in done for i in b)]
     if todo:
-        model = load_causal_lm(cfg.model, model_path)
-        bar = Progress(len(records), "sample", disable=False)
+        model = model if model is not None else load_causal_lm(cfg.model, model_path)
+        bar = Progress(len(records), "sample", disable=not progress)
         bar.update(len(records) - sum(len(b) for _, b in todo))
         with JsonlAppender(out_file) as out:
             for k, batch in todo:
