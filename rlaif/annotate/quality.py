@@ -6,10 +6,14 @@ Pure functions over plain lists and dicts, so that each figure can be checked by
    annotators per item, missing labels allowed; nominal for choices, interval for 1-10 scores),
    Fleiss' κ (items that received the full overlap count), and the raw share of agreeing pairs,
    which is the figure the RLAIF paper quotes for humans (73-77% on TL;DR).
-2. Per annotator: Cohen's κ between their answers and the other annotators' answers on the same
-   items (all such pairs pooled), gold accuracy, median seconds per item, and the share of their
-   most frequent answer. Answers to "compare" items are counted by the *displayed* side, because
-   the display order is random: someone who always presses 1 is not reading.
+2. Per annotator: agreement with the other annotators' answers on the same items (all such pairs
+   pooled), gold accuracy, median seconds per item, and the share of their most frequent answer.
+   The most frequent answer to "compare" items is counted by the *displayed* side, because the
+   display order is random: someone who always presses 1 is not reading.
+   For "compare", κ corrects for the agreement of someone who does not read (`blind_kappa`): the
+   display order is random, so such a person answers a and b equally often whatever they press.
+   Plain Cohen's κ would punish careful annotators when most pairs have the same better slot (the
+   "κ paradox": a rater who rightly answers a every time gets κ = 0).
 3. Flags need a minimum amount of evidence (`min_labels`, `min_gold`) so that a new annotator is
    not flagged after two unlucky items.
 """
@@ -31,6 +35,22 @@ def cohen_kappa(pairs: Sequence[tuple[Hashable, Hashable]]) -> float | None:
     p_o = sum(a == b for a, b in pairs) / n
     left, right = Counter(a for a, _ in pairs), Counter(b for _, b in pairs)
     p_e = sum(left[c] * right[c] for c in left) / (n * n)
+    if p_e >= 1.0:
+        return None
+    return (p_o - p_e) / (1.0 - p_e)
+
+
+def blind_kappa(pairs: Sequence[tuple[str, str]]) -> float | None:
+    """Agreement on compare items, corrected for the agreement of an annotator who ignores the
+    content: with the display order random, such a person says a and b equally often, and ties at
+    their own tie rate t. Chance = (1 - t)/2 * (share of a + b among the others) + t * (others' ties)."""
+    n = len(pairs)
+    if n == 0:
+        return None
+    p_o = sum(a == b for a, b in pairs) / n
+    t = sum(a == "tie" for a, _ in pairs) / n
+    o_tie = sum(b == "tie" for _, b in pairs) / n
+    p_e = (1 - t) / 2 * (1 - o_tie) + t * o_tie
     if p_e >= 1.0:
         return None
     return (p_o - p_e) / (1.0 - p_e)
@@ -165,7 +185,7 @@ def _one_annotator(task: str, who: int, labs: list[dict], by_item: dict, s: dict
           "same_answer": max(shown.values()) / len(labs) if labs else None,
           "shared": len(pairs),
           "agreement": sum(close(a, b) for a, b in pairs) / len(pairs) if pairs else None,
-          "kappa": cohen_kappa(pairs) if task != "rate" else None}
+          "kappa": {"compare": blind_kappa, "harmless": cohen_kappa}.get(task, lambda _: None)(pairs)}
     st["flags"] = flags_for(task, st, s)
     return st
 
@@ -182,6 +202,8 @@ def flags_for(task: str, st: dict, s: dict) -> list[str]:
             and st["same_answer"] >= s["max_same_answer"]):
         what = "the same side" if task == "compare" else "the same score"
         flags.append(f"{what} {st['same_answer']:.0%} of the time")
-    if st["kappa"] is not None and st["shared"] >= s["min_labels"] and st["kappa"] < s["min_kappa"]:
+    # compare only: for harmless, plain κ is 0 for a careful rater when nearly everything is harmless
+    if (task == "compare" and st["kappa"] is not None and st["shared"] >= s["min_labels"]
+            and st["kappa"] < s["min_kappa"]):
         flags.append(f"agreement with others κ={st['kappa']:.2f} < {s['min_kappa']}")
     return flags

@@ -81,7 +81,8 @@ class Settings:
     min_seconds: float = opt(3.0, "flag annotators whose median time per item is below this")
     max_same_answer: float = opt(0.9, "flag annotators who give the same displayed side (compare) "
                                  "or the same score (rate) at least this often")
-    min_kappa: float = opt(0.2, "flag annotators whose Cohen's kappa against the others is below this")
+    min_kappa: float = opt(0.2, "compare: flag annotators whose chance-corrected agreement with the "
+                           "others (kappa; 0 = no better than not reading) is below this")
     min_labels: int = opt(10, "labels (or shared labels, for kappa) needed before speed, "
                           "same-answer and kappa can flag someone")
     max_rationale: int = opt(2000, "longest rationale accepted, in characters")
