@@ -16,6 +16,7 @@ from ..runs import StageDone
 STAGES: dict[str, str] = {
     "sft": "rlaif.stages.sft",
     "sample": "rlaif.stages.sample",
+    "label": "rlaif.stages.label",
     "rm": "rlaif.stages.rm",
 }
 
