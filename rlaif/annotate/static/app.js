@@ -243,11 +243,13 @@ $("logout-btn").addEventListener("click", () => signOut());
 $("help-btn").addEventListener("click", () => $("help").showModal());
 $("help-close").addEventListener("click", () => $("help").close());
 
-(function start() {
+function start() {
   // A link like http://host:port/#token=XYZ signs in directly; the fragment never reaches the server.
   const m = location.hash.match(/token=([^&]+)/);
   if (m) history.replaceState(null, "", location.pathname);
   const token = m ? decodeURIComponent(m[1]) : localStorage.getItem(TOKEN_KEY);
   renderHelp();
   if (token) signIn(token); else signOut();
-})();
+}
+window.addEventListener("hashchange", () => { if (/token=/.test(location.hash)) start(); });
+start();
