@@ -1,12 +1,27 @@
 """Built-in tasks: each owns its data splits, prompt format, oracle and evaluation.
 
-A task is looked up by name (`get_task("text2sql")`) and imported lazily, so a task's heavy
-dependencies load only when it is used. The interface every stage relies on:
+A task is looked up by a spec string (`get_task("text2sql")`, `get_task("spider:/data/spider")`,
+`get_task("summarize:source=docstrings")`) and imported lazily, so a task's heavy dependencies
+load only when it is used. Spec grammar: `NAME[:ARG][,KEY=VALUE...]`; a bare first ARG is the
+task's `path`. Built-in names: text2sql, spider, bird (text2sql over a Spider/BIRD folder),
+summarize. The interface every stage relies on:
 
     task.records(split) -> list[dict]       # splits: "sft", "preference", "rl", "test"
                                             # sft records: {prompt, output, ...}; others: {prompt, ...}
     task.reward(prompts, completions, **kw) -> list[float]   # oracle reward (TRL's reward-fn shape)
     task.prefer(prompt, a, b, **kw) -> float | None          # oracle P(a better than b); None: tie/unknown
+
+Added by the built-in tasks (optional for other tasks):
+
+    task.evaluate(records, completions) -> dict   # one completion per record: accuracy / ROUGE, by group
+    task.check(prompt, completion, **meta)         # text2sql: the oracle's Verdict (status, detail)
+    task.execution_summary(record, response) -> str  # text2sql: what the query returns, for labelers
+
+Record fields passed through every stage, and accepted by reward/prefer as keyword arguments
+(lists for `reward`, as TRL passes dataset columns; single values for `prefer`):
+    text2sql: id, db_id, question, gold_sql (sft: output == gold_sql), kind, template, evidence (BIRD)
+    summarize: id, text (the document), reference (the ground-truth summary), source
+Without them the oracle finds the question by its prompt text.
 """
 
 from __future__ import annotations
@@ -18,11 +33,43 @@ from ..records import read_records
 
 REGISTRY: dict[str, str] = {
     "text2sql": "rlaif.tasks.text2sql:Text2SQL",
+    "spider": "rlaif.tasks.text2sql:Text2SQL",
+    "bird": "rlaif.tasks.text2sql:Text2SQL",
     "summarize": "rlaif.tasks.summarize:Summarize",
 }
+_CACHE: dict[str, Any] = {}
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """`spider:/data/spider,format=chat` -> ("spider", {"path": "/data/spider", "format": "chat"})."""
+    name, _, rest = spec.partition(":")
+    kwargs: dict[str, str] = {}
+    for i, part in enumerate(p for p in rest.split(",") if p) if rest else []:
+        key, eq, value = part.partition("=")
+        if not eq and i == 0:
+            kwargs["path"] = part
+        elif not eq:
+            raise KeyError(f"task spec {spec!r}: expected KEY=VALUE, got {part!r}")
+        else:
+            kwargs[key.strip()] = value.strip()
+    return name, kwargs
 
 
 def get_task(name: str, **kwargs: Any):
+    """The task for a spec string; built once per spec, arguments and cache folder, then shared."""
+    from ..models import cache_dir
+
+    key = f"{cache_dir()}|{name}|{sorted(kwargs.items())!r}"
+    if key not in _CACHE:
+        _CACHE[key] = _build_task(name, **kwargs)
+    return _CACHE[key]
+
+
+def _build_task(spec: str, **kwargs: Any):
+    name, spec_kwargs = parse_spec(spec)
+    kwargs = spec_kwargs | kwargs
+    if name in ("spider", "bird") and not kwargs.get("path"):
+        raise KeyError(f"task {name!r} needs a folder: {name}:PATH")
     if name not in REGISTRY:
         raise KeyError(f"unknown task {name!r}; built-in tasks: {', '.join(sorted(REGISTRY))}")
     module, _, cls = REGISTRY[name].partition(":")
