@@ -80,9 +80,11 @@ def _label_from_comparisons(folder: Path) -> tuple[dict | None, str]:
         if field is None or "p_a" not in rows[0]:
             continue
         ref = [None if r.get(field) is None else float(r[field]) for r in rows]
+        p = [r.get("p_a_raw", r.get("p_a")) for r in rows]  # before any post-processing
+        # p_ab / p_ba: raw P(slot 1) in each presentation order (labelers.debias)
         s1 = [r.get("p_ab") for r in rows] if "p_ab" in rows[0] and "p_ba" in rows[0] else None
-        s2 = [None if r.get("p_ba") is None else 1.0 - r["p_ba"] for r in rows] if s1 else None
-        return labeler_vs_reference([r.get("p_a") for r in rows], ref, s1, s2), f"{path.name}:{field}"
+        s2 = [r.get("p_ba") for r in rows] if s1 else None
+        return labeler_vs_reference(p, ref, s1, s2), f"{path.name}:{field}"
     return None, ""
 
 
@@ -96,16 +98,18 @@ def collect_label(root: Path) -> dict:
     bins = _reliability_bins(quality.get("reliability")) or _reliability_bins(
         (quality.get("calibration") or {}).get("bins") if isinstance(quality.get("calibration"), dict) else None)
     out = {"path": str(folder)}
-    if "alignment" in metrics:
-        out["metrics"] = {**metrics, "reliability": bins or []}
-        out["reference"] = "the label stage's quality report"
+    if isinstance(quality.get("verdict"), list):
+        out["verdict"] = [str(v) for v in quality["verdict"]]
+    recomputed, where = _label_from_comparisons(folder)
+    if metrics.get("alignment") is not None:
+        bins = bins or (recomputed or {}).get("reliability") or []
+        out["metrics"] = {**metrics, "reliability": bins}
+        out["reference"] = "the label stage's quality report" + (f"; calibration from {where}" if where else "")
+    elif recomputed:
+        out["metrics"], out["reference"] = recomputed, f"recomputed from {where}"
     else:
-        recomputed, where = _label_from_comparisons(folder)
-        if recomputed:
-            out["metrics"], out["reference"] = recomputed, f"recomputed from {where}"
-        else:
-            out["missing"] = (f"{folder} has no labeler quality report (run `rlaif label` with reference "
-                              f"human/oracle labels to measure alignment)")
+        out["missing"] = (f"{folder} has no labeler quality report with reference labels (run `rlaif "
+                          f"label` with human/oracle labels, label.gold, to measure alignment)")
     return out
 
 

@@ -244,8 +244,8 @@ def _labeler_block(title: str, m: dict) -> str:
     rows = [["alignment (argmax = reference choice)", pct(m.get("alignment"))],
             ["% same position preferred", pct(m.get("same_position"))],
             ["expected calibration error", num(m.get("ece"))], ["pairs", num(m.get("n"))]]
-    rows += [[_e(k), num(v)] for k, v in m.items() if k not in ("alignment", "same_position", "ece", "n", "reliability")
-             and not isinstance(v, (dict, list))]
+    rows += [[_e(k), pct(v) if ("alignment" in k or "position" in k) and _ok(v) else num(v)] for k, v in m.items()
+             if k not in ("alignment", "same_position", "ece", "n", "reliability") and not isinstance(v, (dict, list))]
     fig = plots.reliability(m.get("reliability") or [], title)
     return (f"<h3>{_e(title)}</h3><div class='figs'><div>{table(['metric', 'value'], rows, {1})}</div>"
             f"<div>{fig or missing('no calibration data')}</div></div>")
@@ -259,6 +259,7 @@ def sec_labeler(r: dict) -> str:
         if label.get("metrics"):
             out += _labeler_block(f"Training labels of {where} ({label.get('path')}; {label.get('reference', '')})",
                                   label["metrics"])
+            out += "".join(f'<p class="note">{_e(v)}</p>' for v in label.get("verdict") or [])
         else:
             out += f"<h3>Training labels of {_e(where)}</h3>" + missing(label.get("missing") or "no label stage output")
     for judge, m in (r.get("labeler_on_eval") or {}).items():

@@ -75,7 +75,8 @@ def labeler_vs_reference(p_a: Sequence[float | None], reference: Sequence[float 
                          bins: int = 10) -> dict | None:
     """Labeler metrics on pairs where both the labeler and the reference (oracle, humans) decided.
 
-    Reference ties (None, 0.5) are kept for calibration (as 1/2) and left out of alignment."""
+    A pair either side could not decide (None) is left out; reference ties given as 0.5 are kept for
+    calibration (as 1/2) and left out of alignment."""
     keep = [i for i, (p, h) in enumerate(zip(p_a, reference)) if p is not None and h is not None]
     if not keep:
         return None
