@@ -75,7 +75,8 @@ def test_flags_careless_annotators_but_not_careful_ones():
                    _lab(100 + g, 3, "b" if g % 2 else "a", shown="1", seconds=0.8, gold="a")]
     stats = annotator_stats("compare", labels, SETTINGS)
     assert stats[1]["flags"] == [] and stats[2]["flags"] == []
-    assert stats[1]["gold_accuracy"] == 1.0 and stats[1]["kappa"] > 0.5
+    assert stats[1]["gold_accuracy"] == 1.0 and stats[1]["kappa"] == pytest.approx(1.0)
+    assert stats[1]["shared"] == 20  # measured against annotator 2 only: 3 failed the other checks
     flags = " | ".join(stats[3]["flags"])
     assert "gold accuracy 50%" in flags and "too fast" in flags and "same side 100%" in flags
     assert "κ=" in flags

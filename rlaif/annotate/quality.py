@@ -162,21 +162,29 @@ def agreement_report(task: str, labels: list[dict]) -> dict:
 def annotator_stats(task: str, labels: list[dict], settings: dict) -> dict[int, dict]:
     """Per-annotator figures and flags. `labels`: dicts with item, annotator, answer, shown,
     seconds, gold. Returns {annotator id: {labels, gold_n, gold_accuracy, median_seconds,
-    same_answer, kappa, agreement, shared, flags: [reasons]}}."""
+    same_answer, kappa, agreement, shared, flags: [reasons]}}.
+
+    Two passes: agreement is measured against the annotators that gold, speed and same-answer
+    checks did not flag, so one careless person does not drag the careful ones under the bar."""
     by_item: dict[int, list[dict]] = defaultdict(list)
     mine: dict[int, list[dict]] = defaultdict(list)
     for lab in labels:
         mine[lab["annotator"]].append(lab)
         if lab.get("gold") is None:
             by_item[lab["item"]].append(lab)
-    return {who: _one_annotator(task, who, labs, by_item, settings) for who, labs in mine.items()}
+    first = {who: _one_annotator(task, who, labs, by_item, settings, frozenset(), False)
+             for who, labs in mine.items()}
+    suspects = frozenset(who for who, st in first.items() if st["flags"])
+    return {who: _one_annotator(task, who, labs, by_item, settings, suspects, True)
+            for who, labs in mine.items()}
 
 
-def _one_annotator(task: str, who: int, labs: list[dict], by_item: dict, s: dict) -> dict:
+def _one_annotator(task: str, who: int, labs: list[dict], by_item: dict, s: dict,
+                   ignore: frozenset, check_kappa: bool) -> dict:
     gold = [lab for lab in labs if lab.get("gold") is not None]
     correct = sum(is_correct(task, lab["answer"], lab["gold"]) for lab in gold)
     pairs = [(lab["answer"], other["answer"]) for lab in labs if lab.get("gold") is None
-             for other in by_item[lab["item"]] if other["annotator"] != who]
+             for other in by_item[lab["item"]] if other["annotator"] not in ignore | {who}]
     close = _close(task)
     shown = Counter(lab["shown"] for lab in labs)
     st = {"labels": len(labs), "gold_n": len(gold),
@@ -186,11 +194,11 @@ def _one_annotator(task: str, who: int, labs: list[dict], by_item: dict, s: dict
           "shared": len(pairs),
           "agreement": sum(close(a, b) for a, b in pairs) / len(pairs) if pairs else None,
           "kappa": {"compare": blind_kappa, "harmless": cohen_kappa}.get(task, lambda _: None)(pairs)}
-    st["flags"] = flags_for(task, st, s)
+    st["flags"] = flags_for(task, st, s, check_kappa)
     return st
 
 
-def flags_for(task: str, st: dict, s: dict) -> list[str]:
+def flags_for(task: str, st: dict, s: dict, check_kappa: bool = True) -> list[str]:
     """Reasons to distrust an annotator, each needing enough evidence before it fires."""
     flags = []
     if st["gold_n"] >= s["min_gold"] and st["gold_accuracy"] < s["min_gold_accuracy"]:
@@ -203,7 +211,7 @@ def flags_for(task: str, st: dict, s: dict) -> list[str]:
         what = "the same side" if task == "compare" else "the same score"
         flags.append(f"{what} {st['same_answer']:.0%} of the time")
     # compare only: for harmless, plain κ is 0 for a careful rater when nearly everything is harmless
-    if (task == "compare" and st["kappa"] is not None and st["shared"] >= s["min_labels"]
-            and st["kappa"] < s["min_kappa"]):
+    if (check_kappa and task == "compare" and st["kappa"] is not None
+            and st["shared"] >= s["min_labels"] and st["kappa"] < s["min_kappa"]):
         flags.append(f"agreement with others κ={st['kappa']:.2f} < {s['min_kappa']}")
     return flags

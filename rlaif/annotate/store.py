@@ -366,12 +366,16 @@ class Store:
                                         "median_seconds": None, "same_answer": None, "shared": 0,
                                         "agreement": None, "kappa": None, "flags": []}
             people.append({"name": a["name"], "attributes": a["attributes"], "active": bool(a["active"])} | st)
+        flagged = [p["name"] for p in people if p["flags"]]
+        agreement = quality.agreement_report(self.settings.task, labs)
+        if flagged:  # the same figures once the flagged annotators' labels are set aside
+            kept = [x for x in labs if x["name"] not in flagged]
+            agreement["without_flagged"] = quality.agreement_report(self.settings.task, kept)
         return {"settings": s, "progress": self.item_counts() | {
                     "labels": len(regular), "gold_labels": len(labs) - len(regular),
                     "items_started": len(per_item),
                     "items_complete": sum(per_item.get(i, 0) >= t for i, t in targets.items())},
-                "agreement": quality.agreement_report(self.settings.task, labs),
-                "annotators": people, "flagged": [p["name"] for p in people if p["flags"]]}
+                "agreement": agreement, "annotators": people, "flagged": flagged}
 
     def close(self) -> None:
         self.db.close()

@@ -33,11 +33,13 @@ function render(r) {
     stat("Flagged", String(r.flagged.length), r.flagged.length ? r.flagged.join(", ") : "nobody"),
   );
   const a = r.agreement;
+  const w = a.without_flagged;  // present when someone is flagged
+  const clean = (key, fmt) => (w ? `without flagged: ${fmt(w[key])}` : undefined);
   $("agreement").replaceChildren(
-    stat("Pairwise agreement", pct(a.pairwise_agreement)),
-    stat("Krippendorff's α", num(a.krippendorff_alpha)),
-    stat("Fleiss' κ", num(a.fleiss_kappa)),
-    stat("Items with overlap", String(a.items_with_overlap)),
+    stat("Pairwise agreement", pct(a.pairwise_agreement), clean("pairwise_agreement", pct)),
+    stat("Krippendorff's α", num(a.krippendorff_alpha), clean("krippendorff_alpha", num)),
+    stat("Fleiss' κ", num(a.fleiss_kappa), clean("fleiss_kappa", num)),
+    stat("Items with overlap", String(a.items_with_overlap), clean("items_with_overlap", String)),
   );
   const body = $("people");
   body.replaceChildren();
