@@ -23,7 +23,7 @@ from pathlib import Path
 from ...models import cache_dir
 from .. import sources
 
-VERSION = 1
+VERSION = 2
 DATABASES = ("chinook", "flights")
 
 CHINOOK_DDL = """
@@ -49,6 +49,16 @@ CREATE TABLE InvoiceLine (InvoiceLineId INTEGER PRIMARY KEY, InvoiceId INTEGER N
 CREATE TABLE Playlist (PlaylistId INTEGER PRIMARY KEY, Name TEXT);
 CREATE TABLE PlaylistTrack (PlaylistId INTEGER NOT NULL REFERENCES Playlist(PlaylistId),
   TrackId INTEGER NOT NULL REFERENCES Track(TrackId), PRIMARY KEY (PlaylistId, TrackId));
+CREATE INDEX IFK_AlbumArtistId ON Album (ArtistId);
+CREATE INDEX IFK_CustomerSupportRepId ON Customer (SupportRepId);
+CREATE INDEX IFK_EmployeeReportsTo ON Employee (ReportsTo);
+CREATE INDEX IFK_InvoiceCustomerId ON Invoice (CustomerId);
+CREATE INDEX IFK_InvoiceLineInvoiceId ON InvoiceLine (InvoiceId);
+CREATE INDEX IFK_InvoiceLineTrackId ON InvoiceLine (TrackId);
+CREATE INDEX IFK_PlaylistTrackTrackId ON PlaylistTrack (TrackId);
+CREATE INDEX IFK_TrackAlbumId ON Track (AlbumId);
+CREATE INDEX IFK_TrackGenreId ON Track (GenreId);
+CREATE INDEX IFK_TrackMediaTypeId ON Track (MediaTypeId);
 """
 
 # fixture model -> (table, primary key column or None, [(fixture field, column)])
@@ -95,6 +105,10 @@ CREATE TABLE flights (year INTEGER, month INTEGER, day INTEGER, dep_time INTEGER
 CREATE TABLE weather (origin TEXT REFERENCES airports(faa), year INTEGER, month INTEGER, day INTEGER,
   hour INTEGER, temp REAL, dewp REAL, humid REAL, wind_dir INTEGER, wind_speed REAL, wind_gust REAL,
   precip REAL, pressure REAL, visib REAL, PRIMARY KEY (origin, year, month, day, hour));
+CREATE INDEX flights_tailnum ON flights (tailnum);
+CREATE INDEX flights_carrier ON flights (carrier);
+CREATE INDEX flights_dest ON flights (dest);
+CREATE INDEX flights_origin_day ON flights (origin, day);
 """
 
 
