@@ -14,6 +14,7 @@ from .runs import StaleRunError
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("rlaif.pipeline", "the whole chain from one YAML: sft -> sample -> label -> rm -> rl -> eval"),
     "annotate": ("rlaif.annotate.cli", "collect human preference labels in a browser (quality-checked)"),
+    "data": ("rlaif.tasks.command", "write a task's splits or a public data set as JSONL (text2sql, summarize, spider:PATH, tldr, hh-helpful, ...)"),
 }
 
 USAGE = """usage: rlaif COMMAND [--config FILE.yaml] [--force] [--section.key=value ...]
