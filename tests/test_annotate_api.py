@@ -116,6 +116,13 @@ def test_inputs_are_validated_and_size_limited(tmp_path, samples):
         assert c.post("/api/submit", headers=h, json=body).status_code == 422, body
     big = {"assignment": a, "answer": "1", "rationale": "x" * 20_000}
     assert c.post("/api/submit", headers=h, json=big).status_code == 413
+
+    def chunked():  # no Content-Length: counted as it arrives
+        yield b'{"assignment": "%s", "answer": "1", "rationale": "' % a.encode()
+        yield from (b"x" * 1000 for _ in range(30))
+        yield b'"}'
+    assert c.post("/api/submit", headers=h | {"Content-Type": "application/json"},
+                  content=chunked()).status_code == 413
     assert c.post("/api/submit", headers=h, content=b"{not json", ).status_code == 422
     assert store.labels() == []
     r = c.get("/")
@@ -150,7 +157,7 @@ def test_annotator_sees_neither_gold_answers_nor_others_work(tmp_path, samples, 
     assert len([s for s in seen if s.startswith("Gold")]) <= 4  # each gold item at most once
     # an annotator's API never exposes other annotators' labels: the only readers are these
     me = c.get("/api/me", headers=hb).json()
-    assert me["done"] == 0 and set(me) == {"name", "task", "done", "available"}
+    assert me["done"] == 0 and set(me) == {"name", "task", "max_rationale", "done", "available"}
 
 
 def test_display_order_maps_back_and_submit_is_idempotent(tmp_path, samples):

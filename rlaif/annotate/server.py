@@ -51,7 +51,8 @@ class Submission(BaseModel):
 
 
 class BodyLimit:
-    """Refuse request bodies over `limit` bytes (413), whether or not a Content-Length is sent."""
+    """Refuse request bodies over `limit` bytes with 413, with or without a Content-Length: the
+    body is read (at most `limit` bytes of it) before the app sees the request, then replayed."""
 
     def __init__(self, app, limit: int):
         self.app, self.limit = app, limit
@@ -61,20 +62,33 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
-            await send({"type": "http.response.start", "status": 413,
-                        "headers": [(b"content-type", b"application/json")]})
-            return await send({"type": "http.response.body", "body": b'{"detail":"request body too large"}'})
-        seen = 0
-
-        async def limited():  # a chunked body is counted as it arrives
-            nonlocal seen
+            return await self._refuse(send)
+        chunks, size, more = [], 0, True
+        while more:
             msg = await receive()
-            seen += len(msg.get("body", b""))
-            if seen > self.limit:
-                raise HTTPException(413, "request body too large")
-            return msg
+            if msg["type"] == "http.disconnect":
+                return
+            chunks.append(msg.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                return await self._refuse(send)
+            more = msg.get("more_body", False)
+        body, replayed = b"".join(chunks), False
 
-        await self.app(scope, limited, send)
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()  # after the body: wait for the disconnect as usual
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(send) -> None:
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"detail":"request body too large"}'})
 
 
 def _bearer(request: Request) -> str | None:
@@ -133,7 +147,8 @@ def create_app(store: Store) -> FastAPI:
 
     @app.get("/api/me")
     def me(who: dict = Depends(annotator)) -> dict:
-        return {"name": who["name"], "task": store.settings.task} | store.progress(who)
+        return {"name": who["name"], "task": store.settings.task,
+                "max_rationale": store.settings.max_rationale} | store.progress(who)
 
     @app.get("/api/next")
     def next_item(who: dict = Depends(annotator)) -> dict:

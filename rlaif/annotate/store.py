@@ -336,11 +336,13 @@ class Store:
 
     # ------------------------------------------------------------------ reading back
 
-    def labels(self) -> list[dict]:
-        """Every label with its item and annotator (for the report and the export)."""
+    def labels(self, texts: bool = True) -> list[dict]:
+        """Every label with its item and annotator; `texts=False` leaves out the item's texts
+        (the report, refreshed every few seconds, needs only answers and timings)."""
+        item_cols = "i.prompt, i.response_a, i.response_b, i.meta, " if texts else ""
         rows = self.db.execute(
-            "SELECT l.*, i.kind, i.prompt, i.response_a, i.response_b, i.meta, i.gold, i.key, "
-            "n.name, n.attributes, n.active FROM labels l JOIN items i ON i.id = l.item_id "
+            f"SELECT l.*, i.kind, {item_cols}i.gold, i.key, n.name, n.attributes, n.active "
+            "FROM labels l JOIN items i ON i.id = l.item_id "
             "JOIN annotators n ON n.id = l.annotator_id ORDER BY l.id").fetchall()
         return [dict(r) | {"item": r["item_id"], "annotator": r["annotator_id"]} for r in rows]
 
@@ -353,7 +355,7 @@ class Store:
     def report(self) -> dict:
         """Progress, agreement and per-annotator quality with flags: the admin page's content."""
         s = dataclasses.asdict(self.settings)
-        labs = self.labels()
+        labs = self.labels(texts=False)
         regular = [x for x in labs if x["gold"] is None]
         per_item: dict[int, int] = {}
         for x in regular:

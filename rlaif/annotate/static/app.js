@@ -83,6 +83,7 @@ async function signIn(token) {
     const me = await api("/api/me");
     localStorage.setItem(TOKEN_KEY, token);
     state.task = me.task;
+    $("rationale").maxLength = me.max_rationale;
     $("who-name").textContent = me.name;
     renderHelp();
     await loadNext();
