@@ -4,7 +4,6 @@ Traffic goes only to 127.0.0.1 and is bounded in count and time."""
 
 import asyncio
 import json
-import os
 import signal
 import socket
 import subprocess

@@ -6,7 +6,6 @@ import argparse
 import dataclasses
 import json
 import sys
-from pathlib import Path
 
 from ..records import RecordError
 from .store import SessionError, Settings, Store
@@ -142,13 +141,15 @@ def _status(args, store: Store) -> int:
     print(f"task {r['settings']['task']}: {p['items']} items ({p['items_started']} started, "
           f"{p['items_complete']} complete), {p['labels']} labels of {p['labels_wanted']} wanted, "
           f"{p['gold_items']} gold items ({p['gold_labels']} gold answers)")
-    print(f"agreement on {a['items_with_overlap']} overlap items: pairwise {_fmt(a['pairwise_agreement'], 1)}, "
+    print(f"agreement on {a['items_with_overlap']} overlap items: "
+          f"pairwise {_fmt(a['pairwise_agreement'], 1)}, "
           f"Krippendorff alpha {_fmt(a['krippendorff_alpha'])}, Fleiss kappa {_fmt(a['fleiss_kappa'])}")
     if "without_flagged" in a:
         w = a["without_flagged"]
         print(f"  without flagged annotators ({w['items_with_overlap']} items): pairwise "
               f"{_fmt(w['pairwise_agreement'], 1)}, alpha {_fmt(w['krippendorff_alpha'])}")
-    print(f"{'annotator':<16}{'labels':>7}{'gold acc':>10}{'agree':>8}{'kappa':>7}{'med s':>7}{'same':>6}  flags")
+    print(f"{'annotator':<16}{'labels':>7}{'gold acc':>10}{'agree':>8}{'kappa':>7}{'med s':>7}"
+          f"{'same':>6}  flags")
     for x in r["annotators"]:
         gold = f"{_fmt(x['gold_accuracy'], 1)} ({x['gold_n']})" if x["gold_n"] else "-"
         print(f"{x['name'][:15]:<16}{x['labels']:>7}{gold:>10}{_fmt(x['agreement'], 1):>8}"

@@ -1,12 +1,16 @@
 """Export a session's labels to the record files that the other stages read.
 
-| file               | one line per | fields                                                            |
-|--------------------|--------------|-------------------------------------------------------------------|
-| `comparisons.jsonl`| item (compare) | prompt, response_a, response_b, p_a = share of votes for a (a tie is half a vote), n_votes, votes, annotators |
-| `preferences.jsonl`| item (compare) | prompt, chosen, rejected (majority; items with p_a = 0.5 left out), p_chosen, n_votes, annotators |
-| `ratings.jsonl`    | item (rate / harmless) | prompt, output, score (mean) and scores, or p_harmless and harmless |
-| `labels.jsonl`     | label        | the item, the answer in item terms, annotator name and attributes, confidence, rationale, seconds |
-| `manifest.json`    | export       | counts, settings, who was excluded                                |
+| file                | one line per  | fields                                                   |
+|---------------------|---------------|----------------------------------------------------------|
+| `comparisons.jsonl` | compare item  | prompt, response_a, response_b, p_a (share of votes for  |
+|                     |               | a, a tie counting half), n_votes, votes, annotators      |
+| `preferences.jsonl` | compare item  | prompt, chosen, rejected by majority (p_a = 0.5 left     |
+|                     |               | out), p_chosen, n_votes, annotators                      |
+| `ratings.jsonl`     | rate/harmless | prompt, output, score (mean) and scores, or p_harmless   |
+|                     |   item        | and harmless                                             |
+| `labels.jsonl`      | label         | the item, the answer in item terms, annotator name and   |
+|                     |               | attributes, confidence, rationale, seconds               |
+| `manifest.json`     | export        | counts, settings, who was excluded                       |
 
 Annotator attributes (profession, language, ...) travel with every label so that a reward model can
 condition on them or a study can slice by them. Gold items are left out unless asked for.

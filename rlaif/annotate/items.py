@@ -3,12 +3,12 @@
 An item is what one annotator judges once: a prompt and two responses ("compare") or a prompt and
 one response ("rate" 1-10, "harmless" yes/no). Accepted inputs, recognised per record:
 
-| record      | fields                                     | compare items            | rate / harmless items |
-|-------------|--------------------------------------------|--------------------------|-----------------------|
-| samples     | prompt, completions                        | pairs of completions     | one per completion    |
-| comparison  | prompt, response_a, response_b (p_a, ...)  | one                      | one per response      |
-| preference  | prompt, chosen, rejected                   | one (gold: a = chosen)   | one per response      |
-| sft         | prompt, output (or completion)             | -                        | one                   |
+| record     | fields                                    | compare items        | rate / harmless    |
+|------------|-------------------------------------------|----------------------|--------------------|
+| samples    | prompt, completions                       | pairs of completions | one per completion |
+| comparison | prompt, response_a, response_b (p_a, ...) | one                  | one per response   |
+| preference | prompt, chosen, rejected                  | one                  | one per response   |
+| sft        | prompt, output (or completion)            | -                    | one                |
 
 Gold files hold preference records for "compare" (the known answer is `chosen`), and
 `{prompt, output, score}` or `{prompt, output, harmless: true/false}` for the single-output tasks.
@@ -91,7 +91,7 @@ def _compare_items(kind: str, rec: dict, pairs: str) -> list[dict]:
     if kind == "preference":
         meta = _extras(rec, ("prompt", "chosen", "rejected"))
         return [_item("compare", p, rec["chosen"], rec["rejected"], meta)]
-    raise RecordError(f"an sft record has one output: use --task rate or harmless, not compare")
+    raise RecordError("an sft record has one output: use --task rate or harmless, not compare")
 
 
 def _single_items(task: str, kind: str, rec: dict) -> list[dict]:

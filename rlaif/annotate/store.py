@@ -276,7 +276,8 @@ class Store:
             aid = secrets.token_urlsafe(16)
             swapped = int(self.rng.random() < 0.5)
             db.execute("INSERT INTO assignments (id, item_id, annotator_id, swapped, served, expires) "
-                       "VALUES (?, ?, ?, ?, ?, ?)", (aid, item_id, annotator["id"], swapped, now, now + lease))
+                       "VALUES (?, ?, ?, ?, ?, ?)",
+                       (aid, item_id, annotator["id"], swapped, now, now + lease))
             db.execute("UPDATE items SET n_assigned = n_assigned + 1 WHERE id = ?", (item_id,))
             return self._view(db, db.execute("SELECT * FROM assignments WHERE id = ?", (aid,)).fetchone())
 
@@ -367,7 +368,8 @@ class Store:
             st = stats.get(a["id"]) or {"labels": 0, "gold_n": 0, "gold_accuracy": None,
                                         "median_seconds": None, "same_answer": None, "shared": 0,
                                         "agreement": None, "kappa": None, "flags": []}
-            people.append({"name": a["name"], "attributes": a["attributes"], "active": bool(a["active"])} | st)
+            people.append({"name": a["name"], "attributes": a["attributes"],
+                           "active": bool(a["active"])} | st)
         flagged = [p["name"] for p in people if p["flags"]]
         agreement = quality.agreement_report(self.settings.task, labs)
         if flagged:  # the same figures once the flagged annotators' labels are set aside
