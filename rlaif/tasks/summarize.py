@@ -231,12 +231,12 @@ class Summarize:
     def score(self, prompt, completion, reference: str | None = None) -> float:
         return rouge(response_text(completion), self._reference(prompt, reference))["rouge"]
 
-    def reward(self, prompts: list, completions: list, **kw) -> list[float]:
+    def reward(self, prompts: list, completions: list, /, **kw) -> list[float]:
         """Mean ROUGE-1/2/L F-measure of each completion against its reference summary."""
         refs = kw.get("reference")
         return [self.score(p, c, refs[i] if refs else None) for i, (p, c) in enumerate(zip(prompts, completions))]
 
-    def prefer(self, prompt, a, b, **kw) -> float | None:
+    def prefer(self, prompt, a, b, /, **kw) -> float | None:
         ref = kw.get("reference")
         d = self.score(prompt, a, ref) - self.score(prompt, b, ref)
         if abs(d) <= self.margin:

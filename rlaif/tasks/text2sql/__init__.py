@@ -121,13 +121,13 @@ class Text2SQL:
             db_id, gold_sql = it["db_id"], it["gold_sql"]
         return self.oracle.check(self.db_path(db_id), response_text(completion), gold_sql)
 
-    def reward(self, prompts: list, completions: list, **kw) -> list[float]:
+    def reward(self, prompts: list, completions: list, /, **kw) -> list[float]:
         """1.0 where the completion's query returns the gold result everywhere, else 0.0."""
         db_ids, golds = kw.get("db_id"), kw.get("gold_sql")
         return [float(self.check(p, c, db_ids[i] if db_ids else None, golds[i] if golds else None).correct)
                 for i, (p, c) in enumerate(zip(prompts, completions))]
 
-    def prefer(self, prompt, a, b, **kw) -> float | None:
+    def prefer(self, prompt, a, b, /, **kw) -> float | None:
         """P(a better than b) by the oracle: 1.0 / 0.0, or the tie value (None by default)."""
         va = self.check(prompt, a, kw.get("db_id"), kw.get("gold_sql"))
         vb = self.check(prompt, b, kw.get("db_id"), kw.get("gold_sql"))
