@@ -147,7 +147,7 @@ def docstring_documents(max_words: int = 300) -> list[dict]:
             continue
         objs = [(modname, mod)]
         for name, obj in sorted(vars(mod).items()):
-            if name.startswith("_") or getattr(obj, "__module__", modname) != mod.__name__:
+            if name.startswith("_") or inspect.ismodule(obj) or getattr(obj, "__module__", modname) != mod.__name__:
                 continue
             objs.append((f"{modname}.{name}", obj))
             if inspect.isclass(obj):
