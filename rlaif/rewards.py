@@ -1,0 +1,179 @@
+"""Reward sources behind one interface: RL never knows where its reward comes from.
+
+A reward function is TRL's shape, `fn(prompts, completions, **kw) -> list[float]`: `prompts` are
+the records' prompts (string or message list), `completions` the generated texts, and `kw` the
+records' other fields as lists (gold SQL, database ids, ...), one entry per completion.
+
+1. Sources are built by name from config entries `{source: NAME, weight: W, name: LABEL, ...}`;
+   the remaining keys are the source's options. Several entries are combined as sum_i w_i r_i and
+   each is logged on its own (`reward/LABEL`).
+2. Built-in sources (`SOURCES`; add yours with `@register("name")`):
+   - `oracle`: the task's ground-truth reward (text2sql: execution match).        opts: task
+   - `python`: any function `package.module:function`, called as above.          opts: function, +kwargs
+   - `rm`:     a trained reward model (`rlaif rm`), a folder or `http://` URL.     opts: path, normalize, batch_size
+   - `salmon`: the principle-following RM with its RL-time principles (METHOD §7). opts: path, principles
+   - `direct`: d-RLAIF, the labeler's 1-10 score rescaled to [-1, 1] (METHOD §5). opts: labeler options
+   Heavy sources import their code only when built, so a config naming `oracle` never loads an RM.
+3. A reward that is None, NaN or inf is an error naming the source and the completion: a silent NaN
+   would poison every weight of the policy within one step.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+RewardFn = Callable[..., list]
+SOURCES: dict[str, Callable[..., RewardFn]] = {}
+
+
+class RewardError(ValueError):
+    """A reward source is misconfigured or returned something that is not a finite number."""
+
+
+def register(name: str):
+    def deco(factory):
+        SOURCES[name] = factory
+        return factory
+    return deco
+
+
+def import_object(spec: str):
+    """`package.module:attr` -> the object."""
+    module, sep, attr = spec.partition(":")
+    if not sep or not module or not attr:
+        raise RewardError(f"expected 'package.module:function', got {spec!r}")
+    try:
+        obj = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        raise RewardError(f"cannot import {module!r} for reward function {spec!r}: {e}") from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise RewardError(f"{module!r} has no attribute {attr!r} (reward function {spec!r})")
+        obj = getattr(obj, part)
+    return obj
+
+
+def _default_rm_path(cfg) -> str:
+    p = Path(cfg.out) / "rm" if cfg is not None else Path("rm")
+    if not p.exists():
+        raise RewardError(f"reward source needs a reward model: none at {p} (run `rlaif rm` first, "
+                          f"or give the source a `path:` to an RM folder or an http:// URL)")
+    return str(p)
+
+
+def _lazy(module: str, attr: str, what: str):
+    """An optional colleague module's entry point, or a clear error saying what is missing."""
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ModuleNotFoundError, AttributeError) as e:
+        raise RewardError(f"reward source {what!r} needs {module}.{attr}, which is not available "
+                          f"in this installation ({e})") from None
+
+
+@register("oracle")
+def oracle_source(cfg=None, task: str = "") -> RewardFn:
+    from .tasks import get_task
+
+    name = task or (cfg.task if cfg is not None else "")
+    if not name:
+        raise RewardError("reward source 'oracle' needs a task (set `task:` or the source's `task:`)")
+    t = get_task(name)
+    if not hasattr(t, "reward"):
+        raise RewardError(f"task {name!r} has no oracle reward")
+    return t.reward
+
+
+@register("python")
+def python_source(cfg=None, function: Any = "", **kwargs: Any) -> RewardFn:
+    fn = import_object(function) if isinstance(function, str) else function
+    if not callable(fn):
+        raise RewardError(f"reward source 'python': {function!r} is not callable")
+    if not kwargs:
+        return fn
+    return lambda prompts, completions, **kw: fn(prompts, completions, **kwargs, **kw)
+
+
+@register("rm")
+def rm_source(cfg=None, path: str = "", **kwargs: Any) -> RewardFn:
+    reward_fn = _lazy("rlaif.reward_model", "reward_fn", "rm")
+    return reward_fn(path or _default_rm_path(cfg), **kwargs)
+
+
+@register("salmon")
+def salmon_source(cfg=None, path: str = "", principles: str = "", **kwargs: Any) -> RewardFn:
+    """A principle-following RM; `principles` (a YAML file) replaces the set it was trained with,
+    which is how a discovered reward hack is fixed without new labels (METHOD §7)."""
+    reward_fn = _lazy("rlaif.reward_model", "reward_fn", "salmon")
+    return reward_fn(path or _default_rm_path(cfg), **({"principles": principles} if principles else {}), **kwargs)
+
+
+@register("direct")
+def direct_source(cfg=None, **kwargs: Any) -> RewardFn:
+    """d-RLAIF: the labeler scores each completion 1-10; reward = (sum_i i P(i) - 5.5) / 4.5."""
+    factory = _lazy("rlaif.labelers.direct", "direct_reward_fn", "direct")
+    return factory(cfg, **kwargs)
+
+
+@dataclass
+class Source:
+    label: str
+    weight: float
+    fn: RewardFn
+
+
+def build_source(spec: dict, cfg=None) -> Source:
+    if not isinstance(spec, dict) or "source" not in spec:
+        raise RewardError(f"a reward entry must be a mapping with a 'source' key, got {spec!r} "
+                          f"(sources: {', '.join(SOURCES)})")
+    opts = dict(spec)
+    name, weight, label = opts.pop("source"), opts.pop("weight", 1.0), opts.pop("name", None)
+    if name not in SOURCES:
+        raise RewardError(f"unknown reward source {name!r}; known: {', '.join(SOURCES)}")
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+        raise RewardError(f"reward source {name!r}: weight must be a number, got {weight!r}")
+    try:
+        fn = SOURCES[name](cfg, **opts)
+    except TypeError as e:  # an unknown option: say which source and what it accepts
+        raise RewardError(f"reward source {name!r}: bad options {sorted(opts)}: {e}") from None
+    return Source(label or name, float(weight), fn)
+
+
+class CombinedReward:
+    """sum_i w_i r_i over sources; `__call__` returns (totals, {label: per-source list})."""
+
+    def __init__(self, sources: list[Source]):
+        if not sources:
+            raise RewardError("no reward sources configured (rl.rewards is empty)")
+        labels = [s.label for s in sources]
+        if len(set(labels)) != len(labels):
+            raise RewardError(f"reward sources need distinct names, got {labels}; add `name:` to each")
+        self.sources = sources
+
+    def __call__(self, prompts: list, completions: list[str], **kw: list) -> tuple[list[float], dict[str, list[float]]]:
+        parts = {s.label: check_rewards(s.label, s.fn(prompts, completions, **kw), completions)
+                 for s in self.sources}
+        totals = [sum(s.weight * parts[s.label][i] for s in self.sources) for i in range(len(completions))]
+        return totals, parts
+
+
+def check_rewards(label: str, values: Any, completions: list[str]) -> list[float]:
+    values = list(values)
+    if len(values) != len(completions):
+        raise RewardError(f"reward source {label!r} returned {len(values)} rewards for {len(completions)} completions")
+    out = []
+    for i, v in enumerate(values):
+        v = float("nan") if v is None else float(v)
+        if not math.isfinite(v):
+            raise RewardError(f"reward source {label!r} returned {v} for completion {i} "
+                              f"({completions[i][:80]!r}); stopping before it reaches the policy")
+        out.append(v)
+    return out
+
+
+def build_rewards(specs: list[dict], cfg=None) -> CombinedReward:
+    """The combined reward for config entries `[{source, weight, ...}, ...]`."""
+    return CombinedReward([build_source(s, cfg) for s in specs])

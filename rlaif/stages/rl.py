@@ -1,0 +1,535 @@
+"""Stage `rl`: maximise reward with a KL penalty to the SFT policy — A2C (the paper), PPO or RLOO.
+
+Objective (Lee et al. 2023 §4, METHOD.md §4): J = E[(1 - beta) r - beta KL(pi || pi_sft)], beta = 0.05,
+temperature 0.9, the reward on the last token, gamma = 1. One step is:
+
+  1. roll out n completions for each of `batch_size` prompts (`rollouts.py`: the policy itself with
+     the KV cache, or an OpenAI-compatible server);
+  2. score them with the configured reward sources (`rewards.py`; the trainer does not know which);
+     a response cut off without EOS loses `missing_eos_penalty`;
+  3. one no-grad pass for the policy's and the reference's log-probabilities and the critic's values;
+  4. per-token rewards: -beta * KL_t on every token (estimator k1/k3), + (1 - beta) * r on the last;
+  5. advantages by algorithm name (`algos/advantages.py`: a2c, ppo/GAE, rloo), whitened for ppo;
+  6. policy-gradient and value updates (`algos/losses.py`; clipped for ppo only);
+  7. the adaptive KL controller, logging, checkpointing.
+
+Design decisions:
+1. Policy, critic and reference all start from the SFT checkpoint (`sample.policy_path`). With LoRA,
+   an adapter SFT checkpoint is merged first and fresh adapters are trained on top; the reference
+   is then the same weights with the adapters switched off — no second copy in memory.
+2. fp32 master weights, every forward under the accelerator's bf16 autocast (measured on this CPU:
+   generation 1.5 s vs 2.5 s in fp32 and 15 s with bf16 weights). The reference is kept in fp32
+   under the same autocast, so at step 0 the KL is exactly 0.
+3. Forward passes use position ids from the attention mask (left padding would otherwise shift
+   every position against generation) and `logits_to_keep`: only the response positions reach the
+   vocabulary projection, which matters for text2sql's long schema prompts.
+4. Resumable and deterministic: step k's prompts are a fixed function of (seed, k), its sampling is
+   seeded with seed + k, and a checkpoint holds the trainable weights, the optimizer, the scheduler
+   and the KL coefficient. Rerunning the same command continues from the last checkpoint and
+   makes exactly the steps an unbroken run would have made (`--force` starts over).
+5. Guard rails: a NaN/inf reward, loss or gradient stops the run naming the step; the last good
+   checkpoint is kept, so fixing the cause and rerunning resumes from it.
+
+Output: OUT/rl/checkpoint (the final policy, full weights), checkpoints/step-N (resumable state),
+metrics.jsonl (reward/, kl/, loss/, policy/, value/, response/, perf/), samples.jsonl.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+import time
+from pathlib import Path
+
+from ..config import Config
+from ..runs import Run
+
+SECTIONS = ("model", "rl")
+HELP = "RL with a KL penalty to the SFT policy (a2c, ppo, rloo) against any reward source"
+
+
+class NonFiniteError(RuntimeError):
+    """A reward, loss or gradient became NaN or inf."""
+
+
+# --------------------------------------------------------------------------- models
+
+
+def load_policy(cfg: Config, path: str):
+    """The trainable policy in fp32: an adapter checkpoint is merged, then LoRA added if enabled."""
+    from ..models import add_lora, load_causal_lm
+
+    model = load_causal_lm(dataclasses.replace(cfg.model, dtype="fp32"), path)  # merged, frozen, eval
+    if cfg.model.lora.enabled:
+        model = add_lora(model, cfg.model)
+    else:
+        model.requires_grad_(True)
+    model.eval()  # no dropout: old and new log-probs must agree before the first update
+    return model
+
+
+def forward(model, ids, attn, R: int, hidden: bool = False):
+    """Logits predicting the last R tokens (N, R, V) and, if asked, the hidden states there (N, R, H)."""
+    pos = (attn.cumsum(-1) - 1).clamp(min=0)
+    out = model(input_ids=ids, attention_mask=attn, position_ids=pos, logits_to_keep=R + 1,
+                use_cache=False, output_hidden_states=hidden)
+    h = out.hidden_states[-1][:, -R - 1:-1] if hidden else None
+    return out.logits[:, :-1], h
+
+
+def trunk_hidden(lm, ids, attn, R: int):
+    """Last hidden states of a causal LM's decoder at the positions that predict the last R tokens."""
+    pos = (attn.cumsum(-1) - 1).clamp(min=0)
+    out = lm.get_decoder()(input_ids=ids, attention_mask=attn, position_ids=pos, use_cache=False)
+    return out.last_hidden_state[:, -R - 1:-1]
+
+
+class Trainer:
+    """The models, optimizer and one RL step. `state_dict()` is everything a resume needs."""
+
+    def __init__(self, cfg: Config, policy_path: str, records: list[dict], reward, acc, tokenizer):
+        import torch
+
+        from ..algos.advantages import get_algo
+        from ..algos.kl import KLController, kl_estimator
+
+        self.cfg, self.rl, self.acc, self.tok = cfg, cfg.rl, acc, tokenizer
+        self.algo = get_algo(self.rl.algo)
+        self.n = self.rl.n or self.algo.default_samples
+        if self.rl.algo == "rloo" and self.n < 2:
+            raise ValueError("rl.algo=rloo needs rl.n >= 2 completions per prompt")
+        if self.rl.critic not in ("separate", "shared"):
+            raise ValueError(f"rl.critic must be separate or shared, got {self.rl.critic!r}")
+        self.kl_fn = kl_estimator(self.rl.kl_estimator)
+        self.kl_ctl = KLController(self.rl.kl_coef, self.rl.kl_target, self.rl.kl_horizon)
+        self.records, self.reward = records, reward
+        self.policy = load_policy(cfg, policy_path).to(acc.device)
+        self.lora = cfg.model.lora.enabled
+        # with LoRA the reference is the policy with its adapters off; otherwise a frozen fp32 copy
+        self.ref = None if self.lora else self._frozen(policy_path)
+        self.critic_lm, self.value_head = None, None
+        if self.algo.critic:
+            if self.rl.critic == "separate":
+                self.critic_lm = load_policy(cfg, policy_path).to(acc.device)
+            hidden = self.policy.config.hidden_size
+            self.value_head = torch.nn.Linear(hidden, 1).to(acc.device)
+            torch.nn.init.zeros_(self.value_head.weight)  # V = 0 at first: no random baseline noise
+            torch.nn.init.zeros_(self.value_head.bias)
+        self.opt, self.sched = self._optimizer()
+        self.autocast = acc.autocast
+
+    def _frozen(self, path: str):
+        from ..models import load_causal_lm
+
+        return load_causal_lm(dataclasses.replace(self.cfg.model, dtype="fp32"), path).to(self.acc.device)
+
+    def policy_params(self):
+        return [p for p in self.policy.parameters() if p.requires_grad]
+
+    def critic_params(self):
+        if self.value_head is None:
+            return []
+        trunk = [p for p in self.critic_lm.parameters() if p.requires_grad] if self.critic_lm is not None else []
+        return trunk + list(self.value_head.parameters())
+
+    def _optimizer(self):
+        import torch
+
+        rl = self.rl
+        groups = [{"params": self.policy_params(), "lr": rl.lr}]
+        if self.critic_params():
+            groups.append({"params": self.critic_params(), "lr": rl.critic_lr or rl.lr})
+        opt = torch.optim.AdamW(groups, lr=rl.lr, weight_decay=rl.weight_decay)
+        total = max(1, rl.steps * rl.epochs * rl.mini_batches)
+        warmup = max(1, int(total * rl.warmup_ratio))
+
+        def schedule(step: int) -> float:  # linear warm-up, then linear decay to 0
+            if step < warmup:
+                return (step + 1) / warmup
+            return max(0.0, (total - step) / max(1, total - warmup))
+
+        return opt, torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+
+    # ------------------------------------------------------------------ passes
+
+    def _values(self, ids, attn, R, hidden):
+        h = hidden if self.critic_lm is None else trunk_hidden(self.critic_lm, ids, attn, R)
+        return self.value_head(h).squeeze(-1).float()  # (N, R)
+
+    def _ref_logits(self, ids, attn, R):
+        if self.ref is not None:
+            return forward(self.ref, ids, attn, R)[0]
+        with self.policy.disable_adapter():
+            return forward(self.policy, ids, attn, R)[0]
+
+    def score(self, ids, attn, resp, R):
+        """No-grad pass: policy and reference log-probs (N, R) and values (N, R) or None."""
+        import torch
+
+        from ..algos.losses import token_logprobs
+
+        mbs = self.rl.micro_batch_size
+        old, ref, values = [], [], []
+        with torch.no_grad(), self.autocast():
+            for s in range(0, ids.size(0), mbs):
+                i, a, r = ids[s:s + mbs], attn[s:s + mbs], resp[s:s + mbs]
+                shared = self.value_head is not None and self.critic_lm is None
+                logits, h = forward(self.policy, i, a, R, hidden=shared)
+                old.append(token_logprobs(logits, r))
+                ref.append(token_logprobs(self._ref_logits(i, a, R), r))
+                if self.value_head is not None:
+                    values.append(self._values(i, a, R, h))
+        return torch.cat(old), torch.cat(ref), torch.cat(values) if values else None
+
+    # ------------------------------------------------------------------ one step
+
+    def rollout_rewards(self, engine, idx: list[int], texts: list[str], step: int):
+        """1-2. completions for the prompts `idx` and their scores (no-EOS penalty applied)."""
+        import torch
+
+        from ..rewards import RewardError
+
+        ro = engine.generate([texts[i] for i in idx], self.n, seed=self.cfg.seed + step)
+        recs = [self.records[i] for i in idx for _ in range(self.n)]
+        extra = sorted({k for r in recs for k in r if k != "prompt"})
+        try:
+            totals, parts = self.reward([r["prompt"] for r in recs], ro.texts,
+                                        **{k: [r.get(k) for r in recs] for k in extra})
+        except RewardError as e:
+            raise NonFiniteError(f"step {step}: {e}") from None
+        scores = torch.tensor(totals, dtype=torch.float32, device=ro.response_ids.device)
+        scores = scores - self.rl.missing_eos_penalty * (~ro.ended.to(scores.device)).float()
+        return ro, scores, parts
+
+    def step(self, engine, idx: list[int], texts: list[str], step: int) -> tuple[dict, list[dict]]:
+        """One RL step on prompts `idx`; returns (metrics, a few logged samples)."""
+        import torch
+
+        from ..algos.kl import k3
+        from ..algos.losses import masked_mean, masked_whiten
+
+        t0 = time.time()
+        ro, scores, parts = self.rollout_rewards(engine, idx, texts, step)
+        t_gen = time.time() - t0
+        mask = ro.response_mask.float()
+        R = int(mask.sum(-1).max())
+        resp, mask = ro.response_ids[:, :R], mask[:, :R]
+        ids = torch.cat([ro.prompt_ids, resp], 1)
+        attn = torch.cat([ro.prompt_mask, mask.long()], 1)
+        # 3. log-probs of the policy and the reference, values
+        old_logp, ref_logp, values = self.score(ids, attn, resp, R)
+        # 4. per-token rewards: the KL penalty everywhere, the score on the last real token
+        beta = self.kl_ctl.value
+        kl = self.kl_fn(old_logp, ref_logp) * mask  # (N, R)
+        rewards = -beta * kl
+        last = mask.sum(-1).long() - 1
+        rewards[torch.arange(len(last)), last] += (1.0 - beta) * scores
+        # 5. advantages
+        adv, returns = self.algo.advantage(rewards, mask, values, group_size=self.n,
+                                           gamma=self.rl.gamma, lam=self.rl.gae_lambda)
+        if self.algo.whiten:
+            adv = masked_whiten(adv, mask)
+        # 6. updates
+        stats = self.update(ids, attn, resp, mask, old_logp, values, adv, returns, step)
+        # 7. KL controller, rollout weights
+        seq_kl = kl.sum(-1)
+        self.kl_ctl.update(float(seq_kl.mean()), len(seq_kl))
+        engine.sync(self.policy)
+        lengths = mask.sum(-1)
+        m = {"reward/mean": float(scores.mean()), "reward/std": float(scores.std()) if len(scores) > 1 else 0.0,
+             **{f"reward/{k}": sum(v) / len(v) for k, v in parts.items()},
+             "objective/mean": float(((1 - beta) * scores - beta * seq_kl).mean()),
+             "kl/mean": float(seq_kl.mean()), "kl/coef": beta,
+             "kl/k3": float((k3(old_logp, ref_logp) * mask).sum(-1).mean()),
+             "response/length": float(lengths.mean()), "response/no_eos": float((~ro.ended).float().mean()),
+             "advantage/mean": float(masked_mean(adv, mask)),
+             **stats, "lr": self.sched.get_last_lr()[0],
+             "perf/gen_s": t_gen, "perf/step_s": time.time() - t0,
+             "perf/gen_tokens_per_s": ro.n_tokens / max(t_gen, 1e-9)}
+        samples = [{"step": step, "prompt_index": idx[i // self.n], "completion": ro.texts[i],
+                    "reward": float(scores[i]), **{k: v[i] for k, v in parts.items()}}
+                   for i in range(min(self.rl.log_samples, len(ro.texts)))]
+        return m, samples
+
+    def update(self, ids, attn, resp, mask, old_logp, old_values, adv, returns, step: int) -> dict:
+        """6. `epochs` passes over the batch, `mini_batches` optimizer steps each."""
+        import torch
+
+        from ..algos.losses import entropy_from_logits, masked_mean, policy_loss, token_logprobs, value_loss
+
+        rl, N, R = self.rl, ids.size(0), resp.size(1)
+        g = torch.Generator().manual_seed(self.cfg.seed * 100003 + step)
+        clip = rl.clip_range if self.algo.clip else None
+        vclip = rl.value_clip if self.algo.clip and rl.value_clip else None
+        shared = self.value_head is not None and self.critic_lm is None
+        acc: dict[str, list[float]] = {}
+        for _ in range(rl.epochs):
+            perm = torch.randperm(N, generator=g) if rl.epochs > 1 or rl.mini_batches > 1 else torch.arange(N)
+            for mb in perm.chunk(rl.mini_batches):
+                for micro in mb.split(rl.micro_batch_size):
+                    m = mask[micro]
+                    with self.autocast():
+                        logits, h = forward(self.policy, ids[micro], attn[micro], R, hidden=shared)
+                        logp = token_logprobs(logits, resp[micro])
+                        pl, ps = policy_loss(logp, old_logp[micro], adv[micro], m, clip)
+                        loss, vl = pl, None
+                        if self.value_head is not None:
+                            v = self._values(ids[micro], attn[micro], R, h)
+                            vl, vs = value_loss(v, old_values[micro], returns[micro], m, vclip)
+                            loss = loss + rl.vf_coef * vl
+                    self._check(loss, step, "loss")
+                    self.acc.backward(loss * len(micro) / len(mb))
+                    with torch.no_grad():
+                        ent = masked_mean(entropy_from_logits(logits.detach()), m)
+                    _add(acc, {"loss/policy": pl, "loss/total": loss, "policy/entropy": ent,
+                               "policy/approx_kl": ps["approx_kl"], **({"policy/clipfrac": ps["clipfrac"]} if clip else {}),
+                               **({"loss/value": vl, "value/mean": masked_mean(v.detach(), m)} if vl is not None else {}),
+                               **({"value/clipfrac": vs["clipfrac"]} if vclip else {})})
+                _add(acc, self._opt_step(step))
+        return {k: sum(v) / len(v) for k, v in acc.items()}
+
+    def _opt_step(self, step: int) -> dict:
+        import torch
+
+        out = {}
+        for name, params in (("policy", self.policy_params()), ("value", self.critic_params())):
+            if not params:
+                continue
+            norm = torch.nn.utils.clip_grad_norm_(params, self.rl.grad_clip or float("inf"))
+            self._check(norm, step, f"{name} gradient norm")
+            out[f"{name}/grad_norm"] = float(norm)
+        self.opt.step()
+        self.sched.step()
+        self.opt.zero_grad(set_to_none=True)
+        return out
+
+    @staticmethod
+    def _check(x, step: int, what: str) -> None:
+        if not math.isfinite(float(x)):
+            raise NonFiniteError(f"step {step}: {what} is {float(x)}; stopping (the last good checkpoint "
+                                 f"is kept: fix the cause, e.g. a lower rl.lr, and rerun to resume)")
+
+    # ------------------------------------------------------------------ state
+
+    def state_dict(self, step: int) -> dict:
+        def trainable(m):
+            return {k: v.detach().clone() for k, v in m.named_parameters() if v.requires_grad}
+
+        return {"step": step, "policy": trainable(self.policy),
+                "critic": trainable(self.critic_lm) if self.critic_lm is not None else None,
+                "value_head": self.value_head.state_dict() if self.value_head is not None else None,
+                "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
+                "kl": self.kl_ctl.state_dict()}
+
+    def load_state_dict(self, state: dict) -> int:
+        import torch
+
+        with torch.no_grad():
+            for model, key in ((self.policy, "policy"), (self.critic_lm, "critic")):
+                if model is not None and state.get(key) is not None:
+                    params = dict(model.named_parameters())
+                    for k, v in state[key].items():
+                        params[k].copy_(v)
+        if self.value_head is not None:
+            self.value_head.load_state_dict(state["value_head"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.sched.load_state_dict(state["scheduler"])
+        self.kl_ctl.load_state_dict(state["kl"])
+        return state["step"]
+
+    def export(self, dest: Path):
+        """The final policy as full weights: what `sample`, `eval` and users load."""
+        from ..models import save_model
+
+        model = self.policy.merge_and_unload() if self.lora else self.policy
+        return save_model(model, self.tok, dest)
+
+
+def _add(acc: dict, values: dict) -> None:
+    for k, v in values.items():
+        acc.setdefault(k, []).append(float(v))
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def checkpoints(folder: Path) -> list[Path]:
+    """Complete resumable checkpoints, oldest first."""
+    d = folder / "checkpoints"
+    found = [p for p in d.glob("step-*") if (p / "trainer.pt").exists()] if d.exists() else []
+    return sorted(found, key=lambda p: int(p.name.split("-")[1]))
+
+
+def save_checkpoint(trainer: Trainer, folder: Path, step: int, keep: int) -> Path:
+    """Written to a temporary folder then renamed: a kill mid-save never leaves a half checkpoint."""
+    import torch
+
+    dest = folder / "checkpoints" / f"step-{step:06d}"
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    torch.save(trainer.state_dict(step), tmp / "trainer.pt")
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.replace(dest)
+    for old in checkpoints(folder)[:-max(1, keep)]:
+        shutil.rmtree(old, ignore_errors=True)
+    return dest
+
+
+def truncate_log(path: Path, last_step: int) -> None:
+    """Drop lines logged after the checkpoint we resume from: the log matches an unbroken run."""
+    if not path.exists():
+        return
+    keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= last_step]
+    path.write_text("".join(ln + "\n" for ln in keep))
+
+
+# --------------------------------------------------------------------------- trackers
+
+
+class Trackers:
+    """Optional metric sinks besides metrics.jsonl; a requested one that is not installed is skipped."""
+
+    def __init__(self, names: list[str], logdir: Path, config: dict, enabled: bool = True):
+        self.sinks = []
+        for name in names if enabled else []:
+            try:
+                self.sinks.append(self._open(name, logdir, config))
+            except ImportError as e:
+                print(f"[rlaif] rl: tracker {name!r} is not installed ({e}); logging to metrics.jsonl only", flush=True)
+
+    @staticmethod
+    def _open(name: str, logdir: Path, config: dict):
+        if name == "tensorboard":
+            from torch.utils.tensorboard import SummaryWriter
+
+            w = SummaryWriter(str(logdir / "tensorboard"))
+            return lambda step, m: [w.add_scalar(k, v, step) for k, v in m.items()] and w.flush()
+        if name == "trackio":
+            import trackio
+
+            trackio.init(project="rlaif", config=config)
+            return lambda step, m: trackio.log(m, step=step)
+        if name == "wandb":
+            import wandb
+
+            wandb.init(project="rlaif", config=config, dir=str(logdir))
+            return lambda step, m: wandb.log(m, step=step)
+        raise ValueError(f"unknown tracker {name!r}; known: tensorboard, trackio, wandb")
+
+    def log(self, step: int, metrics: dict) -> None:
+        for sink in self.sinks:
+            sink(step, metrics)
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+def make_engine(cfg: Config, trainer: Trainer, model_path: str):
+    from ..rollouts import HFRollout, OpenAIRollout
+
+    rl = cfg.rl
+    if rl.rollout == "hf":
+        return HFRollout(trainer.policy, trainer.tok, rl.temperature, rl.top_p, rl.max_new_tokens,
+                         rl.max_prompt_length, autocast=trainer.autocast)
+    if rl.rollout == "openai":
+        if not rl.server_url:
+            raise ValueError("rl.rollout=openai needs rl.server_url (e.g. http://localhost:8000/v1)")
+        return OpenAIRollout(trainer.tok, rl.server_url, rl.server_model or model_path, rl.temperature,
+                             rl.top_p, rl.max_new_tokens, rl.max_prompt_length)
+    raise ValueError(f"rl.rollout must be hf or openai, got {rl.rollout!r}")
+
+
+def prompt_batches(n_records: int, batch_size: int, steps: int, seed: int) -> list[list[int]]:
+    """Step k's prompt indices: shuffled passes over the prompts, a fixed function of the seed."""
+    import itertools
+
+    from ..training import epoch_batches
+
+    if batch_size > n_records:
+        raise ValueError(f"rl.batch_size={batch_size} is larger than the {n_records} RL prompts")
+    return list(itertools.islice(epoch_batches(n_records, batch_size, steps * batch_size / n_records + 1, seed), steps))
+
+
+def train(cfg: Config, records: list[dict], out_dir: Path, model_path: str, run: Run | None = None) -> dict:
+    from ..config import to_dict
+    from ..models import describe_model, load_tokenizer, render_prompt
+    from ..rewards import build_rewards
+    from ..runs import JsonlAppender
+    from ..training import MetricLog, Progress, accelerator
+
+    rl = cfg.rl
+    acc = accelerator(cfg.seed, cfg.model)
+    tok = load_tokenizer(model_path, cfg.model.trust_remote_code)
+    reward = build_rewards(rl.rewards, cfg)
+    trainer = Trainer(cfg, model_path, records, reward, acc, tok)
+    texts = [render_prompt(tok, r["prompt"], cfg.model.chat_template) for r in records]
+    batches = prompt_batches(len(records), rl.batch_size, rl.steps, cfg.seed)
+    start = 0
+    if checkpoints(out_dir):
+        import torch
+
+        last = checkpoints(out_dir)[-1]
+        start = trainer.load_state_dict(torch.load(last / "trainer.pt", weights_only=False))
+        print(f"[rlaif] rl: resuming from {last} (step {start} of {rl.steps})", flush=True)
+    truncate_log(out_dir / "metrics.jsonl", start)
+    truncate_log(out_dir / "samples.jsonl", start - 1)
+    engine = make_engine(cfg, trainer, model_path)
+    log = MetricLog(out_dir / "metrics.jsonl", acc.is_main_process)
+    trackers = Trackers(rl.trackers, out_dir, to_dict(cfg), acc.is_main_process)
+    bar = Progress(rl.steps, "rl", disable=not acc.is_local_main_process)
+    bar.update(start)
+    history: list[dict] = []
+    t0 = time.time()
+    with JsonlAppender(out_dir / "samples.jsonl") as samples_out:
+        for step in range(start, rl.steps):
+            metrics, samples = trainer.step(engine, batches[step], texts, step)
+            history.append(metrics)
+            done = step + 1
+            if done % rl.log_every == 0 or done == rl.steps:
+                log.write(done, metrics)
+                trackers.log(done, metrics)
+            samples_out.write_many(samples)
+            bar.update(1, tokens=int(metrics["response/length"] * len(batches[step]) * trainer.n),
+                       reward=metrics["reward/mean"], kl=metrics["kl/mean"])
+            if (rl.save_every and done % rl.save_every == 0) or done == rl.steps:
+                save_checkpoint(trainer, out_dir, done, rl.keep_checkpoints)
+    bar.close()
+    if run:
+        run.time("train_s", time.time() - t0)
+    if acc.is_main_process:
+        trainer.export(out_dir / "checkpoint")
+    return summarize(out_dir / "metrics.jsonl") | {"steps": rl.steps, "resumed_from": start,
+                                                   "prompts": len(records), "samples_per_prompt": trainer.n,
+                                                   "model": describe_model(trainer.policy)}
+
+
+def summarize(metrics_file: Path) -> dict:
+    """Reward and KL at the start and the end of training (means over the first/last tenth)."""
+    rows = [json.loads(x) for x in metrics_file.read_text().splitlines() if x.strip()] if metrics_file.exists() else []
+    if not rows:
+        return {}
+    k = max(1, len(rows) // 10)
+
+    def mean(part: list[dict], key: str) -> float | None:
+        vals = [r[key] for r in part if key in r]
+        return sum(vals) / len(vals) if vals else None
+
+    return {"reward_first": mean(rows[:k], "reward/mean"), "reward_last": mean(rows[-k:], "reward/mean"),
+            "kl_last": mean(rows[-k:], "kl/mean"), "step_s": mean(rows, "perf/step_s")}
+
+
+def run(cfg: Config, force: bool = False) -> Path:
+    from ..tasks import resolve_records
+    from .sample import policy_path
+
+    r = Run(cfg, "rl", SECTIONS).open(force)
+    records, source = resolve_records(cfg.rl.prompts, "prompt", cfg.task, "rl", cfg.rl.limit)
+    model_path = policy_path(cfg, cfg.rl.policy)
+    r.add_input("prompts", source if Path(source).exists() else None, source=source, records=len(records))
+    r.add_input("policy", model_path)
+    results = train(cfg, records, r.dir, model_path, r)
+    return r.finish(**results)
+
