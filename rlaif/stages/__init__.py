@@ -18,6 +18,7 @@ STAGES: dict[str, str] = {
     "sample": "rlaif.stages.sample",
     "label": "rlaif.stages.label",
     "rm": "rlaif.stages.rm",
+    "rl": "rlaif.stages.rl",
     "eval": "rlaif.stages.eval",
 }
 
