@@ -23,6 +23,7 @@ import hashlib
 import importlib
 import inspect
 import re
+import warnings
 from collections import Counter
 
 from ..records import prompt_text, response_text
@@ -154,7 +155,9 @@ def docstring_documents(max_words: int = 300) -> list[dict]:
                 objs += [(f"{modname}.{name}.{m}", f) for m, f in sorted(vars(obj).items())
                          if not m.startswith("_") and callable(f)]
         for qual, obj in objs:
-            doc = getattr(obj, "__doc__", None)
+            with warnings.catch_warnings():  # typing.io and friends warn when touched
+                warnings.simplefilter("ignore", DeprecationWarning)
+                doc = getattr(obj, "__doc__", None)
             parts = _docstring_parts(doc) if isinstance(doc, str) else None
             if parts and parts[1] not in seen:
                 seen.add(parts[1])
