@@ -69,7 +69,7 @@ class SFTConfig:
     limit: int = opt(0, "use only the first N records (0: all)")
     epochs: float = opt(1.0, "passes over the data")
     max_steps: int = opt(0, "stop after this many optimizer steps (0: from epochs)")
-    batch_size: int = opt(8, "sequences per micro-batch")
+    batch_size: int = opt(8, "sequences per micro-batch, across all processes (each takes a share)")
     grad_accum: int = opt(1, "micro-batches per optimizer step")
     lr: float = opt(5e-5, "peak learning rate (AdamW, linear warm-up then linear decay)")
     weight_decay: float = opt(0.0, "AdamW weight decay")
@@ -209,7 +209,7 @@ class LabelConfig:
     min_choice_mass: float = opt(1e-4, "a prompt whose choice tokens get less total probability than "
                                  "this is degenerate: counted and reported, not labeled")
     max_length: int = opt(2048, "hf: truncate each response to fit prompts in this many tokens")
-    cache: str = opt("auto", "annotation cache keyed by (labeler, prompt, a, b): auto "
+    cache: Union[str, bool] = opt("auto", "annotation cache keyed by (labeler, prompt, a, b): auto "
                      "($RLAIF_CACHE/labels), a folder, or off")
     progress: bool = opt(True, "show a progress bar (pairs/s, ETA)")
     openai: OpenAIBackendConfig = opt(OpenAIBackendConfig(), "openai backend")

@@ -42,9 +42,13 @@ def accelerator(seed: int, model_cfg=None):
     from accelerate import Accelerator
     from accelerate.utils import set_seed
 
-    from .models import mixed_precision
+    from .models import mixed_precision, resolve_device
 
-    acc = Accelerator(mixed_precision=mixed_precision(model_cfg) if model_cfg is not None else "no")
+    device = resolve_device(model_cfg.device if model_cfg is not None else "auto")
+    # cpu=True lets `accelerate launch --multi_gpu` / torchrun on a machine without GPUs run
+    # data-parallel CPU processes over gloo (accelerate's MULTI_CPU) instead of N lone copies.
+    acc = Accelerator(mixed_precision=mixed_precision(model_cfg) if model_cfg is not None else "no",
+                      cpu=device == "cpu")
     set_seed(seed)
     return acc
 

@@ -47,13 +47,14 @@ def collate(examples: list[tuple[list[int], list[int]]], pad_id: int):
     return ids, mask, labels
 
 
-def output_loss(model, ids, mask, labels):
-    """Mean next-token cross-entropy over output tokens, in fp32."""
+def output_loss(model, ids, mask, labels, reduction: str = "mean"):
+    """Next-token cross-entropy over output tokens, in fp32 (mean, or sum for exact data parallel)."""
     import torch.nn.functional as F
 
     logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()  # (B, T-1, V)
     target = labels[:, 1:]
-    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=-100)
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=-100,
+                           reduction=reduction)
 
 
 def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = None) -> dict:
@@ -80,10 +81,16 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
     step, losses, first_loss, t0 = 0, [], None, time.time()
     batches = epoch_batches(len(examples), s.batch_size, s.epochs if not s.max_steps else 1e9, cfg.seed)
     for i, idx in enumerate(batches):
+        idx = idx[acc.process_index::acc.num_processes]  # data parallel: each process takes a share
         ids, mask, labels = (t.to(acc.device) for t in collate([examples[j] for j in idx], tok.pad_token_id))
-        loss = output_loss(model, ids, mask, labels) / s.grad_accum
-        acc.backward(loss)
-        losses.append(loss.item() * s.grad_accum)
+        # normalise by the output tokens of the whole global batch, so N processes (whose gradients
+        # DDP averages) give the same gradient as one process on the same batch
+        n_local = (labels[:, 1:] != -100).sum()
+        n_global = acc.reduce(n_local.clone(), reduction="sum") if acc.num_processes > 1 else n_local
+        loss = output_loss(model, ids, mask, labels, "sum") * acc.num_processes / n_global.clamp(min=1)
+        acc.backward(loss / s.grad_accum)
+        share = loss.detach() / acc.num_processes  # this process's share of the global mean loss
+        losses.append((acc.reduce(share, reduction="sum") if acc.num_processes > 1 else share).item())
         if (i + 1) % s.grad_accum:
             continue
         if s.grad_clip:
@@ -94,7 +101,7 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
         step += 1
         mean = sum(losses) / len(losses)
         first_loss = mean if first_loss is None else first_loss
-        rate = bar.update(1, tokens=int(mask.sum()) * s.grad_accum, loss=mean)
+        rate = bar.update(1, tokens=int(mask.sum()) * s.grad_accum * acc.num_processes, loss=mean)
         if step % s.log_every == 0 or step == steps:
             log.write(step, {"loss/sft": mean, "lr": sched.get_last_lr()[0], "perf/tokens_per_s": rate})
         losses = []
