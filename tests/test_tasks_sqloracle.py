@@ -151,3 +151,8 @@ def test_builtin_coincidence_chinook():
     verdicts = [o.check(db, f"SELECT COUNT(*) FROM Album WHERE ArtistId = {i}", gold) for i in same]
     assert not any(v.correct for v in verdicts)
     assert all(v.detail.startswith("differs on chinook.p") for v in verdicts)
+
+
+def test_broken_gold_query_is_reported_not_raised(toy_db):
+    v = ExecutionOracle(copies=1).check(toy_db, "SELECT 1", "SELECT nope FROM pet")
+    assert v.status == "gold_error" and not v.correct and "nope" in v.detail

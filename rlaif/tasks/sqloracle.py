@@ -232,7 +232,7 @@ def perturbed_copies(db_path: str | Path, n: int = 3, seed: int = 0, drop: float
 @dataclass
 class Verdict:
     correct: bool
-    status: str          # correct | wrong | refused | error | timeout
+    status: str          # correct | wrong | refused | error | timeout | gold_error
     detail: str = ""
 
     @property
@@ -247,6 +247,7 @@ class ExecutionOracle:
 
     copies: int = 3
     timeout: float = 2.0
+    gold_timeout: float = 30.0  # gold queries are trusted; BIRD's can take seconds
     digits: int = 4
     ignore_column_order: bool = True
     max_rows: int = 100_000
@@ -268,15 +269,16 @@ class ExecutionOracle:
             self._conns[key] = connect_readonly(path)
         return self._conns[key]
 
-    def execute(self, path: Path, sql: str) -> tuple[list[tuple], int]:
-        return run_query(self._conn(path), sql, self.timeout, self.max_rows)
+    def execute(self, path: Path, sql: str, timeout: float | None = None) -> tuple[list[tuple], int]:
+        return run_query(self._conn(path), sql, timeout or self.timeout, self.max_rows)
 
     def gold(self, db_path: str | Path, gold_sql: str) -> tuple[bool, list]:
         """(ordered, [result on each database]) of a gold query, cached."""
         key = (str(db_path), gold_sql)
         if key not in self._gold:
             tree = check_sql(gold_sql)
-            self._gold[key] = (is_ordered(tree), [self.execute(p, gold_sql) for p in self.databases(db_path)])
+            self._gold[key] = (is_ordered(tree), [self.execute(p, gold_sql, self.gold_timeout)
+                                                  for p in self.databases(db_path)])
         return self._gold[key]
 
     def check(self, db_path: str | Path, predicted: str, gold_sql: str) -> Verdict:
@@ -286,7 +288,10 @@ class ExecutionOracle:
             check_sql(sql)
         except SQLRefused as e:
             return Verdict(False, "refused", str(e))
-        ordered, gold = self.gold(db_path, gold_sql)
+        try:
+            ordered, gold = self.gold(db_path, gold_sql)
+        except (SQLRefused, SQLTimeout, sqlite3.Error) as e:  # a broken gold query judges nothing
+            return Verdict(False, "gold_error", f"{type(e).__name__}: {e}")
         for path, g in zip(self.databases(db_path), gold):
             try:
                 got = self.execute(path, sql)
