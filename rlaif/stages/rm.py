@@ -133,7 +133,7 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
     log = MetricLog(out_dir / "metrics.jsonl", acc.is_main_process)
     bar = Progress(steps, "rm", disable=not acc.is_local_main_process)
     model.train()
-    step, window, first, t0 = 0, [], None, time.time()
+    step, window, first, t0, c0 = 0, [], None, time.time(), time.process_time()
     batches = epoch_batches(len(examples), rm.batch_size, rm.epochs if not rm.max_steps else 1e9, cfg.seed)
     for i, idx in enumerate(batches):
         batch = pack_groups([examples[j] for j in idx], tok.pad_token_id, rm.share_prompt).to(acc.device)
@@ -156,7 +156,8 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
         rate = bar.update(1, tokens=batch.tokens * rm.grad_accum, loss=mean[0])
         if step % rm.log_every == 0 or step == steps:
             log.write(step, {"loss/rm": mean[0], "reward/train_accuracy": mean[1], "reward/abs_gap": mean[2],
-                             "lr": sched.get_last_lr()[0], "perf/tokens_per_s": rate})
+                             "lr": sched.get_last_lr()[0], "perf/tokens_per_s": rate,
+                             "perf/elapsed_s": round(time.time() - t0, 3), "perf/cpu_s": round(time.process_time() - c0, 3)})
         window = []
         if step >= steps:
             break
