@@ -297,6 +297,23 @@ class RLConfig:
 
 
 @dataclass
+class DPOConfig:
+    data: str = opt("", "comparisons {prompt, response_a, response_b, p_a} or preferences {prompt, chosen, "
+                    "rejected}; empty: OUT/label/comparisons.jsonl")
+    limit: int = opt(0, "use only the first N pairs (0: all)")
+    policy: str = opt("", "initial policy and reference; empty: the sft checkpoint if it exists, else model.name")
+    min_confidence: float = opt(0.0, "drop pairs with |p_a - 0.5| below this (ties are always dropped)")
+    beta: float = opt(0.1, "DPO beta: strength of the implicit KL to the reference")
+    epochs: float = opt(1.0, "passes over the pairs")
+    max_steps: int = opt(0, "stop after this many optimizer steps (0: from epochs)")
+    batch_size: int = opt(4, "pairs per device per micro-batch")
+    grad_accum: int = opt(1, "micro-batches per optimizer step")
+    lr: float = opt(5e-6, "learning rate")
+    max_length: int = opt(1024, "truncate prompt+response to this many tokens")
+    log_every: int = opt(5, "log every N steps")
+
+
+@dataclass
 class PipelineConfig:
     stages: list = opt(["sft", "sample", "label", "rm", "rl", "eval"],
                        "stages `rlaif run` runs in order (each skipped when its output is complete)")
@@ -314,6 +331,7 @@ class Config:
     rm: RMConfig = opt(RMConfig(), "reward models: soft-label, hard-label, SALMON principle-following")
     rl: RLConfig = opt(RLConfig(), "RL against any reward source with a KL penalty to the SFT policy")
     eval: EvalConfig = opt(EvalConfig(), "evaluation: win rates, oracle scores, labeler quality, the report")
+    dpo: DPOConfig = opt(DPOConfig(), "DPO from preferences (TRL's DPOTrainer), the RL-free alternative")
     pipeline: PipelineConfig = opt(PipelineConfig(), "the whole chain (`rlaif run`)")
 
 

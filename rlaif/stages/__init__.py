@@ -20,6 +20,7 @@ STAGES: dict[str, str] = {
     "rm": "rlaif.stages.rm",
     "rl": "rlaif.stages.rl",
     "eval": "rlaif.stages.eval",
+    "dpo": "rlaif.stages.dpo",
 }
 
 
