@@ -172,14 +172,18 @@ def fingerprint(cfg: Config, judge=None) -> str:
                   "cot": [lc.cot, lc.cot_max_tokens, lc.self_consistency, lc.sc_temperature],
                   "min_mass": lc.min_choice_mass, "seed": cfg.seed}
         if lc.backend == "openai":
-            parts |= {"server": [lc.openai.base_url, lc.openai.model, lc.openai.api, lc.openai.top_logprobs]}
+            from ..endpoints import as_url_list
+
+            urls = sorted(as_url_list(lc.openai.base_url))  # which servers answer a request does not matter
+            parts |= {"server": [urls[0] if len(urls) == 1 else urls if urls else "", lc.openai.model,
+                                 lc.openai.api, lc.openai.top_logprobs]}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def open_cache(lc: LabelConfig, fp: str) -> LabelCache | None:
     from ..models import cache_dir
 
-    if lc.cache in ("off", "none", ""):
+    if lc.cache in (False, "off", "none", "") or lc.cache is None:
         return None
     folder = cache_dir() / "labels" if lc.cache == "auto" else Path(lc.cache)
     return LabelCache(folder / f"{fp}.jsonl")

@@ -92,12 +92,17 @@ def attach_gold(cfg: Config, rows: list[dict]) -> str:
     task = _task(cfg)
     if task is None or not hasattr(task, "prefer"):
         return "none (no reference labels and no task oracle)"
+    found = unknown = 0
     for r in rows:
         extras = {k: v for k, v in r.items() if k not in ("prompt", "response_a", "response_b", "gold_p_a")}
-        g = task.prefer(r["prompt"], r["response_a"], r["response_b"], **extras)
+        try:
+            g = task.prefer(r["prompt"], r["response_a"], r["response_b"], **extras)
+        except KeyError:  # a prompt the task does not know (no reference for it)
+            unknown += 1
+            continue
         if g is not None:
-            r["gold_p_a"] = float(g)
-    return f"task oracle ({cfg.task})"
+            r["gold_p_a"], found = float(g), found + 1
+    return f"task oracle ({cfg.task}): {found} pairs labeled, {unknown} prompts unknown to the task"
 
 
 def _gold_from_file(path: str, rows: list[dict]) -> str:

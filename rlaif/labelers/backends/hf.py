@@ -49,6 +49,7 @@ class HFBackend:
         self.batch_size, self.share_prefix = batch_size, share_prefix
         self._groups: dict[str, list[int]] = {}
         self._prefix: tuple[list[int], Any] | None = None  # (ids, [(k, v)] per layer), batch 1
+        self._head_fp32 = None
         self.stats = {"prompt_tokens": 0, "forward_tokens": 0, "generated_tokens": 0, "calls": 0}
 
     # ------------------------------------------------------------------ text and tokens
@@ -76,11 +77,12 @@ class HFBackend:
         """Every vocabulary id whose text, whitespace stripped, is `target` ("1", " 1", "Ġ1")."""
         if not self._groups:
             special = set(self.tok.all_special_ids)
-            for i in range(len(self.tok)):
-                if i not in special:
-                    s = self.tok.decode([i]).strip()
-                    if s and len(s) <= 8:
-                        self._groups.setdefault(s, []).append(i)
+            raw = self.tok.convert_ids_to_tokens(list(range(len(self.tok))))
+            ids = [i for i, r in enumerate(raw) if r is not None and len(r) <= 12 and i not in special]
+            for i, s in zip(ids, self.tok.batch_decode([[i] for i in ids])):
+                s = s.strip()
+                if s and len(s) <= 8:
+                    self._groups.setdefault(s, []).append(i)
         return self._groups.get(target, [])
 
     # ------------------------------------------------------------------ forward passes
@@ -196,12 +198,26 @@ class HFBackend:
         hidden, _ = self._run(ids, mask, pos, kv, idx)
         last = torch.tensor([len(s) - 1 for s in sufs], device=dev)
         h = hidden[torch.arange(len(sufs), device=dev), last]  # (B, H)
-        logits = self.model.get_output_embeddings()(h).float()
-        lp = torch.log_softmax(logits, -1)
+        lp = torch.log_softmax(self._head(h), -1)
         inv = [0] * len(order)
         for j, i in enumerate(order):
             inv[i] = j
         return lp[torch.tensor(inv, device=dev)]
+
+    def _head(self, h):
+        """LM head in fp32 for the few rows scored: bf16 logits are quantised to ~0.1 nats near
+        typical logit sizes, which would round every soft label to a coarse grid."""
+        import torch
+
+        head = self.model.get_output_embeddings()
+        if head.weight.dtype == torch.float32:
+            return head(h.float()).float()
+        if self._head_fp32 is None:
+            b = head.bias.float() if getattr(head, "bias", None) is not None else None
+            self._head_fp32 = (head.weight.detach().float(), b)
+        w, b = self._head_fp32
+        out = h.float() @ w.T
+        return out + b if b is not None else out
 
     # ------------------------------------------------------------------ generation (CoT)
 

@@ -4,18 +4,18 @@
    `logprobs=true, top_logprobs=K`) at temperature 0 and reads the choices among the top K. A
    choice missing from the top K gets probability 0; a response without log-probabilities at all is
    an error that says so (many servers need a flag for them), never a silent 50/50.
-2. Requests run concurrently (asyncio, at most `concurrency` in flight) and are retried with
-   exponential backoff and jitter on 429, 5xx, timeouts and dropped connections; the openai
-   client's own retries are off so that the policy is ours, visible and counted in `stats`.
+2. Requests go through an `EndpointPool` (rlaif/endpoints.py): `base_url` may list several
+   servers; requests run concurrently (at most `concurrency` in flight per server), go to the
+   least-loaded healthy server, and move to another one on 429, 5xx, timeouts and dropped
+   connections. The openai client's own retries are off so that the policy is ours, visible and
+   counted in `stats` (`retries`: requests re-sent; `endpoints`: per-server counts).
 3. The completions API gets the raw prompt (preamble ... ending), the paper's format. The chat API
    cannot start the assistant's turn for us, so the ending goes at the end of the user turn.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import random
 from typing import Any
 
 from ...config import OpenAIBackendConfig
@@ -41,6 +41,10 @@ class OpenAIBackend:
         key = os.environ.get(cfg.api_key_env, "") if cfg.api_key_env != "none" else ""
         self.api_key = key or "none"  # local servers accept anything; the client insists on a value
         self.stats = {"prompt_tokens": 0, "generated_tokens": 0, "calls": 0, "retries": 0}
+        from ...endpoints import EndpointPool, as_url_list
+
+        urls = as_url_list(cfg.base_url) or [os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"]
+        self.pool = EndpointPool(urls, self.api_key, cfg.timeout, cfg.concurrency, cfg.max_retries, cfg.backoff)
 
     def text(self, prompt: Prompt) -> str:
         user, ending = prompt
@@ -51,43 +55,13 @@ class OpenAIBackend:
 
     # ------------------------------------------------------------------ requests
 
-    def _client(self):
-        from openai import AsyncOpenAI
-
-        return AsyncOpenAI(base_url=self.cfg.base_url or None, api_key=self.api_key,
-                           timeout=self.cfg.timeout, max_retries=0)
-
-    async def _with_retries(self, make_call):
-        import openai
-
-        retryable = (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError,
-                     openai.InternalServerError)
-        for attempt in range(self.cfg.max_retries + 1):
-            try:
-                return await make_call()
-            except openai.APIStatusError as e:
-                if not (isinstance(e, retryable) or e.status_code >= 500) or attempt == self.cfg.max_retries:
-                    raise
-            except retryable:
-                if attempt == self.cfg.max_retries:
-                    raise
-            self.stats["retries"] += 1
-            await asyncio.sleep(self.cfg.backoff * 2 ** attempt * (0.5 + random.random()))
-
     def _gather(self, make_calls: list) -> list:
-        async def main():
-            client = self._client()
-            sem = asyncio.Semaphore(max(1, self.cfg.concurrency))
-
-            async def one(make):
-                async with sem:
-                    return await self._with_retries(lambda: make(client))
-            try:
-                return await asyncio.gather(*(one(m) for m in make_calls))
-            finally:
-                await client.close()
-
-        return asyncio.run(main())
+        try:
+            return self.pool.map(make_calls)
+        finally:
+            self.stats["retries"] = self.pool.stats["failovers"]
+            if len(self.pool.endpoints) > 1:
+                self.stats["endpoints"] = {e["url"]: e["ok"] for e in self.pool.health()}
 
     def _usage(self, resp: Any) -> None:
         self.stats["calls"] += 1
@@ -126,7 +100,7 @@ class OpenAIBackend:
         return dict(tops[0])
 
     def _no_lp_message(self) -> str:
-        return (f"the server at {self.cfg.base_url or 'api.openai.com'} (model {self.model}) returned no "
+        return (f"the server at {', '.join(self.pool.urls)} (model {self.model}) returned no "
                 f"log-probabilities; the labeler needs them (vLLM: --max-logprobs; llama.cpp server: "
                 f"logits_all; OpenAI: a model that supports logprobs on the {self.cfg.api} API)")
 
@@ -161,7 +135,8 @@ class OpenAIBackend:
         return [texts[i * n:(i + 1) * n] for i in range(len(prompts))]
 
     def describe(self) -> dict:
-        return {"base_url": self.cfg.base_url, "model": self.model, "api": self.cfg.api}
+        return {"base_url": self.cfg.base_url, "model": self.model, "api": self.cfg.api,
+                "endpoints": self.pool.health()}
 
 
 __all__ = ["OpenAIBackend", "NoLogprobsError", "NEG_INF"]
