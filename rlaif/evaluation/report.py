@@ -128,7 +128,9 @@ def _ci_cell(d: dict | None) -> str:
     s = pct_ci(d)
     if "[" in s:
         v, ci = s.split(" ", 1)
-        return f'{v} <span class="ci">{ci}</span>'
+        s = f'{v} <span class="ci">{ci}</span>'
+    if (d or {}).get("extrapolated"):
+        s += ' <span class="ci" title="A is longer (or shorter) than B in almost every pair: the value at equal length is an extrapolation">(extrapolated)</span>'
     return s
 
 
@@ -162,11 +164,32 @@ def sec_policies(r: dict) -> str:
     rows = [[f"<b>{_e(p['name'])}</b>", f"<code>{_e(p.get('model') or p.get('source'))}</code>", num(p.get("n")),
              num(p.get("mean_chars"), 4), _ci_cell(p.get("oracle"))] for p in ps]
     out = table(["policy", "model / outputs", "prompts", "mean length (chars)", _e(oracle)], rows, {2, 3, 4})
+    out += _task_eval(ps)
     fig = plots.scores(ps, "oracle", oracle)
     if fig:
         out += f"<h3>{_e(oracle.capitalize())} per policy</h3>{fig}"
     elif not any(p.get("oracle") for p in ps):
         out += missing(f"no oracle score: task '{r.get('task')}' has no oracle reward (or it was not available)")
+    return out
+
+
+def _task_eval(ps: list[dict]) -> str:
+    """The task's own evaluation per policy (e.g. text2sql: valid-SQL rate, accuracy per group)."""
+    evs = {p["name"]: p["task_eval"] for p in ps if isinstance(p.get("task_eval"), dict)}
+    if not evs:
+        return ""
+    fmt = lambda k, v: pct(v) if _ok(v) and ("rate" in k or "accuracy" in k) else num(v)
+    scalars = [k for k in dict.fromkeys(k for ev in evs.values() for k, v in ev.items()) if
+               all(not isinstance(ev.get(k), dict) for ev in evs.values())]
+    out = "<h3>Task evaluation</h3>" + table(
+        ["metric"] + [_e(n) for n in evs], [[_e(k)] + [fmt(k, ev.get(k)) for ev in evs.values()] for k in scalars],
+        set(range(1, len(evs) + 1)))
+    for k in dict.fromkeys(k for ev in evs.values() for k, v in ev.items() if isinstance(v, dict)):
+        groups = list(dict.fromkeys(g for ev in evs.values() for g in (ev.get(k) or {})))
+        cell = num if k == "status" else pct  # counts, else shares (accuracy per group)
+        rows = [[_e(g)] + [cell((ev.get(k) or {}).get(g)) for ev in evs.values()] for g in groups]
+        out += f"<details><summary>{_e(k)} per policy</summary>" + table(
+            [_e(k)] + [_e(n) for n in evs], rows, set(range(1, len(evs) + 1))) + "</details>"
     return out
 
 
@@ -219,6 +242,10 @@ def sec_length(r: dict) -> str:
     rows = [[_e(p["name"]), num(p.get("mean_chars"), 4), num(p.get("median_chars"), 4)] for p in ps]
     out += table(["policy", "mean chars", "median chars"], rows, {1, 2})
     cs = [c for c in r.get("comparisons", []) if c.get("length_controlled")]
+    if any(c["length_controlled"].get("extrapolated") for c in cs):
+        out += ('<p class="note">"extrapolated": A\'s output is longer than B\'s in under 10% or over 90% of '
+                'the pairs, so equal length lies outside the data and the value there rests on the fitted '
+                'curve alone; trust the raw win rate more.</p>')
     if cs:
         rows = [[f"{_e(c['a'])} vs {_e(c['b'])}", _e(c["judge"]), pct(c["win_rate"]), _ci_cell(c["length_controlled"]),
                  num(c["length_controlled"].get("slope")), f"{num(c.get('mean_chars_a'), 4)} / {num(c.get('mean_chars_b'), 4)}"]
@@ -369,13 +396,15 @@ def render_markdown(r: dict) -> str:
     out += [f"> {n}\n" for n in r.get("notes", [])]
     ps = r.get("policies", [])
     out.append("## Policies\n")
-    out.append(_md_table(["policy", "mean chars", oracle, "harmless"],
-                         [[p["name"], num(p.get("mean_chars"), 4), pct_ci(p.get("oracle")), pct_ci(p.get("harmless"))]
-                          for p in ps]))
+    harmless = any(p.get("harmless") for p in ps)
+    out.append(_md_table(["policy", "mean chars", oracle] + ["harmless"] * harmless,
+                         [[p["name"], num(p.get("mean_chars"), 4), pct_ci(p.get("oracle"))] +
+                          [pct_ci(p.get("harmless"))] * harmless for p in ps]))
     out.append("## Win rates\n")
     cs = r.get("comparisons", [])
     out.append(_md_table(["A vs B", "judge", "win rate [95% CI]", "length-controlled", "W/T/L"],
-                         [[f"{c['a']} vs {c['b']}", c["judge"], pct_ci(c), pct_ci(c.get("length_controlled")),
+                         [[f"{c['a']} vs {c['b']}", c["judge"], pct_ci(c), pct_ci(c.get("length_controlled")) +
+                           (" (extrapolated)" if (c.get("length_controlled") or {}).get("extrapolated") else ""),
                            f"{c.get('wins')}/{c.get('ties')}/{c.get('losses')}"] for c in cs])
                if cs else "No comparisons were judged.\n")
     out.append("## Labeler quality\n")

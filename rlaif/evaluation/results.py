@@ -54,6 +54,9 @@ def comparison(a: str, b: str, judge: str, p_a: Sequence[float | None], out_a: S
     if o.size >= 5 and lc_boot > 0:
         lc = metrics.length_controlled_win_rate(o, la, lb, length_feature)
         lc["lo"], lc["hi"] = metrics.length_controlled_ci(o, la, lb, length_feature, n_boot=lc_boot, seed=seed)
+        # read at equal length, the fit extrapolates when A is longer (or shorter) almost everywhere
+        a_longer = float(np.mean(np.asarray(la) > np.asarray(lb)))
+        lc["a_longer"], lc["extrapolated"] = a_longer, not 0.1 <= a_longer <= 0.9
         res["length_controlled"] = {**lc, "feature": length_feature}
     return _clean(res)
 

@@ -189,10 +189,15 @@ def make_labeler_judge(cfg: Config, task):
     # backend is the truth: both need the task's verdict; a real labeler never sees it
     needs_gold = lc.backend in ("fake", "oracle") and task is not None and hasattr(task, "prefer")
 
+    # text2sql's tool-augmented labeler sees what each query returns, as in the label stage
+    show = lc.execution_results and task is not None and hasattr(task, "execution_summary")
+
     def judge(prompts, a, b, **columns):
         rows = [{k: v[i] for k, v in columns.items()} for i in range(len(prompts))]
         gold = [task.prefer(p, x, y, **r) if needs_gold else None for p, x, y, r in zip(prompts, a, b, rows)]
-        pairs = [Pair(p, x, y, gold=g, extra=r) for p, x, y, g, r in zip(prompts, a, b, gold, rows)]
+        res = [(task.execution_summary({"prompt": p, **r}, x), task.execution_summary({"prompt": p, **r}, y))
+               if show else None for p, x, y, r in zip(prompts, a, b, rows)]
+        pairs = [Pair(p, x, y, gold=g, results=e, extra=r) for p, x, y, g, e, r in zip(prompts, a, b, gold, res, rows)]
         keep = ("p_ab", "p_ba", "same_position", "problem")
         return [{"p_a": r["p_a"], **{k: r.get(k) for k in keep if r.get(k) is not None}}
                 for r in labeler.label(pairs)]
@@ -272,8 +277,10 @@ def evaluate(cfg: Config, folder: Path, run: Run | None = None) -> dict:
         oracle = oracle_scores(task, prompts, outputs[p.name], columns) if task is not None else None
         rater = task_rater(task) if e.harmless == "task" and task is not None else None
         harmless = rater(prompts, outputs[p.name], **columns) if rater else None
+        extra = task_evaluation(task, records, outputs[p.name])
         summaries.append(R.policy_summary(p.name, outputs[p.name], oracle, harmless, n_boot=e.bootstrap,
-                                          seed=cfg.seed, source=p.spec, model=p.model or str(p.outputs_file)))
+                                          seed=cfg.seed, source=p.spec, model=p.model or str(p.outputs_file),
+                                          **({"task_eval": extra} if extra else {})))
     if e.harmless == "task" and task is not None and task_rater(task) is None:
         notes.append(f"harmless rate not measured: task '{cfg.task}' has no `harmless` judgment")
 
@@ -306,6 +313,16 @@ def evaluate(cfg: Config, folder: Path, run: Run | None = None) -> dict:
         "examples": examples(records, outputs, summaries, e.examples),
         "notes": notes,
     }
+
+
+def task_evaluation(task, records: list[dict], outputs: list[str]) -> dict | None:
+    """The task's own evaluation summary, if it has one (text2sql: valid-SQL rate, accuracy by
+    database and question kind); numbers only."""
+    if task is None or not hasattr(task, "evaluate"):
+        return None
+    got = task.evaluate(records, outputs)
+    keep = lambda v: isinstance(v, (int, float)) or isinstance(v, dict) and all(isinstance(x, (int, float)) for x in v.values())
+    return {k: v for k, v in got.items() if keep(v)} if isinstance(got, dict) else None
 
 
 def labeler_on_eval(judged: dict) -> dict:
