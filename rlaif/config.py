@@ -220,7 +220,7 @@ class LabelConfig:
 class EvalConfig:
     policies: dict = opt({}, "policies to compare, name -> checkpoint folder, stage folder (OUT/rl), run "
                          "root, model name, or a .jsonl of outputs {prompt, completion}; empty: sft "
-                         "(OUT/sft/checkpoint) and rl (OUT/rl) where present, else model.name")
+                         "(OUT/sft/checkpoint), rl and dpo (OUT/rl, OUT/dpo) where present, else model.name")
     baseline: str = opt("", "the policy the others are compared with; empty: the first")
     head_to_head: bool = opt(True, "judge every pair of policies, not only each one against the baseline")
     prompts: str = opt("", "held-out prompts (file, hf:NAME, task:SPLIT); empty: the task's `test` split")

@@ -76,8 +76,8 @@ def _label_from_comparisons(folder: Path) -> tuple[dict | None, str]:
                 rows = [json.loads(line) for line in f if line.strip()]
         except (OSError, ValueError):
             continue
-        field = next((k for k in REFERENCE_FIELDS if rows and k in rows[0]), None)
-        if field is None or "p_a" not in rows[0]:
+        field = next((k for k in REFERENCE_FIELDS if any(r.get(k) is not None for r in rows)), None)
+        if field is None or not any("p_a" in r for r in rows):
             continue
         ref = [None if r.get(field) is None else float(r[field]) for r in rows]
         p = [r.get("p_a_raw", r.get("p_a")) for r in rows]  # before any post-processing

@@ -86,13 +86,14 @@ def resolve_policy(name: str, spec: str) -> Policy:
 
 
 def default_policies(cfg: Config) -> dict[str, str]:
-    """sft and rl from this run folder where they exist, else the configured model itself."""
+    """sft, rl and dpo from this run folder where they exist, else the configured model itself."""
     out = Path(cfg.out)
     found = {}
     if is_checkpoint(out / "sft" / "checkpoint"):
         found["sft"] = str(out / "sft" / "checkpoint")
-    if (out / "rl").is_dir() and find_checkpoint(out / "rl"):
-        found["rl"] = str(out / "rl")
+    for stage in ("rl", "dpo"):
+        if (out / stage).is_dir() and find_checkpoint(out / stage):
+            found[stage] = str(out / stage)
     return found or {"base": cfg.model.name}
 
 
