@@ -92,6 +92,9 @@ class SampleConfig:
     max_new_tokens: int = opt(128, "maximum generated tokens per completion")
     batch_size: int = opt(8, "prompts per generate() call")
     max_prompt_length: int = opt(1024, "truncate prompts to their last N tokens")
+    server_url: Union[str, list] = opt("", "sample through OpenAI-compatible servers instead of loading the "
+                                       "model: a base URL or a list (load spread, failover); empty: local")
+    server_model: str = opt("", "model name on the sampling servers; empty: the policy path")
 
 
 @dataclass
@@ -141,16 +144,18 @@ class RMConfig:
 
 @dataclass
 class OpenAIBackendConfig:
-    base_url: str = opt("", "OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM, llama.cpp "
-                        "server, Ollama); empty: OPENAI_BASE_URL or api.openai.com")
+    base_url: Union[str, list] = opt("", "OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM, "
+                                     "llama.cpp server, Ollama), or a list of them: requests spread over "
+                                     "the healthy ones, failed ones move on; empty: OPENAI_BASE_URL or api.openai.com")
     api_key_env: str = opt("OPENAI_API_KEY", "environment variable holding the API key ('none' if the "
                            "server needs none)")
     model: str = opt("", "model name the server knows; empty: label.model")
     api: str = opt("completions", "completions (raw prompt, the paper's format) or chat (the ending goes "
                    "into the user turn; for servers without /v1/completions)")
     top_logprobs: int = opt(20, "log-probabilities requested per position (the choices must be among them)")
-    concurrency: int = opt(8, "requests in flight at once")
-    max_retries: int = opt(6, "retries on 429, 5xx, timeouts and connection errors (exponential backoff)")
+    concurrency: int = opt(8, "requests in flight at once, per server")
+    max_retries: int = opt(6, "retries on 429, 5xx, timeouts and connection errors, beyond one try per "
+                           "server (a failing server cools down, doubling each time)")
     timeout: float = opt(60.0, "seconds per request")
     backoff: float = opt(1.0, "first retry delay in seconds (doubles each retry, with jitter)")
 
@@ -287,8 +292,14 @@ class RLConfig:
     missing_eos_penalty: float = opt(0.0, "subtracted from the reward of a response cut off without EOS")
     rollout: str = opt("hf", "where rollouts come from: hf (the policy in this process, KV cache) or "
                        "openai (an OpenAI-compatible server such as vLLM: server_url, server_model)")
-    server_url: str = opt("", "rollout server base URL, e.g. http://localhost:8000/v1 (rollout: openai)")
+    server_url: Union[str, list] = opt("", "rollout server base URL, e.g. http://localhost:8000/v1, or a list "
+                                       "of them: load spread, failover (rollout: openai)")
     server_model: str = opt("", "model name on the rollout server (rollout: openai)")
+    weight_sync: str = opt("none", "after each update push the policy's weights to the rollout servers: none "
+                           "(the server keeps its weights: off-policy), vllm (vLLM's weight-transfer API over "
+                           "NCCL; see README 'Scaling out')")
+    weight_sync_url: Union[str, list] = opt("", "vLLM server(s) to push weights to; empty: rl.server_url")
+    weight_sync_dtype: str = opt("bf16", "dtype of the pushed weights: bf16, fp16, fp32 (the server's dtype)")
     save_every: int = opt(25, "checkpoint every N steps (0: only at the end); rerunning resumes from the last")
     keep_checkpoints: int = opt(1, "resumable checkpoints kept (older ones are deleted once a newer one is complete)")
     log_every: int = opt(1, "log metrics every N steps")

@@ -303,12 +303,13 @@ def stop_token_ids(tokenizer, model=None) -> list[int]:
     return cache[key]
 
 
-def save_model(model, tokenizer, dest: str | Path, builtin_from: str | None = None) -> Path:
-    """Save weights (or adapters) and tokenizer atomically: a half-written checkpoint never looks done."""
+def save_model(model, tokenizer, dest: str | Path, builtin_from: str | None = None, state_dict=None) -> Path:
+    """Save weights (or adapters) and tokenizer atomically: a half-written checkpoint never looks done.
+    `state_dict`: the gathered full weights when FSDP / ZeRO-3 shard the model."""
     dest = Path(dest)
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
+    model.save_pretrained(tmp, **({"state_dict": state_dict} if state_dict is not None else {}))
     tokenizer.save_pretrained(tmp)
     if builtin_from and (tmp / "adapter_config.json").exists():
         # adapters point at their base: record the resolvable built-in name, not a cache path

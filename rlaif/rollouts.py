@@ -5,11 +5,14 @@
 
 1. `HFRollout` (default) samples from the training policy itself with `generate_texts`, the one
    sampling routine (batched, KV cache), under the same autocast as training: exactly on-policy.
-2. `OpenAIRollout` asks any OpenAI-compatible completions server (vLLM, SGLang, llama.cpp) and
-   re-tokenizes its texts locally. Its `sync` calls a weight-update hook if one is given
-   (`sync_fn(model)`); without one the server keeps its loaded weights, so use it with a server
-   that shares the policy's weights or for off-policy warm starts. The trainer recomputes every
-   log-probability locally either way, so the losses never trust the server's numbers.
+2. `OpenAIRollout` asks OpenAI-compatible completions servers (vLLM, SGLang, llama.cpp): one URL
+   or a list, through an `EndpointPool` (rlaif/endpoints.py: least-loaded routing, failover), one
+   request per sample with its own seed, and re-tokenizes the texts locally. Its `sync` calls a
+   weight-update hook if one is given (`sync_fn(model)`, e.g. `weight_sync.VLLMWeightSync`, which
+   pushes the policy into vLLM after each update); without one the server keeps its loaded
+   weights, so use it with a server that shares the policy's weights or for off-policy warm
+   starts. The trainer recomputes every log-probability locally either way, so the losses never
+   trust the server's numbers.
 3. A `Rollout` holds token tensors ready for the trainer: prompts left-padded with their mask
    (rebuilt from the real prompt lengths: the pad token is often the end-of-turn token, which also
    occurs inside chat prompts), responses right-padded, and a response mask that ends *at* the
@@ -96,14 +99,15 @@ class HFRollout:
 class OpenAIRollout:
     """Completions from an OpenAI-compatible server (`/v1/completions` with prompt lists)."""
 
-    def __init__(self, tokenizer, base_url: str, model_name: str, temperature: float, top_p: float,
+    def __init__(self, tokenizer, base_url, model_name: str, temperature: float, top_p: float,
                  max_new_tokens: int, max_prompt_length: int = 1024, client: Any = None,
-                 sync_fn: Callable | None = None, api_key: str = "EMPTY"):
-        if client is None:
-            import openai
+                 sync_fn: Callable | None = None, api_key: str = "EMPTY", concurrency: int = 8):
+        from .endpoints import EndpointPool
 
-            client = openai.OpenAI(base_url=base_url, api_key=api_key)
-        self.client, self.tok, self.model_name = client, tokenizer, model_name
+        # an injected client (sync or async) stands in for the server(s)
+        self.pool = EndpointPool(base_url or "injected", api_key, concurrency=concurrency,
+                                 client_factory=(lambda url: client) if client is not None else None)
+        self.tok, self.model_name = tokenizer, model_name
         self.temperature, self.top_p, self.max_new_tokens = temperature, top_p, max_new_tokens
         self.max_prompt_length, self.sync_fn = max_prompt_length, sync_fn
 
@@ -112,25 +116,26 @@ class OpenAIRollout:
 
         from .models import encode_prompt, stop_token_ids
 
+        from .endpoints import complete
+
         enc = [encode_prompt(self.tok, t)[-self.max_prompt_length:] for t in prompt_texts]
-        res = self.client.completions.create(
-            model=self.model_name, prompt=[self.tok.decode(e) for e in enc], n=n, seed=seed,
-            temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_new_tokens)
-        choices = sorted(res.choices, key=lambda c: c.index)  # index = prompt * n + sample
+        outs = complete(self.pool, self.model_name, [self.tok.decode(e) for e in enc], n, self.temperature,
+                        self.top_p, self.max_new_tokens, seed)
+        choices = [c for group in outs for c in group]  # (text, finish_reason); row = prompt * n + sample
         stop = stop_token_ids(self.tok)
         rows, texts = [], []
-        for c in choices:
-            ids = self.tok(c.text, add_special_tokens=False)["input_ids"][: self.max_new_tokens]
-            if c.finish_reason == "stop" and len(ids) < self.max_new_tokens:
+        for text, finish in choices:
+            ids = self.tok(text, add_special_tokens=False)["input_ids"][: self.max_new_tokens]
+            if finish == "stop" and len(ids) < self.max_new_tokens:
                 ids = ids + [self.tok.eos_token_id if self.tok.eos_token_id in stop else stop[0]]
             rows.append(ids)
-            texts.append(c.text.strip())
+            texts.append(text.strip())
         R = max(1, max(len(r) for r in rows))
         pad = self.tok.pad_token_id
         resp = torch.tensor([r + [pad] * (R - len(r)) for r in rows], dtype=torch.long)
         lens = torch.tensor([len(r) for r in rows])
         mask = (torch.arange(R)[None] < lens[:, None]).float()
-        ended = torch.tensor([c.finish_reason == "stop" for c in choices])
+        ended = torch.tensor([finish == "stop" for _, finish in choices])
         ids, pmask = left_pad([e for e in enc for _ in range(n)], pad)
         return Rollout(texts, ids, pmask, resp, mask, ended)
 

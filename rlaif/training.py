@@ -53,6 +53,38 @@ def accelerator(seed: int, model_cfg=None):
     return acc
 
 
+def init_processes(model_cfg=None) -> None:
+    """Join the process group of `accelerate launch` / torchrun (gloo on CPU) if not joined yet, with
+    the same device choice as `accelerator`, so that every process is in it before any stage runs."""
+    from accelerate import PartialState
+
+    from .models import resolve_device
+
+    PartialState(cpu=resolve_device(model_cfg.device if model_cfg is not None else "auto") == "cpu")
+
+
+def prepare(acc, model, opt, micro_batch: int, grad_accum: int = 1):
+    """`acc.prepare(model, opt)`. DeepSpeed cannot infer its batch sizes without a dataloader, so
+    they are filled in from the per-process micro-batch and the accumulation steps."""
+    plugin = getattr(acc.state, "deepspeed_plugin", None)
+    if plugin is not None:
+        ds = plugin.deepspeed_config
+        ds["train_micro_batch_size_per_gpu"] = max(1, micro_batch)
+        ds["gradient_accumulation_steps"] = max(1, grad_accum)
+        ds["train_batch_size"] = max(1, micro_batch) * max(1, grad_accum) * acc.num_processes
+    return acc.prepare(model, opt)
+
+
+def full_state_dict(acc, model):
+    """The full weights when FSDP or ZeRO-3 shard them (a collective: every process calls it; the
+    main process gets the tensors), else None: the unwrapped model saves itself."""
+    from accelerate.utils import DistributedType
+
+    if acc.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED):
+        return acc.get_state_dict(model)
+    return None
+
+
 class MetricLog:
     """Append-only JSONL of metrics, one line per logged step (main process only)."""
 

@@ -31,10 +31,59 @@ def stage_module(name: str):
 
 
 def run_stage(name: str, cfg: Config, force: bool = False) -> Path:
-    """Run one stage; a stage already complete for this config is skipped, not recomputed."""
+    """Run one stage; a stage already complete for this config is skipped, not recomputed.
+
+    Under `accelerate launch` / torchrun (WORLD_SIZE > 1) a stage whose module sets
+    `DATA_PARALLEL = True` (sft, rm) runs in every process, each on a share of the batch; any other
+    stage runs in the main process while the others wait for its manifest to say complete. Every
+    process leaves only when the stage's output is on disk, so the next stage can read it."""
+    from ..runs import process_rank
+
     mod = stage_module(name)
+    rank, world = process_rank()
+    if world > 1:
+        from ..runs import Run
+        from ..training import init_processes
+
+        init_processes(cfg.model)
+        before = Run(cfg, name, mod.SECTIONS).manifest()  # read before the main process can touch it
+        _barrier()
+        if rank != 0 and not getattr(mod, "DATA_PARALLEL", False):
+            out = _wait_for_main(name, mod, cfg, force, before or {})
+            _barrier()
+            return out
     try:
-        return mod.run(cfg, force=force)
+        out = mod.run(cfg, force=force)
     except StageDone as done:
         print(f"[rlaif] {name}: already complete in {done.args[0]} (use --force to redo)", flush=True)
-        return Path(done.args[0])
+        out = Path(done.args[0])
+    if world > 1:
+        _barrier()
+    return out
+
+
+def _wait_for_main(name: str, mod, cfg: Config, force: bool, first: dict, poll: float = 2.0) -> Path:
+    """Poll the stage's manifest until the main process has completed it (with --force: a new run).
+
+    A file poll rather than a collective: a long stage (RL) would outlast a barrier's timeout, and
+    torchrun stops every process when the main one fails, so this never waits on a dead run."""
+    import time
+
+    from ..runs import Run
+
+    r = Run(cfg, name, mod.SECTIONS)
+    while True:
+        m = r.manifest() or {}
+        fresh = not force or m.get("started") != first.get("started")
+        if m.get("status") == "complete" and m.get("config_hash") == r.config_hash and fresh:
+            return r.dir
+        time.sleep(poll)
+
+
+def _barrier() -> None:
+    """All processes meet here when torch.distributed is up (looked up, never imported here)."""
+    import sys
+
+    dist = sys.modules.get("torch.distributed")
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        dist.barrier()

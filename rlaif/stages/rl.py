@@ -438,8 +438,19 @@ def make_engine(cfg: Config, trainer: Trainer, model_path: str):
         if not rl.server_url:
             raise ValueError("rl.rollout=openai needs rl.server_url (e.g. http://localhost:8000/v1)")
         return OpenAIRollout(trainer.tok, rl.server_url, rl.server_model or model_path, rl.temperature,
-                             rl.top_p, rl.max_new_tokens, rl.max_prompt_length)
+                             rl.top_p, rl.max_new_tokens, rl.max_prompt_length, sync_fn=weight_sync(rl))
     raise ValueError(f"rl.rollout must be hf or openai, got {rl.rollout!r}")
+
+
+def weight_sync(rl):
+    """The hook that pushes fresh weights to the rollout servers after each update, or None."""
+    if rl.weight_sync == "none":
+        return None
+    if rl.weight_sync == "vllm":
+        from ..weight_sync import VLLMWeightSync
+
+        return VLLMWeightSync(rl.weight_sync_url or rl.server_url, rl.weight_sync_dtype)
+    raise ValueError(f"rl.weight_sync must be none or vllm, got {rl.weight_sync!r}")
 
 
 def prompt_batches(n_records: int, batch_size: int, steps: int, seed: int) -> list[list[int]]:

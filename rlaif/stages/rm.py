@@ -21,9 +21,10 @@ import time
 from pathlib import Path
 
 from ..config import Config
-from ..runs import Run
+from ..runs import Run, is_main_process
 
 SECTIONS = ("model", "rm")
+DATA_PARALLEL = True  # under `accelerate launch` every process trains on its share of each batch
 HELP = "train a reward model on soft/hard preferences or SALMON principle scores; `rlaif rm serve` serves one"
 SUBCOMMANDS = {"serve": "serve a trained RM over HTTP: POST /score, POST /compare, GET /health"}
 
@@ -117,11 +118,15 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
 
     from ..algos.preference import pairwise_accuracy, preference_loss
     from ..reward_model import batch_rewards, load_rm_for_training, pack_groups, pooled
-    from ..training import MetricLog, Progress, accelerator, count_batches, epoch_batches, make_optimizer
+    from ..training import (MetricLog, Progress, accelerator, count_batches, epoch_batches, full_state_dict,
+                            make_optimizer, prepare)
     from .sample import policy_path
 
     rm = cfg.rm
     acc = accelerator(cfg.seed, cfg.model)
+    world = acc.num_processes
+    if rm.batch_size < world:
+        raise ValueError(f"rm.batch_size={rm.batch_size} is smaller than the {world} processes")
     hf = load_rm_for_training(rm.model or policy_path(cfg), cfg.model, tok.pad_token_id, lora=rm.lora)
     if rm.gradient_checkpointing:
         hf.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -129,20 +134,25 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
     steps = rm.max_steps or max(1, count_batches(len(examples), rm.batch_size, rm.epochs) // rm.grad_accum)
     opt, sched = make_optimizer(model, rm.lr, rm.weight_decay, steps, rm.warmup_ratio)
     use_fused_adamw(opt)
-    model, opt = acc.prepare(model, opt)
+    model, opt = prepare(acc, model, opt, -(-rm.batch_size // world), rm.grad_accum)
     log = MetricLog(out_dir / "metrics.jsonl", acc.is_main_process)
     bar = Progress(steps, "rm", disable=not acc.is_local_main_process)
     model.train()
     step, window, first, t0, c0 = 0, [], None, time.time(), time.process_time()
     batches = epoch_batches(len(examples), rm.batch_size, rm.epochs if not rm.max_steps else 1e9, cfg.seed)
     for i, idx in enumerate(batches):
+        idx = idx[acc.process_index::world]  # data parallel: each process takes a share of the batch
         batch = pack_groups([examples[j] for j in idx], tok.pad_token_id, rm.share_prompt).to(acc.device)
         p_a, margin = (t.to(acc.device) for t in _targets(pairs, idx, rm.margin))
         r = batch_rewards(model, batch).view(-1, 2)                                  # (B, 2)
         loss = preference_loss(r[:, 0], r[:, 1], p_a, rm.loss, margin, rm.center_coef)
+        if world > 1:  # weight each share by its pairs, so DDP's mean equals the whole batch's loss
+            w = (p_a != 0.5).sum().float() if rm.loss == "hard" else torch.tensor(float(len(idx)), device=acc.device)
+            loss = loss * w * world / acc.reduce(w.clone(), reduction="sum").clamp(min=1)
         acc.backward(loss / rm.grad_accum)
         rd = r.detach()
-        window.append((loss.item(), pairwise_accuracy(rd[:, 0], rd[:, 1], p_a)[0], float((rd[:, 0] - rd[:, 1]).abs().mean())))
+        shown = acc.reduce(loss.detach() / world, reduction="sum").item() if world > 1 else loss.item()
+        window.append((shown, pairwise_accuracy(rd[:, 0], rd[:, 1], p_a)[0], float((rd[:, 0] - rd[:, 1]).abs().mean())))
         if (i + 1) % rm.grad_accum:
             continue
         if rm.grad_clip:
@@ -153,7 +163,7 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
         step += 1
         mean = _mean(window)
         first = first or mean
-        rate = bar.update(1, tokens=batch.tokens * rm.grad_accum, loss=mean[0])
+        rate = bar.update(1, tokens=batch.tokens * rm.grad_accum * world, loss=mean[0])
         if step % rm.log_every == 0 or step == steps:
             log.write(step, {"loss/rm": mean[0], "reward/train_accuracy": mean[1], "reward/abs_gap": mean[2],
                              "lr": sched.get_last_lr()[0], "perf/tokens_per_s": rate,
@@ -166,7 +176,11 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
     seconds = time.time() - t0
     if run:
         run.time("train_s", seconds)
-    return acc.unwrap_model(model), {
+    state = full_state_dict(acc, model)  # FSDP / ZeRO-3: gathered from every process
+    model = acc.unwrap_model(model)
+    if state is not None and acc.is_main_process:
+        model.load_state_dict(state)
+    return model, {
         "steps": step, "first_loss": first[0] if first else None, "last_loss": mean[0] if step else None,
         "pairs_per_s": round(step * rm.batch_size * rm.grad_accum / max(seconds, 1e-9), 3),
         "train_pairs": len(examples), "tokens_per_s": round(rate, 1) if step else 0.0}
@@ -300,6 +314,8 @@ def run(cfg: Config, force: bool = False) -> Path:
     tok = load_tokenizer(base, cfg.model.trust_remote_code)
     train_ex = tokenize_pairs(tok, train_pairs, cfg.model.chat_template, cfg.rm.max_length)
     model, summary = train(cfg, train_pairs, train_ex, tok, r.dir, r)
+    if not is_main_process():  # evaluation and saving are the main process's; run_stage waits for it
+        return r.dir
     device = next(model.parameters()).device
     t0 = time.time()
     ev_pairs = eval_pairs or train_pairs[:512]

@@ -61,6 +61,22 @@ def generate_texts(model, tokenizer, prompt_texts: list[str], n: int, temperatur
     return (grouped, out, width) if return_ids else grouped
 
 
+def server_sampler(s: SampleConfig, model_path: str):
+    """`fn(prompt_texts, seed) -> [[str] * n]` through OpenAI-compatible servers (sample.server_url:
+    one or a list; least-loaded routing and failover, rlaif/endpoints.py). Each sample has its own
+    seed, so the file does not depend on which server answered."""
+    from ..endpoints import EndpointPool, complete
+
+    pool = EndpointPool(s.server_url)
+
+    def fn(prompt_texts: list[str], seed: int) -> list[list[str]]:
+        out = complete(pool, s.server_model or model_path, prompt_texts, s.n, s.temperature, s.top_p,
+                       s.max_new_tokens, seed)
+        return [[text.strip() for text, _ in group] for group in out]
+
+    return fn
+
+
 def sample_records(cfg: Config, records: list[dict], out_file: Path, model_path: str,
                    s: SampleConfig | None = None, model=None, tokenizer=None,
                    progress: bool = True) -> list[dict]:
@@ -79,19 +95,25 @@ def sample_records(cfg: Config, records: list[dict], out_file: Path, model_path:
     batches = [order[k:k + s.batch_size] for k in range(0, len(order), s.batch_size)]
     todo = [(k, b) for k, b in enumerate(batches) if any(i not in done for i in b)]
     if todo:
-        model = model if model is not None else load_causal_lm(cfg.model, model_path)
+        served = server_sampler(s, model_path) if s.server_url else None
+        if served is None:
+            model = model if model is not None else load_causal_lm(cfg.model, model_path)
         bar = Progress(len(records), "sample", disable=not progress)
         bar.update(len(records) - sum(len(b) for _, b in todo))
         with JsonlAppender(out_file) as out:
             for k, batch in todo:
-                comps, ids, width = generate_texts(
-                    model, tok, [texts[i] for i in batch], s.n, s.temperature, s.top_p, s.max_new_tokens,
-                    seed=cfg.seed + k, max_prompt_length=s.max_prompt_length, return_ids=True)
+                if served is not None:
+                    comps, n_tokens = served([texts[i] for i in batch], cfg.seed + k), 0
+                else:
+                    comps, ids, width = generate_texts(
+                        model, tok, [texts[i] for i in batch], s.n, s.temperature, s.top_p, s.max_new_tokens,
+                        seed=cfg.seed + k, max_prompt_length=s.max_prompt_length, return_ids=True)
+                    n_tokens = int((ids[:, width:] != tok.pad_token_id).sum())
                 new = [{**records[i], "index": i, "completions": c}
                        for i, c in zip(batch, comps) if i not in done]
                 out.write_many(new)
                 done.update({r["index"]: r for r in new})
-                bar.update(len(batch), tokens=int((ids[:, width:] != tok.pad_token_id).sum()))
+                bar.update(len(batch), tokens=n_tokens)
         bar.close()
     return [done[i] for i in range(len(records))]
 

@@ -18,6 +18,7 @@ from ..config import Config
 from ..runs import Run
 
 SECTIONS = ("model", "sft")
+DATA_PARALLEL = True  # under `accelerate launch` every process runs it on its share of each batch
 HELP = "supervised fine-tuning on {prompt, output} records (loss on output tokens only)"
 
 
@@ -62,7 +63,8 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
     import torch
 
     from ..models import describe_model, load_causal_lm, load_tokenizer, render_prompt, save_model
-    from ..training import MetricLog, Progress, accelerator, count_batches, epoch_batches, make_optimizer
+    from ..training import (MetricLog, Progress, accelerator, count_batches, epoch_batches, full_state_dict,
+                            make_optimizer, prepare)
 
     s = cfg.sft
     acc = accelerator(cfg.seed, cfg.model)
@@ -74,7 +76,9 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
     micro = count_batches(len(examples), s.batch_size, s.epochs)
     steps = s.max_steps or max(1, micro // s.grad_accum)
     opt, sched = make_optimizer(model, s.lr, s.weight_decay, steps, s.warmup_ratio)
-    model, opt = acc.prepare(model, opt)
+    if s.batch_size < acc.num_processes:
+        raise ValueError(f"sft.batch_size={s.batch_size} is smaller than the {acc.num_processes} processes")
+    model, opt = prepare(acc, model, opt, -(-s.batch_size // acc.num_processes), s.grad_accum)
     log = MetricLog(out_dir / "metrics.jsonl", acc.is_main_process)
     bar = Progress(steps, "sft", disable=not acc.is_local_main_process)
     model.train()
@@ -111,10 +115,11 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
     acc.wait_for_everyone()
     if run:
         run.time("train_s", time.time() - t0)
+    state = full_state_dict(acc, model)  # FSDP / ZeRO-3: gathered from every process
     model = acc.unwrap_model(model)
     if acc.is_main_process:
         builtin = cfg.model.name if cfg.model.lora.enabled else None
-        save_model(model, tok, out_dir / "checkpoint", builtin_from=builtin)
+        save_model(model, tok, out_dir / "checkpoint", builtin_from=builtin, state_dict=state)
     return {"steps": step, "first_loss": first_loss, "last_loss": mean if step else None,
             "examples": len(examples), "model": describe_model(model)} | (
         {} if not torch.cuda.is_available() else {"max_cuda_mem": torch.cuda.max_memory_allocated()})
