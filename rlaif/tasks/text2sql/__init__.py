@@ -31,10 +31,10 @@ from .schema import describe_schema, make_prompt, schema_from_sqlite
 
 def builtin_items(seed: int = 0) -> list[dict]:
     """The built-in question set with splits, generated once and cached next to the databases."""
-    from . import databases
-    from .templates import TEMPLATES
+    from . import databases, questions, templates
 
-    key = hashlib.sha256(f"{TEMPLATES!r}{SHARES}{seed}{databases.VERSION}".encode()).hexdigest()[:12]
+    code = "".join(Path(m.__file__).read_text() for m in (questions, templates))  # any edit regenerates
+    key = hashlib.sha256(f"{code}{seed}{databases.VERSION}".encode()).hexdigest()[:12]
     path = databases.db_root().parent / f"questions-{key}.json"
     if path.exists():
         return json.loads(path.read_text())
