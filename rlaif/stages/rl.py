@@ -307,8 +307,9 @@ class Trainer:
 
     @staticmethod
     def _check(x, step: int, what: str) -> None:
-        if not math.isfinite(float(x)):
-            raise NonFiniteError(f"step {step}: {what} is {float(x)}; stopping (the last good checkpoint "
+        x = float(x.detach() if hasattr(x, "detach") else x)
+        if not math.isfinite(x):
+            raise NonFiniteError(f"step {step}: {what} is {x}; stopping (the last good checkpoint "
                                  f"is kept: fix the cause, e.g. a lower rl.lr, and rerun to resume)")
 
     # ------------------------------------------------------------------ state
