@@ -173,3 +173,21 @@ def test_cli_rl_with_a_module_reward(tiny_model, prompts, tmp_path, monkeypatch,
     assert rc == 0
     rows = [json.loads(x) for x in (tmp_path / "run" / "rl" / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and math.isclose(rows[0]["reward/mean"], 2 * rows[0]["reward/python"], rel_tol=1e-5)
+
+
+@pytest.mark.parametrize("algo", ["a2c", "rloo"])
+def test_fused_pass_gives_the_same_update_as_a_separate_scoring_pass(tiny_model, prompts, tmp_path, algo):
+    from rlaif.models import render_prompt
+
+    weights, logs = [], []
+    for fused in (True, False):
+        cfg = _cfg(tmp_path / str(fused), tiny_model, prompts, algo=algo, fused=fused, steps=1, micro_batch_size=4)
+        tr, records = _trainer(cfg, tiny_model)
+        assert tr.fused == fused
+        texts = [render_prompt(tr.tok, r["prompt"]) for r in records]
+        m, _ = tr.step(rl_mod.make_engine(cfg, tr, tiny_model), [0, 1, 2, 3], texts, 0)
+        weights.append({n: p.detach().clone() for n, p in tr.policy.named_parameters()})
+        logs.append(m)
+    assert all(torch.allclose(weights[0][k], weights[1][k], atol=1e-6, rtol=1e-5) for k in weights[0])
+    assert math.isclose(logs[0]["loss/policy"], logs[1]["loss/policy"], rel_tol=1e-4, abs_tol=1e-7)
+    assert logs[0]["reward/mean"] == logs[1]["reward/mean"] and logs[0]["kl/mean"] == logs[1]["kl/mean"]

@@ -119,6 +119,8 @@ class Trainer:
             torch.nn.init.zeros_(self.value_head.bias)
         self.opt, self.sched = self._optimizer()
         self.autocast = acc.autocast
+        rl = self.rl
+        self.fused = rl.fused and rl.epochs == 1 and rl.mini_batches == 1 and not self.algo.whiten
 
     def _frozen(self, path: str):
         from ..models import load_causal_lm
@@ -164,8 +166,9 @@ class Trainer:
         with self.policy.disable_adapter():
             return forward(self.policy, ids, attn, R)[0]
 
-    def score(self, ids, attn, resp, R):
-        """No-grad pass: policy and reference log-probs (N, R) and values (N, R) or None."""
+    def score(self, ids, attn, resp, R, policy: bool = True):
+        """No-grad pass: policy and reference log-probs (N, R) and values (N, R) or None
+        (with `policy=False` only the reference: the fused update makes the rest itself)."""
         import torch
 
         from ..algos.losses import token_logprobs
@@ -175,13 +178,15 @@ class Trainer:
         with torch.no_grad(), self.autocast():
             for s in range(0, ids.size(0), mbs):
                 i, a, r = ids[s:s + mbs], attn[s:s + mbs], resp[s:s + mbs]
+                ref.append(token_logprobs(self._ref_logits(i, a, R), r))
+                if not policy:
+                    continue
                 shared = self.value_head is not None and self.critic_lm is None
                 logits, h = forward(self.policy, i, a, R, hidden=shared)
                 old.append(token_logprobs(logits, r))
-                ref.append(token_logprobs(self._ref_logits(i, a, R), r))
                 if self.value_head is not None:
                     values.append(self._values(i, a, R, h))
-        return torch.cat(old), torch.cat(ref), torch.cat(values) if values else None
+        return (torch.cat(old) if old else None), torch.cat(ref), torch.cat(values) if values else None
 
     # ------------------------------------------------------------------ one step
 
@@ -208,7 +213,7 @@ class Trainer:
         import torch
 
         from ..algos.kl import k3
-        from ..algos.losses import masked_mean, masked_whiten
+        from ..algos.losses import masked_mean
 
         t0 = time.time()
         ro, scores, parts = self.rollout_rewards(engine, idx, texts, step)
@@ -218,22 +223,18 @@ class Trainer:
         resp, mask = ro.response_ids[:, :R], mask[:, :R]
         ids = torch.cat([ro.prompt_ids, resp], 1)
         attn = torch.cat([ro.prompt_mask, mask.long()], 1)
-        # 3. log-probs of the policy and the reference, values
-        old_logp, ref_logp, values = self.score(ids, attn, resp, R)
-        # 4. per-token rewards: the KL penalty everywhere, the score on the last real token
-        beta = self.kl_ctl.value
-        kl = self.kl_fn(old_logp, ref_logp) * mask  # (N, R)
-        rewards = -beta * kl
-        last = mask.sum(-1).long() - 1
-        rewards[torch.arange(len(last)), last] += (1.0 - beta) * scores
-        # 5. advantages
-        adv, returns = self.algo.advantage(rewards, mask, values, group_size=self.n,
-                                           gamma=self.rl.gamma, lam=self.rl.gae_lambda)
-        if self.algo.whiten:
-            adv = masked_whiten(adv, mask)
-        # 6. updates
-        stats = self.update(ids, attn, resp, mask, old_logp, values, adv, returns, step)
+        if self.fused:  # 3-6 in one pass: its own detached log-probs are the "old" ones
+            ref_logp = self.score(ids, attn, resp, R, policy=False)[1]
+            old_logp, kl, adv, stats = self.fused_update(ids, attn, resp, mask, ref_logp, scores, step)
+        else:
+            # 3. log-probs of the policy and the reference, values
+            old_logp, ref_logp, values = self.score(ids, attn, resp, R)
+            # 4-5. per-token rewards and advantages
+            kl, adv, returns = self.advantages(old_logp, ref_logp, values, scores, mask)
+            # 6. updates
+            stats = self.update(ids, attn, resp, mask, old_logp, values, adv, returns, step)
         # 7. KL controller, rollout weights
+        beta = self.kl_ctl.value
         seq_kl = kl.sum(-1)
         self.kl_ctl.update(float(seq_kl.mean()), len(seq_kl))
         engine.sync(self.policy)
@@ -252,6 +253,61 @@ class Trainer:
                     "reward": float(scores[i]), **{k: v[i] for k, v in parts.items()}}
                    for i in range(min(self.rl.log_samples, len(ro.texts)))]
         return m, samples
+
+    def advantages(self, old_logp, ref_logp, values, scores, mask):
+        """4-5. Per-token rewards (-beta KL_t everywhere, (1 - beta) r on the last token) and advantages."""
+        import torch
+
+        from ..algos.losses import masked_whiten
+
+        beta = self.kl_ctl.value
+        kl = self.kl_fn(old_logp, ref_logp) * mask  # (N, R)
+        rewards = -beta * kl
+        last = mask.sum(-1).long() - 1
+        rewards[torch.arange(len(last)), last] += (1.0 - beta) * scores
+        adv, returns = self.algo.advantage(rewards, mask, values, group_size=self.n,
+                                           gamma=self.rl.gamma, lam=self.rl.gae_lambda)
+        if self.algo.whiten:
+            adv = masked_whiten(adv, mask)
+        return kl, adv, returns
+
+    def fused_update(self, ids, attn, resp, mask, ref_logp, scores, step: int):
+        """3-6 for one epoch and one mini-batch (a2c, rloo): the training forward is also the scoring
+        pass. Its detached log-probs and values are the "old" ones, so the ratio is exactly 1 and the
+        gradient is the same as after a separate no-grad pass, one policy forward cheaper.
+        Micro-batches hold whole prompt groups, so RLOO's baselines never straddle two of them."""
+        import torch
+
+        from ..algos.losses import entropy_from_logits, masked_mean, policy_loss, token_logprobs, value_loss
+
+        N, R = ids.size(0), resp.size(1)
+        mbs = max(self.n, self.rl.micro_batch_size // self.n * self.n)
+        shared = self.value_head is not None and self.critic_lm is None
+        acc: dict[str, list[float]] = {}
+        olds, kls, advs = [], [], []
+        for s in range(0, N, mbs):
+            sl, m = slice(s, s + mbs), mask[s:s + mbs]
+            with self.autocast():
+                logits, h = forward(self.policy, ids[sl], attn[sl], R, hidden=shared)
+                logp = token_logprobs(logits, resp[sl])
+                v = self._values(ids[sl], attn[sl], R, h) if self.value_head is not None else None
+            old = logp.detach()
+            kl, adv, ret = self.advantages(old, ref_logp[sl], v.detach() if v is not None else None, scores[sl], m)
+            pl, ps = policy_loss(logp, old, adv, m)
+            loss = pl
+            if v is not None:
+                vl, _ = value_loss(v, v.detach(), ret, m)
+                loss = loss + self.rl.vf_coef * vl
+            self._check(loss, step, "loss")
+            self.acc.backward(loss * m.size(0) / N)
+            with torch.no_grad():
+                ent = masked_mean(entropy_from_logits(logits.detach()), m)
+            _add(acc, {"loss/policy": pl, "loss/total": loss, "policy/entropy": ent, "policy/approx_kl": ps["approx_kl"],
+                       **({"loss/value": vl, "value/mean": masked_mean(v.detach(), m)} if v is not None else {})})
+            olds.append(old), kls.append(kl), advs.append(adv)
+        _add(acc, self._opt_step(step))
+        stats = {k: sum(v) / len(v) for k, v in acc.items()}
+        return torch.cat(olds), torch.cat(kls), torch.cat(advs), stats
 
     def update(self, ids, attn, resp, mask, old_logp, old_values, adv, returns, step: int) -> dict:
         """6. `epochs` passes over the batch, `mini_batches` optimizer steps each."""
