@@ -282,6 +282,8 @@ class RLConfig:
     clip_range: float = opt(0.2, "PPO policy ratio clip (ppo only)")
     value_clip: float = opt(0.2, "PPO value clip (ppo only; 0: off)")
     vf_coef: float = opt(0.1, "value loss weight")
+    fused: bool = opt(True, "with one epoch and one mini-batch, let the training forward double as the "
+                      "scoring pass (same gradients, one policy forward fewer per step)")
     critic: str = opt("separate", "separate (a second copy of the SFT model with a value head, as in "
                       "the paper) or shared (a value head on the policy's trunk: half the compute)")
     lr: float = opt(1e-5, "policy learning rate (AdamW, linear decay to 0)")
