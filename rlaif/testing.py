@@ -101,8 +101,11 @@ class LlamaServer:
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", self.model, "--host", "127.0.0.1",
                "--port", str(self.port), "--n_ctx", str(self.n_ctx), "--n_threads", str(self.threads),
                "--n_threads_batch", str(self.threads), "--model_alias", self.alias]
+        import os
+
         out = self.log.open("wb") if self.log else subprocess.DEVNULL
-        self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        env = os.environ | {"PYTHONUNBUFFERED": "1"}  # the access log shows each request as it is answered
+        self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
         return self
 
     def wait(self, timeout: float = 120.0) -> "LlamaServer":

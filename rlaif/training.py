@@ -40,11 +40,16 @@ def accelerator(seed: int, model_cfg=None):
     """The process's Accelerator (one CPU process unless launched with `accelerate launch`), with
     autocast to bf16/fp16 when the model config resolves to it (weights stay fp32)."""
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
     from accelerate.utils import set_seed
 
     from .models import mixed_precision, resolve_device
 
     device = resolve_device(model_cfg.device if model_cfg is not None else "auto")
+    # accelerate keeps one AcceleratorState per process and refuses a second Accelerator with
+    # another precision; stages (and tests) in one process may differ, so start it afresh. The
+    # process group (PartialState) is kept.
+    AcceleratorState._reset_state(reset_partial_state=False)
     # cpu=True lets `accelerate launch --multi_gpu` / torchrun on a machine without GPUs run
     # data-parallel CPU processes over gloo (accelerate's MULTI_CPU) instead of N lone copies.
     acc = Accelerator(mixed_precision=mixed_precision(model_cfg) if model_cfg is not None else "no",
