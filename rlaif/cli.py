@@ -12,6 +12,7 @@ from .runs import StaleRunError
 
 # commands that parse their own arguments: name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("rlaif.demo", "the built-in text2sql study: SFT, RLHF, RLAIF, d-RLAIF, DPO, measured (--quick: ~10 min)"),
     "run": ("rlaif.pipeline", "the whole chain from one YAML: sft -> sample -> label -> rm -> rl -> eval"),
     "annotate": ("rlaif.annotate.cli", "collect human preference labels in a browser (quality-checked)"),
     "data": ("rlaif.tasks.command", "write a task's splits or a public data set as JSONL (text2sql, summarize, spider:PATH, tldr, hh-helpful, ...)"),

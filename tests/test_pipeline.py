@@ -1,0 +1,73 @@
+"""`rlaif run` (the whole chain from one YAML) and `rlaif demo` on tiny models, through the CLI."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _pipeline_yaml(tmp_path, tiny_model) -> Path:
+    cfg = tmp_path / "pipe.yaml"
+    cfg.write_text(f"""
+out: {tmp_path / 'run'}
+task: text2sql
+model: {{name: {tiny_model}, dtype: fp32}}
+sft: {{limit: 8, batch_size: 4}}
+sample: {{limit: 8, n: 2, max_new_tokens: 8}}
+label: {{backend: fake, fake: {{accuracy: 0.8, position_bias: 1.0}}}}
+rm: {{batch_size: 4, max_length: 2048}}
+rl: {{steps: 2, batch_size: 2, max_new_tokens: 8, rewards: [{{source: rm}}]}}
+eval: {{limit: 4, max_new_tokens: 8, judges: [oracle]}}
+""")
+    return cfg
+
+
+def _manifest(folder: Path) -> dict:
+    f = folder / "manifest.json"
+    return json.loads(f.read_text()) if f.exists() else {}
+
+
+def test_run_whole_pipeline_resumes_after_kill(tiny_model, tmp_path):
+    cfg = _pipeline_yaml(tmp_path, tiny_model)
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "rlaif", "run", str(cfg)]
+    # 1. start, and kill it (SIGKILL: no clean-up) as soon as the sample stage is complete
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 600
+    while _manifest(run / "sample").get("status") != "complete" and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _manifest(run / "sft").get("status") == "complete"
+    sample_time = (run / "sample" / "manifest.json").stat().st_mtime
+    # 2. the same command again continues: finished stages are skipped, the rest run
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "sft: already complete" in r.stdout and "sample: already complete" in r.stdout
+    assert (run / "sample" / "manifest.json").stat().st_mtime == sample_time  # not recomputed
+    for stage in ("sft", "sample", "label", "rm", "rl", "eval"):
+        assert _manifest(run / stage).get("status") == "complete", stage
+    comps = [json.loads(x) for x in (run / "label" / "comparisons.jsonl").read_text().splitlines()]
+    assert len(comps) == 8 and all(0 <= c["p_a"] <= 1 for c in comps)
+    assert (run / "eval" / "report.html").read_text().count("<section") >= 5
+    # 3. and once more: nothing to do
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0 and r.stdout.count("already complete") == 6
+
+
+def test_demo_quick_on_a_tiny_model(tiny_model, tmp_path):
+    out = tmp_path / "demo"
+    r = subprocess.run(
+        [sys.executable, "-m", "rlaif", "demo", "--quick", "--out", str(out), "--arms", "rlaif-sim78",
+         f"--model.name={tiny_model}", "--model.dtype=fp32", "--sft.limit=8", "--sample.limit=8",
+         "--rl.steps=1", "--rl.batch_size=2", "--eval.limit=4", "--sample.max_new_tokens=8",
+         "--rl.max_new_tokens=8", "--eval.max_new_tokens=8", "--rm.max_length=2048"],
+        capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    results = json.loads((out / "eval" / "results.json").read_text())
+    assert [p["name"] for p in results["policies"]] == ["sft", "rlaif-sim78"]
+    assert _manifest(out / "arms" / "rlaif-sim78" / "rl")["status"] == "complete"
+    assert _manifest(out / "arms" / "rlaif-sim78" / "label")["config"]["label"]["fake"]["accuracy"] == 0.78
