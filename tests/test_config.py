@@ -56,3 +56,13 @@ def test_section_hash_changes_only_with_its_sections():
     a, b = Config(), load_config(None, ["sample.n=5"])
     assert section_hash(a, ["sft"]) == section_hash(b, ["sft"])
     assert section_hash(a, ["sample"]) != section_hash(b, ["sample"])
+
+
+def test_shipped_pipeline_configs_load():
+    from pathlib import Path
+
+    files = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
+    assert files
+    for f in files:
+        cfg = load_config(f)
+        assert cfg.task and cfg.model.name, f
