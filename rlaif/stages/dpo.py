@@ -19,6 +19,7 @@ from ..config import Config
 from ..runs import Run
 
 SECTIONS = ("model", "dpo")
+DATA_PARALLEL = True  # under `accelerate launch`, TRL's trainer shards the pairs across processes
 HELP = "direct preference optimisation (TRL's DPOTrainer) from soft-labeled comparisons or preferences"
 
 
@@ -79,10 +80,12 @@ def run(cfg: Config, force: bool = False) -> Path:
     t0 = time.time()
     out = trainer.train()
     r.time("train_s", time.time() - t0)
-    model = trainer.model
+    model = trainer.accelerator.unwrap_model(trainer.model)
     if cfg.model.lora.enabled:
         model = model.merge_and_unload()
     tok.padding_side = "left"
+    if not trainer.accelerator.is_main_process:
+        return r.dir  # the main process saves and writes the manifest
     save_model(model, tok, r.dir / "checkpoint")
     history = [h for h in trainer.state.log_history if "loss" in h]
     (r.dir / "metrics.jsonl").write_text("".join(

@@ -52,8 +52,14 @@ def output_loss(model, ids, mask, labels, reduction: str = "mean"):
     """Next-token cross-entropy over output tokens, in fp32 (mean, or sum for exact data parallel)."""
     import torch.nn.functional as F
 
-    logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()  # (B, T-1, V)
-    target = labels[:, 1:]
+    # The LM head and the (B, T, V) logits dominate memory and a fifth of the compute, yet only the
+    # output positions are scored: keep the logits from the first output position on (in any row).
+    target = labels[:, 1:]  # position p predicts token p + 1
+    scored = (target != -100).any(0).nonzero()
+    p0 = int(scored[0]) if len(scored) else target.size(1) - 1
+    logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=ids.size(1) - p0).logits
+    logits = logits[:, :-1].float()  # (B, T-1-p0, V)
+    target = target[:, p0:]
     return F.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=-100,
                            reduction=reduction)
 
