@@ -238,6 +238,9 @@ def test_direct_reward_fn_on_a_tiny_model(tiny_model):
     fn = direct_reward_fn(cfg)
     r = fn(["Summarize: the cat sat.", [{"role": "user", "content": "hi"}]], ["A cat sat.", "hello"])
     assert len(r) == 2 and all(-1 <= x <= 1 for x in r) and r[0] != r[1]
+    # the reward registry passes label overrides as keywords
+    again = direct_reward_fn(load_config(overrides={"task": "summarize"}), model=tiny_model, dtype="fp32")
+    assert again(["Summarize: the cat sat."], ["A cat sat."]) == pytest.approx(r[:1])
 
 
 def test_principle_scores_both_orders():

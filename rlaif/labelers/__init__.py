@@ -19,11 +19,11 @@ from .debias import Pair, Scored, Shown, score_pairs
 from .labeler import PairwiseLabeler, build_backend, build_judge, build_labeler
 
 
-def direct_reward_fn(cfg, backend=None):
+def direct_reward_fn(cfg=None, backend=None, **label):
     """d-RLAIF reward `fn(prompts, completions, **kw) -> list[float]` in [-1, 1] (see direct.py)."""
     from .direct import direct_reward_fn as make
 
-    return make(cfg, backend)
+    return make(cfg, backend, **label)
 
 
 def build_principle_scorer(cfg, backend=None):

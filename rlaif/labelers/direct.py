@@ -55,8 +55,14 @@ def build_direct_scorer(cfg: Config, backend=None) -> DirectScorer:
                         lc.min_choice_mass)
 
 
-def direct_reward_fn(cfg: Config, backend=None) -> Callable[..., list[float]]:
-    """`fn(prompts, completions, **kw) -> list[float]` in [-1, 1] from the labeler of `cfg.label`."""
+def direct_reward_fn(cfg: Config | None = None, backend=None, **label: Any) -> Callable[..., list[float]]:
+    """`fn(prompts, completions, **kw) -> list[float]` in [-1, 1] from the labeler of `cfg.label`;
+    keyword arguments override `label` fields (e.g. model="qwen2.5-coder-0.5b", template="text2sql")."""
+    from dataclasses import replace
+
+    cfg = cfg or Config()
+    if label:
+        cfg = replace(cfg, label=replace(cfg.label, **label))
     scorer = build_direct_scorer(cfg, backend)
 
     def reward(prompts: list[Any], completions: list[Any], **kw: Any) -> list[float]:

@@ -47,6 +47,7 @@ class HFBackend:
         self.model = model or load_causal_lm(mcfg)
         self.chat = chat_template and bool(getattr(self.tok, "chat_template", None))
         self.batch_size, self.share_prefix = batch_size, share_prefix
+        self.share_pairs = share_prefix  # level 2 below; separate only so benchmarks can measure it
         self._groups: dict[str, list[int]] = {}
         self._prefix: tuple[list[int], Any] | None = None  # (ids, [(k, v)] per layer), batch 1
         self._head_fp32 = None
@@ -160,7 +161,7 @@ class HFBackend:
         # level 2: groups of neighbouring rows sharing a segment beyond the global prefix
         groups: list[list[int]] = []
         for i, r in enumerate(rows):
-            if groups and _lcp(rows[groups[-1][0]], r) - g >= 8:
+            if self.share_pairs and groups and _lcp(rows[groups[-1][0]], r) - g >= 8:
                 groups[-1].append(i)
             else:
                 groups.append([i])
