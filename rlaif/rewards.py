@@ -12,7 +12,7 @@ records' other fields as lists (gold SQL, database ids, ...), one entry per comp
    - `python`: any function `package.module:function`, called as above.          opts: function, +kwargs
    - `rm`:     a trained reward model (`rlaif rm`), a folder or `http://` URL.     opts: path, normalize, batch_size
    - `salmon`: the principle-following RM with its RL-time principles (METHOD §7). opts: path, principles
-   - `direct`: d-RLAIF, the labeler's 1-10 score rescaled to [-1, 1] (METHOD §5). opts: labeler options
+   - `direct`: d-RLAIF, the labeler's 1-10 score rescaled to [-1, 1] (METHOD §5). opts: label.* fields
    Heavy sources import their code only when built, so a config naming `oracle` never loads an RM.
 3. A reward that is None, NaN or inf is an error naming the source and the completion: a silent NaN
    would poison every weight of the policy within one step.
@@ -112,10 +112,20 @@ def salmon_source(cfg=None, path: str = "", principles: str = "", **kwargs: Any)
 
 
 @register("direct")
-def direct_source(cfg=None, **kwargs: Any) -> RewardFn:
-    """d-RLAIF: the labeler scores each completion 1-10; reward = (sum_i i P(i) - 5.5) / 4.5."""
+def direct_source(cfg=None, **label: Any) -> RewardFn:
+    """d-RLAIF: the labeler scores each completion 1-10; reward = (sum_i i P(i) - 5.5) / 4.5.
+    Options are `label` section fields (backend, model, template, ...) overriding the config's."""
+    import dataclasses
+
+    from .config import Config
+
     factory = _lazy("rlaif.labelers.direct", "direct_reward_fn", "direct")
-    return factory(cfg, **kwargs)
+    cfg = cfg if cfg is not None else Config()
+    try:
+        cfg = dataclasses.replace(cfg, label=dataclasses.replace(cfg.label, **label)) if label else cfg
+    except TypeError as e:
+        raise RewardError(f"reward source 'direct': options must be label-section fields: {e}") from None
+    return factory(cfg)
 
 
 @dataclass

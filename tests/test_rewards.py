@@ -84,3 +84,11 @@ def test_text2sql_oracle_source():
     got = fn([rec["prompt"]] * 2, [rec["gold_sql"], "SELECT 1"], db_id=[rec["db_id"]] * 2,
              gold_sql=[rec["gold_sql"]] * 2)
     assert got == [1.0, 0.0]
+
+
+def test_direct_source_uses_the_labeler(tiny_model):
+    fn = build_source({"source": "direct", "backend": "hf", "model": tiny_model, "template": "text2sql"}).fn
+    got = fn(["Write SQL for: all artists"] * 2, ["SELECT name FROM artists", "the cat sat"])
+    assert len(got) == 2 and all(-1.0 <= x <= 1.0 for x in got) and got[0] != got[1]
+    with pytest.raises(RewardError, match="label-section fields"):
+        build_source({"source": "direct", "no_such_field": 1})
