@@ -154,6 +154,12 @@ class HFBackend:
         """(B, V) fp32 log-probabilities of the token after each row, with prefix sharing."""
         import torch
 
+        with torch.inference_mode():
+            return self._last_logprobs(rows)
+
+    def _last_logprobs(self, rows: list[list[int]]):
+        import torch
+
         self.stats["calls"] += 1
         self.stats["prompt_tokens"] += sum(len(r) for r in rows)
         dev = self._device()
