@@ -128,8 +128,11 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
     if rm.batch_size < world:
         raise ValueError(f"rm.batch_size={rm.batch_size} is smaller than the {world} processes")
     hf = load_rm_for_training(rm.model or policy_path(cfg), cfg.model, tok.pad_token_id, lora=rm.lora)
-    if rm.gradient_checkpointing:
-        hf.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if rm.gradient_checkpointing:  # transformers 5 renamed it; 4.x has only the old name
+        if hasattr(hf, "activation_checkpointing_enable"):
+            hf.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            hf.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model = pooled(hf)
     steps = rm.max_steps or max(1, count_batches(len(examples), rm.batch_size, rm.epochs) // rm.grad_accum)
     opt, sched = make_optimizer(model, rm.lr, rm.weight_decay, steps, rm.warmup_ratio)
@@ -258,14 +261,14 @@ def plot_rewards(r_a, r_b, p_a, table: list, path: Path, title: str) -> Path:
     ax1.hist(rejected, bins=bins, alpha=0.6, label="dispreferred")
     ax1.set_xlabel("reward")
     ax1.set_ylabel("responses")
-    ax1.legend()
+    ax1.legend(loc="upper right")
     ax1.set_title(title)
     ax2.plot([0.5, 1], [0.5, 1], "k--", lw=1, label="perfect calibration")
     if table:
         ax2.plot([c for c, _, _ in table], [a for _, a, _ in table], "o-", label="RM")
     ax2.set_xlabel("RM confidence sigmoid(|r_a - r_b|)")
     ax2.set_ylabel("accuracy")
-    ax2.legend()
+    ax2.legend(loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
