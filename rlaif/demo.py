@@ -103,7 +103,10 @@ def build_configs(out: str, quick: bool, arms: list[str], big: str, extra: list[
     per_arm = {}
     for arm in arms:
         overrides, _ = arm_plan(arm, quick, big)
+        # arms' labelers see ties broken by validity (a query that runs beats one that errors), as a
+        # person would judge; evaluation (the shared config) counts correct answers only
         tree = _merge(base, _tree(overrides | {
+            "task": "text2sql:tie_break=valid",
             "out": str(Path(out) / "arms" / arm), "label.input": samples, "rm.model": sft_ckpt,
             "rl.policy": sft_ckpt, "dpo.policy": sft_ckpt}))
         if arm == "dpo" and not quick:  # DPO learns from the rlaif arm's labels, not its own copy
