@@ -36,7 +36,9 @@ RUNNERS = ["ours", "ours_a2c", "trl_rloo", "trl_grpo", "trl_rloo_fp32", "trl_grp
 
 def sql_reward(prompts, completions, **kw):
     """1 if the completion looks like a SELECT query, else 0 (cheap, deterministic, same for all)."""
-    return [1.0 if "select" in c.lower() else 0.0 for c in completions]
+    from rlaif.records import response_text  # TRL passes chat completions as message lists
+
+    return [1.0 if "select" in response_text(c).lower() else 0.0 for c in completions]
 
 
 def questions(k: int) -> list[str]:
