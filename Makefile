@@ -27,7 +27,7 @@ install-dev:
 	(command -v chromium && command -v chromedriver) >/dev/null 2>&1 || \
 		(apt-get update -q && apt-get install -y -q chromium chromium-driver)
 
-# the quick study (SFT, RLHF and simulated-RLAIF arms, report) in ~10 minutes on 2 cores;
+# the quick study (SFT; RLHF, same-size RLAIF, simulated-RLAIF and DPO arms; report) in ~7 minutes on 2 cores;
 # `rlaif demo` without --quick runs every arm (about an hour)
 demo: install
 	rlaif demo --quick

@@ -38,7 +38,7 @@ SIZES = {
              "rm.epochs": 1.0, "rl.steps": 16, "rl.batch_size": 4, "rl.max_new_tokens": 64,
              "eval.limit": 60, "eval.max_new_tokens": 96, "dpo.max_steps": 24},
 }
-QUICK_ARMS = ["rlhf", "rlaif-sim78"]
+QUICK_ARMS = ["rlhf", "rlaif-same-size", "rlaif-sim78", "dpo"]
 FULL_ARMS = ["rlhf", "rlaif", "rlaif-same-size", "rlaif-sim78", "d-rlaif", "dpo"]
 BIG_LABELER = "qwen2.5-coder-0.5b"
 
@@ -179,7 +179,7 @@ def main(argv: list[str]) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="Extra --section.key=value flags apply to every stage, e.g. "
                                         "--model.threads=2 --rl.algo=rloo")
-    ap.add_argument("--quick", action="store_true", help="fewer prompts and arms (rlhf, rlaif-sim78): ~10 min on 2 cores")
+    ap.add_argument("--quick", action="store_true", help="fewer prompts and arms (rlhf, rlaif-same-size, rlaif-sim78, dpo): ~7 min on 2 cores")
     ap.add_argument("--out", default="runs/demo", help="run root (default: runs/demo; --quick: runs/demo-quick)")
     ap.add_argument("--arms", help=f"comma-separated subset of: {', '.join(FULL_ARMS)}")
     ap.add_argument("--labeler", default=BIG_LABELER, help=f"the large labeler (default {BIG_LABELER}); any "
