@@ -85,7 +85,9 @@ class PairTemplate:
 
 
 def _resolve_folder(template: str, task: str) -> Path:
-    name = template or TASK_TEMPLATE.get(task, "")
+    from ..tasks import parse_spec
+
+    name = template or TASK_TEMPLATE.get(parse_spec(task)[0], "")  # `text2sql:tie_break=valid` -> text2sql
     if not name:
         raise ValueError(f"label.template: no built-in template for task {task!r}; set label.template "
                          f"to one of {', '.join(BUILTIN)} or to a template folder")
