@@ -90,6 +90,15 @@ def full_state_dict(acc, model):
     return None
 
 
+def optimizer_step(acc, model, opt, sched, grad_clip: float) -> None:
+    """One optimizer step after accumulation: clip (0: off), step, advance the schedule, clear grads."""
+    if grad_clip:
+        acc.clip_grad_norm_(model.parameters(), grad_clip)
+    opt.step()
+    sched.step()
+    opt.zero_grad(set_to_none=True)
+
+
 class MetricLog:
     """Append-only JSONL of metrics, one line per logged step (main process only)."""
 

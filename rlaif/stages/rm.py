@@ -119,7 +119,7 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
     from ..algos.preference import pairwise_accuracy, preference_loss
     from ..reward_model import batch_rewards, load_rm_for_training, pack_groups, pooled
     from ..training import (MetricLog, Progress, accelerator, count_batches, epoch_batches, full_state_dict,
-                            make_optimizer, prepare)
+                            make_optimizer, optimizer_step, prepare)
     from .sample import policy_path
 
     rm = cfg.rm
@@ -158,11 +158,7 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
         window.append((shown, pairwise_accuracy(rd[:, 0], rd[:, 1], p_a)[0], float((rd[:, 0] - rd[:, 1]).abs().mean())))
         if (i + 1) % rm.grad_accum:
             continue
-        if rm.grad_clip:
-            acc.clip_grad_norm_(model.parameters(), rm.grad_clip)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
+        optimizer_step(acc, model, opt, sched, rm.grad_clip)
         step += 1
         mean = _mean(window)
         first = first or mean

@@ -70,7 +70,7 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
 
     from ..models import describe_model, load_causal_lm, load_tokenizer, render_prompt, save_model
     from ..training import (MetricLog, Progress, accelerator, count_batches, epoch_batches, full_state_dict,
-                            make_optimizer, prepare)
+                            make_optimizer, optimizer_step, prepare)
 
     s = cfg.sft
     acc = accelerator(cfg.seed, cfg.model)
@@ -103,11 +103,7 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
         losses.append((acc.reduce(share, reduction="sum") if acc.num_processes > 1 else share).item())
         if (i + 1) % s.grad_accum:
             continue
-        if s.grad_clip:
-            acc.clip_grad_norm_(model.parameters(), s.grad_clip)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
+        optimizer_step(acc, model, opt, sched, s.grad_clip)
         step += 1
         mean = sum(losses) / len(losses)
         first_loss = mean if first_loss is None else first_loss
