@@ -17,6 +17,7 @@ Errors name the file, the line and the field: `data.jsonl:17: field 'output' is 
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -128,7 +129,8 @@ def preference_to_comparison(rec: dict) -> dict:
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
     """(line number, parsed object) for each non-blank line; bad JSON names file and line."""
     path = Path(path)
-    with path.open(encoding="utf-8") as f:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as f:
         for i, line in enumerate(f, 1):
             if not line.strip():
                 continue
@@ -138,7 +140,8 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
                 raise RecordError(f"{path}:{i}: not valid JSON ({e.msg} at column {e.colno})") from None
 
 
-def _rows_from_file(path: Path) -> Iterator[tuple[str, Any]]:
+def rows_from_file(path: Path) -> Iterator[tuple[str, Any]]:
+    """(where, object) for each record of a .jsonl(.gz)/.json/.parquet file; `where` names file and line."""
     suffix = "".join(path.suffixes[-2:]) if path.suffix == ".gz" else path.suffix
     if suffix in (".jsonl", ".jsonl.gz") or suffix == "" and path.is_file():
         for i, obj in iter_jsonl(path):
@@ -185,7 +188,7 @@ def read_records(source: str | Path, kind: str, limit: int = 0) -> list[dict]:
         path = Path(spec)
         if not path.exists():
             raise RecordError(f"{path}: file not found")
-        rows = _rows_from_file(path)
+        rows = rows_from_file(path)
     out = []
     for where, obj in rows:
         out.append(validate(obj, kind, where))

@@ -60,3 +60,13 @@ def test_json_and_parquet(tmp_path):
     p = tmp_path / "d.parquet"
     pq.write_table(pa.table({"prompt": ["x", "y"], "output": ["1", "2"]}), p)
     assert [r["output"] for r in read_records(p, "sft", limit=1)] == ["1"]
+
+
+def test_gzipped_jsonl(tmp_path):
+    import gzip
+
+    f = tmp_path / "d.jsonl.gz"
+    with gzip.open(f, "wt", encoding="utf-8") as h:
+        h.write('{"prompt": "p", "output": "o"}\n{"prompt": "p"}\n')
+    with pytest.raises(RecordError, match=r"d.jsonl.gz:2: field 'output' is missing"):
+        read_records(f, "sft")

@@ -22,7 +22,7 @@ import json
 from itertools import combinations
 from pathlib import Path
 
-from ..records import RecordError, _rows_from_file, response_text, validate
+from ..records import RecordError, rows_from_file, response_text, validate
 
 TASKS = ("compare", "rate", "harmless")
 
@@ -43,7 +43,7 @@ def read_any(path: str | Path) -> list[tuple[str, str, dict]]:
     if not path.exists():
         raise RecordError(f"{path}: file not found")
     out = []
-    for where, obj in _rows_from_file(path):
+    for where, obj in rows_from_file(path):
         kind = detect_kind(obj)
         if kind == "?":
             raise RecordError(f"{where}: not a samples, comparison, preference or sft record "
@@ -129,7 +129,7 @@ def load_items(path: str | Path, task: str, pairs: str = "disjoint") -> list[dic
 def load_gold(path: str | Path, task: str) -> list[dict]:
     """Gold items: preference records for compare; {prompt, output, score|harmless} otherwise."""
     out = []
-    for where, obj in _rows_from_file(Path(path)):
+    for where, obj in rows_from_file(Path(path)):
         if task == "compare":
             rec = validate(obj, "preference", where)
             meta = _extras(rec, ("prompt", "chosen", "rejected"))

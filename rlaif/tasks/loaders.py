@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..records import RecordError, _rows_from_file, validate
+from ..records import RecordError, rows_from_file, validate
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def load(name: str, split: str = "train", path: str | Path | None = None, limit:
         raise ValueError(f"{name}: unknown split {split!r}; splits: {', '.join(ld.splits)}")
     if path is not None and not Path(path).exists():
         raise RecordError(f"{path}: file not found")
-    rows = _rows_from_file(Path(path)) if path is not None else _hub_rows(ld, split)
+    rows = rows_from_file(Path(path)) if path is not None else _hub_rows(ld, split)
     out = []
     for where, row in rows:
         if not isinstance(row, dict):

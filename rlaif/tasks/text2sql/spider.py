@@ -19,24 +19,12 @@ import json
 import shutil
 from pathlib import Path
 
-from ...records import RecordError, iter_jsonl
+from ...records import RecordError, rows_from_file
 from .questions import SHARES, SPLITS, assign_splits
 from .schema import Schema, schema_from_sqlite, schema_from_tables_json
 
 QUESTION_FILES = ("train_spider.json", "train_others.json", "train.json", "train.jsonl", "dev.json",
                   "dev.jsonl", "test.json", "test.jsonl", "validation.json", "validation.jsonl")
-
-
-def _read_list(path: Path) -> list[tuple[str, object]]:
-    if path.suffix == ".jsonl":
-        return [(f"{path}:{i}", obj) for i, obj in iter_jsonl(path)]
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise RecordError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
-    if not isinstance(data, list):
-        raise RecordError(f"{path}: expected a JSON list of questions")
-    return [(f"{path}[{i}]", obj) for i, obj in enumerate(data)]
 
 
 def _question(where: str, obj, n: int, evidence: bool) -> dict:
@@ -74,7 +62,7 @@ class SpiderData:
     def _read_tables(self) -> dict[str, dict]:
         out = {}
         for f in sorted(self.root.glob("*tables.json")):
-            for where, entry in _read_list(f):
+            for where, entry in rows_from_file(f):
                 if not isinstance(entry, dict) or "db_id" not in entry:
                     raise RecordError(f"{where}: a tables.json entry needs 'db_id'")
                 out.setdefault(entry["db_id"], entry)
@@ -87,7 +75,7 @@ class SpiderData:
             if not path.exists():
                 raise FileNotFoundError(f"{path}: question file not found")
             pool = "train" if name.startswith("train") else "test"
-            for where, obj in _read_list(path):
+            for where, obj in rows_from_file(path):
                 q = _question(where, obj, len(items), evidence) | {"pool": pool, "source": name}
                 if self.find_db(q["db_id"]) is None:
                     raise RecordError(f"{where}: database '{q['db_id']}' not found under "
