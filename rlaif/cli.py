@@ -7,8 +7,11 @@ import sys
 import textwrap
 
 from .config import Config, ConfigError, describe, load_config
-from .records import RecordError
-from .runs import StaleRunError
+from .errors import UserError
+
+# what a user's mistake raises: answered with one line, never a traceback (a FileNotFoundError or a
+# permission error is about a path the user gave)
+USER_ERRORS = (UserError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
 
 # commands that parse their own arguments: name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -90,35 +93,44 @@ def parse_stage_args(argv: list[str]) -> tuple[str | None, bool, list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .stages import STAGES, run_stage, stage_module
+    from .stages import STAGES
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE.format(stages=_stage_help(), commands=_command_help()))
         return 0
     name, rest = argv[0], argv[1:]
-    if name in COMMANDS:
-        return importlib.import_module(COMMANDS[name][0]).main(rest)
-    if name not in STAGES:
+    if name not in COMMANDS and name not in STAGES:
         print(f"rlaif: unknown command {name!r}; run `rlaif --help` for the list", file=sys.stderr)
         return 2
+    try:
+        return _dispatch(name, rest)
+    except ConfigError as e:
+        print(f"rlaif {name}: config error: {e}", file=sys.stderr)
+        return 2
+    except USER_ERRORS as e:
+        print(f"rlaif {name}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"rlaif {name}: interrupted; what was written so far is kept (run the same command to "
+              f"resume)", file=sys.stderr)
+        return 130
+
+
+def _dispatch(name: str, rest: list[str]) -> int:
+    from .stages import run_stage, stage_module
+
+    if name in COMMANDS:
+        return importlib.import_module(COMMANDS[name][0]).main(rest)
     mod = stage_module(name)
     if rest and rest[0] in getattr(mod, "SUBCOMMANDS", {}):  # e.g. `rlaif rm serve ...`
         return mod.subcommand(rest[0], rest[1:])
     if "-h" in rest or "--help" in rest:
         print(stage_usage(name, mod))
         return 0
-    try:
-        config, force, overrides = parse_stage_args(rest)
-        cfg = load_config(config, overrides)
-    except ConfigError as e:
-        print(f"rlaif {name}: config error: {e}", file=sys.stderr)
-        return 2
-    try:
-        out = run_stage(name, cfg, force=force)
-    except (RecordError, StaleRunError, FileNotFoundError) as e:
-        print(f"rlaif {name}: error: {e}", file=sys.stderr)
-        return 1
+    config, force, overrides = parse_stage_args(rest)
+    cfg = load_config(config, overrides)
+    out = run_stage(name, cfg, force=force)
     print(f"[rlaif] {name}: done -> {out}", flush=True)
     return 0
 

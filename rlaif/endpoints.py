@@ -19,6 +19,9 @@ so a list of base URLs is all it takes to spread the work over several servers.
    seen, so the caller writes one result per item: nothing is lost and nothing is counted twice.
 4. A call gives up after `max_retries` failures beyond one attempt per endpoint (the budget grows
    with the pool so that one dead server among many does not eat it).
+   A refused connection is different from a slow or failing server: nothing listens on that port.
+   Once every endpoint of the pool has refused (one server: at once), the call fails with
+   `ServerRefusedError` instead of minutes of retries against a server that is not running.
 5. Health and counters live on the pool and survive between `map` calls; the asyncio clients are
    made per call of `map` (they belong to its event loop).
 """
@@ -31,6 +34,8 @@ import random
 import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
+
+from .errors import UserError
 
 Call = Callable[[Any], Awaitable[Any]]  # client -> awaitable response
 
@@ -50,6 +55,7 @@ class Endpoint:
     failures: int = 0          # consecutive failures: the cooldown doubles with each
     down_until: float = 0.0    # not routed to before this time (monotonic clock)
     probing: bool = False      # cooldown over, one probe request allowed until a success
+    refused: bool = False      # its last attempt found nothing listening (reset by a success)
     last_error: str = ""
     client: Any = field(default=None, repr=False)
 
@@ -61,18 +67,37 @@ class Endpoint:
         return self.in_flight < limit
 
 
-class NoEndpointError(RuntimeError):
+class NoEndpointError(UserError, RuntimeError):
     """A request failed on every endpoint it was allowed to try."""
 
 
+class ServerRefusedError(NoEndpointError):
+    """Every endpoint refused the connection: no server is running there."""
+
+
+def _connection_refused(exc: BaseException | None) -> bool:
+    """Whether an exception chain (openai -> httpx -> httpcore -> OSError) is a refused connection."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, ConnectionRefusedError) or "connection refused" in str(exc).lower():
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def classify(exc: BaseException) -> str:
-    """'down' (connection, timeout, 5xx), 'busy' (429) or 'fatal' (anything else)."""
+    """'refused' (nothing listens), 'down' (other connection errors, timeout, 5xx), 'busy' (429) or
+    'fatal' (anything else)."""
     try:
         import openai
     except ImportError:  # pragma: no cover - openai is a dependency
         return "fatal"
     if isinstance(exc, openai.RateLimitError):
         return "busy"
+    if isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError) \
+            and _connection_refused(exc):
+        return "refused"
     if isinstance(exc, (openai.APIConnectionError, openai.InternalServerError)):  # incl. timeouts
         return "down"
     if isinstance(exc, openai.APIStatusError):
@@ -141,13 +166,13 @@ class EndpointPool:
                 pass
             elif error is None:
                 ep.ok += 1
-                ep.failures, ep.down_until, ep.probing = 0, 0.0, False
+                ep.failures, ep.down_until, ep.probing, ep.refused = 0, 0.0, False, False
             else:
                 ep.failed += 1
                 ep.last_error = f"{type(error).__name__}: {error}"[:200]
                 if kind == "busy":
                     ep.down_until = max(ep.down_until, now + self.cooldown * (0.5 + random.random()))
-                elif kind == "down" and now >= ep.down_until:  # one step per outage, not per request
+                elif kind in ("down", "refused") and now >= ep.down_until:  # one step per outage
                     ep.failures += 1
                     ep.down_until = now + min(self.max_cooldown, self.cooldown * 2 ** (ep.failures - 1))
                     ep.probing = True
@@ -169,9 +194,14 @@ class EndpointPool:
                 raise
             except Exception as e:  # noqa: BLE001 - classified below
                 kind = classify(e)
+                ep.refused = kind == "refused"
                 await self._release(ep, e, kind)
                 if kind == "fatal":
                     raise
+                if all(x.refused for x in self.endpoints):
+                    self.stats["gave_up"] += 1
+                    where = ep.url if len(self.endpoints) == 1 else ", ".join(self.urls)
+                    raise ServerRefusedError(f"server at {where} refused the connection: is it running?") from e
                 errors += 1
                 if errors >= budget:
                     self.stats["gave_up"] += 1

@@ -22,7 +22,10 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-class RecordError(ValueError):
+from .errors import UserError
+
+
+class RecordError(UserError, ValueError):
     """A malformed record, with file, line and field in the message."""
 
 

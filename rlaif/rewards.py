@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from .errors import UserError
+
 RewardFn = Callable[..., list]
 SOURCES: dict[str, Callable[..., RewardFn]] = {}
 
 
-class RewardError(ValueError):
+class RewardError(UserError, ValueError):
     """A reward source is misconfigured or returned something that is not a finite number."""
 
 
@@ -128,6 +130,50 @@ def direct_source(cfg=None, **label: Any) -> RewardFn:
     return factory(cfg)
 
 
+def source_options(name: str) -> set[str] | None:
+    """The options a source accepts besides source/weight/name (None: any, e.g. a python function's
+    keyword arguments), read from the signatures so that the check cannot drift from the code."""
+    import dataclasses
+    import inspect
+
+    def params(*fns) -> set[str]:
+        return {p for f in fns for p, v in inspect.signature(f).parameters.items()
+                if v.kind not in (v.VAR_KEYWORD, v.VAR_POSITIONAL)} - {"self", "cls", "cfg", "model",
+                                                                           "tokenizer", "meta", "source"}
+    if name in ("rm", "salmon"):
+        from .reward_model import RemoteRewardModel, RewardModel
+
+        return params(SOURCES[name], RewardModel.load, RewardModel.__init__, RemoteRewardModel.__init__)
+    if name == "direct":
+        from .config import LabelConfig
+
+        return {f.name for f in dataclasses.fields(LabelConfig)}
+    if name == "python":
+        return None
+    return params(SOURCES[name]) if name in SOURCES else set()
+
+
+def check_spec(spec: Any, where: str) -> None:
+    """A reward entry's source, weight and option names, checked before anything is built."""
+    if not isinstance(spec, dict) or "source" not in spec:
+        raise RewardError(f"{where}: a reward entry must be a mapping with a 'source' key, got {spec!r} "
+                          f"(sources: {', '.join(SOURCES)})")
+    name = spec["source"]
+    if name not in SOURCES:
+        raise RewardError(f"{where}: unknown reward source {name!r}; known: {', '.join(SOURCES)}")
+    weight = spec.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+        raise RewardError(f"{where}: reward source {name!r}: weight must be a number, got {weight!r}")
+    allowed = source_options(name)
+    extra = sorted(set(spec) - {"source", "weight", "name"} - (allowed or set()))
+    if allowed is not None and extra:
+        raise RewardError(f"{where}: reward source {name!r} has no option {extra[0]!r}; its options: "
+                          f"{', '.join(sorted(allowed))}")
+    if name == "python" and not (isinstance(spec.get("function"), str) and ":" in spec["function"]
+                                 or callable(spec.get("function"))):
+        raise RewardError(f"{where}: reward source 'python' needs function: 'package.module:function'")
+
+
 @dataclass
 class Source:
     label: str
@@ -182,6 +228,45 @@ def check_rewards(label: str, values: Any, completions: list[str]) -> list[float
                               f"({completions[i][:80]!r}); stopping before it reaches the policy")
         out.append(v)
     return out
+
+
+def reward_inputs(specs: list, cfg) -> list[tuple[str, str, str]]:
+    """What the sources read besides the config, as (input name, 'path' or 'model', where): reward
+    models, principle files, the labeler model of `direct`, the module of a `python` function. The rl
+    stage fingerprints them so that a retrained RM makes it redo its run."""
+    import importlib.util
+
+    out = []
+    for spec in specs:
+        if not isinstance(spec, dict):
+            continue
+        src, opts = spec.get("source"), spec
+        key = f"reward:{spec.get('name') or src}"
+        if src in ("rm", "salmon"):
+            path = str(opts.get("path") or Path(cfg.out) / "rm")
+            if not path.startswith(("http://", "https://")):
+                ckpt = Path(path) / "checkpoint"
+                out.append((key, "path", str(ckpt) if ckpt.is_dir() else path))
+            if opts.get("principles"):
+                out.append((key + ":principles", "path", str(opts["principles"])))
+        elif src == "direct":
+            backend = opts.get("backend", cfg.label.backend)
+            if backend == "hf":
+                out.append((key + ":labeler", "model", opts.get("model") or cfg.label.model or cfg.model.name))
+        elif src == "python" and isinstance(opts.get("function"), str):
+            module = opts["function"].partition(":")[0]
+            try:
+                spec_ = importlib.util.find_spec(module) if module else None
+            except (ImportError, ValueError):
+                spec_ = None
+            if spec_ is not None and spec_.origin and Path(spec_.origin).exists():
+                out.append((key, "path", spec_.origin))
+    return out
+
+
+def uses_labeler(specs: list) -> bool:
+    """Whether a source reads the `label` section (d-RLAIF's labeler)."""
+    return any(isinstance(s, dict) and s.get("source") == "direct" for s in specs)
 
 
 def build_rewards(specs: list[dict], cfg=None) -> CombinedReward:

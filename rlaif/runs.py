@@ -3,9 +3,14 @@
 Each stage writes `OUT/STAGE/` with its JSONL outputs and a `manifest.json`:
 resolved config, input paths and their hashes, package versions, git revision, timings, status.
 
-1. A stage whose manifest says `complete` for the same config is skipped (no recomputation);
-   the same folder with a different config is an error unless `--force`, so stale outputs are
-   never mixed with new ones silently.
+1. A stage whose manifest says `complete` for the same config **and the same inputs** is skipped
+   (no recomputation). Inputs are everything the stage reads besides its config: data files, the
+   previous stage's outputs, checkpoints, reward and labeler models; each is recorded with a content
+   fingerprint (`fingerprint`), as DVC's lock file or Snakemake's rerun triggers do. An input whose
+   fingerprint changed makes the stage redo itself from scratch, saying which input changed; in a
+   pipeline that cascades to exactly the stages downstream of the change. The same folder with a
+   different config is an error unless `--force`, so stale outputs are never mixed with new ones.
+   Stages declare their inputs (`add_input`) before `open`.
 2. Under `accelerate launch` / torchrun only the main process (RANK 0) writes the folder and its
    manifest; the other processes check it read-only (skip, stale) and leave the writing alone.
 3. Long stages append to JSONL as they go (`JsonlAppender`: flushed and fsynced per batch) and
@@ -28,6 +33,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .config import Config, section_hash, to_dict
+from .errors import UserError
 
 PACKAGES = ("rlaif", "torch", "transformers", "peft", "accelerate", "datasets", "trl", "openai")
 
@@ -41,7 +47,7 @@ def is_main_process() -> bool:
     return process_rank()[0] == 0
 
 
-class StaleRunError(RuntimeError):
+class StaleRunError(UserError, RuntimeError):
     """The stage folder holds output made with another configuration."""
 
 
@@ -49,21 +55,81 @@ class StageDone(Exception):
     """Raised by `Run.open` when the stage is already complete; carries the folder."""
 
 
-def file_hash(path: str | Path, limit_mb: int = 256) -> str:
-    """sha256 of a file (or of a folder's file list and sizes: checkpoints are large)."""
+# Files a folder fingerprint leaves out: bookkeeping that changes without the content changing.
+_UNHASHED = {"manifest.json", "manifest.tmp"}
+
+
+def _content_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class _DigestCache:
+    """sha256 of large files, remembered by (path, size, mtime) in `$RLAIF_CACHE/digests.json`, so a
+    checkpoint of gigabytes is read once, not every time a stage checks whether it is up to date."""
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self.data: dict[str, list] = {}
+
+    def _load(self) -> None:
+        from .models import cache_dir
+
+        path = cache_dir() / "digests.json"
+        if path != self.path:
+            self.path = path
+            try:
+                self.data = json.loads(path.read_text())
+            except (OSError, ValueError):
+                self.data = {}
+
+    def digest(self, file: Path) -> str:
+        st = file.stat()
+        if st.st_size < (1 << 24):  # small files: reading them is as cheap as a cache look-up
+            return _content_sha256(file)
+        self._load()
+        key, stamp = str(file.resolve()), [st.st_size, st.st_mtime_ns]
+        hit = self.data.get(key)
+        if hit and hit[:2] == stamp:
+            return hit[2]
+        d = _content_sha256(file)
+        self.data[key] = stamp + [d]
+        try:  # best effort: a lost update only costs a re-read next time
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f"digests.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(self.data))
+            tmp.replace(self.path)
+        except OSError:
+            pass
+        return d
+
+
+_DIGESTS = _DigestCache()
+
+
+def file_hash(path: str | Path) -> str:
+    """Content fingerprint of a file, or of a folder (every file's relative name, size and content
+    digest, bookkeeping files aside); "" when the path does not exist."""
     path = Path(path)
     h = hashlib.sha256()
     if path.is_dir():
         for p in sorted(path.rglob("*")):
-            if p.is_file():
-                h.update(f"{p.relative_to(path)}:{p.stat().st_size}\n".encode())
+            if p.is_file() and p.name not in _UNHASHED:
+                h.update(f"{p.relative_to(path)}:{p.stat().st_size}:{_DIGESTS.digest(p)}\n".encode())
     elif path.is_file():
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
+        h.update(_DIGESTS.digest(path).encode())
     else:
         return ""
     return h.hexdigest()[:16]
+
+
+def records_hash(records: list) -> str:
+    """Content fingerprint of records that do not come from one file (a task's split)."""
+    blob = json.dumps(records, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def _versions() -> dict:
@@ -103,33 +169,69 @@ class Run:
         return json.loads(self.manifest_path.read_text())
 
     def open(self, force: bool = False) -> "Run":
-        """Prepare the folder: skip if complete, refuse stale, wipe on `force`, resume otherwise."""
+        """Prepare the folder: skip if complete and up to date, redo if an input changed, refuse a
+        different config, wipe on `force`, resume otherwise. Call after declaring the inputs."""
         old = self.manifest()
+        changed = self.changed_inputs(old) if old else []
         if not is_main_process():  # the main process owns the folder; the others only look
             if old and not force and old.get("config_hash") != self.config_hash:
                 raise StaleRunError(f"{self.dir} holds a '{self.stage}' run with a different configuration")
-            if old and not force and old.get("status") == "complete":
+            if old and not force and not changed and old.get("status") == "complete":
                 raise StageDone(self.dir)
             return self
-        if old and force:
-            shutil.rmtree(self.dir)
-            old = None
-        if old and old.get("config_hash") != self.config_hash:
+        if old and not force and old.get("config_hash") != self.config_hash:
             raise StaleRunError(
                 f"{self.dir} holds a '{self.stage}' run with a different configuration "
                 f"(hash {old.get('config_hash')} vs {self.config_hash}); pass --force to redo it "
                 f"or choose another --out")
+        if old and not force and changed:
+            what = ", ".join(changed)
+            print(f"[rlaif] {self.stage}: input {what} changed since the last run; redoing", flush=True)
+            force = True  # what was made from the old inputs, finished or partial, is stale
+        if old and force:
+            shutil.rmtree(self.dir)
+            old = None
         if old and old.get("status") == "complete":
+            self._replace_manifest(old | {"checked": time.time()})  # processes waiting on it: up to date
             raise StageDone(self.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self._write("running")
         return self
 
-    def add_input(self, name: str, path: str | Path | None, **extra: Any) -> None:
+    def add_input(self, name: str, path: str | Path | None, records: list | None = None,
+                  **extra: Any) -> None:
+        """Declare an input: a file or folder (fingerprinted by content), else records that come
+        from no single file (fingerprinted by their content), else an identifier such as a hub model
+        id (its text is the fingerprint). `extra` is recorded beside it, for people."""
         entry = {"path": str(path) if path else None, **extra}
+        if records is not None:
+            entry["records"] = len(records)
         if path and Path(path).exists():
-            entry["sha256"] = file_hash(path)
+            entry["fingerprint"] = entry["sha256"] = file_hash(path)
+        elif records is not None:
+            entry["fingerprint"] = "records:" + records_hash(records)
+        else:
+            entry["fingerprint"] = "id:" + str(extra.get("source", path))
         self.inputs[name] = entry
+
+    def add_model(self, name: str, spec: str) -> None:
+        """A model input: its folder's content where it is local (a built-in once converted), else
+        its hub id."""
+        from .models import resolve_model_path
+
+        path = resolve_model_path(spec) if spec else ""
+        self.add_input(name, path if path and Path(path).exists() else None, source=spec)
+
+    def changed_inputs(self, old: dict) -> list[str]:
+        """Names (with their file) of the inputs whose fingerprint differs from the manifest's."""
+        before = old.get("inputs") or {}
+        out = []
+        for name in sorted(set(before) | set(self.inputs)):
+            a, b = before.get(name) or {}, self.inputs.get(name) or {}
+            if a.get("fingerprint") != b.get("fingerprint"):
+                where = b.get("path") or a.get("path")
+                out.append(f"{name} ({Path(where).name})" if where else name)
+        return out
 
     def time(self, name: str, seconds: float) -> None:
         self.timings[name] = round(self.timings.get(name, 0.0) + seconds, 3)
@@ -141,6 +243,9 @@ class Run:
              "config": to_dict(self.cfg), "inputs": self.inputs, "versions": _versions(),
              "git_revision": _git_revision(), "started": self.t0,
              "timings": self.timings | {"total_s": round(time.time() - self.t0, 3)}, **extra}
+        self._replace_manifest(m)
+
+    def _replace_manifest(self, m: dict) -> None:
         tmp = self.manifest_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(m, indent=2, default=str))
         tmp.replace(self.manifest_path)
@@ -148,11 +253,6 @@ class Run:
     def finish(self, **results: Any) -> Path:
         self._write("complete", results=results)
         return self.dir
-
-
-def is_complete(folder: str | Path) -> bool:
-    m = Path(folder) / "manifest.json"
-    return m.exists() and json.loads(m.read_text()).get("status") == "complete"
 
 
 class JsonlAppender:

@@ -71,3 +71,37 @@ def test_demo_quick_on_a_tiny_model(tiny_model, tmp_path):
     assert [p["name"] for p in results["policies"]] == ["sft", "rlaif-sim78"]
     assert _manifest(out / "arms" / "rlaif-sim78" / "rl")["status"] == "complete"
     assert _manifest(out / "arms" / "rlaif-sim78" / "label")["config"]["label"]["fake"]["accuracy"] == 0.78
+
+
+def test_reruns_follow_the_inputs_downstream_only(tiny_model, tmp_path, capsys):
+    """Change nothing: everything skips. Change an unrelated section: nothing reruns. Change an upstream
+    output (the labels): exactly the stages downstream of it rerun, each saying why."""
+    from rlaif.config import load_config
+    from rlaif.pipeline import run_pipeline
+
+    yaml_file = _pipeline_yaml(tmp_path, tiny_model)
+    run = tmp_path / "run"
+    stages = ("sft", "sample", "label", "rm", "rl", "eval")
+    run_pipeline(load_config(yaml_file))
+
+    def started():
+        return {s: _manifest(run / s)["started"] for s in stages}
+
+    first = started()
+    capsys.readouterr()
+    run_pipeline(load_config(yaml_file))
+    assert started() == first and capsys.readouterr().out.count("already complete") == 6
+    run_pipeline(load_config(yaml_file, ["dpo.lr=0.5"]))  # a section no stage here reads
+    assert started() == first and capsys.readouterr().out.count("already complete") == 6
+    # flip every label: the RM, the policy trained on it and its evaluation are stale, nothing else
+    comps = run / "label" / "comparisons.jsonl"
+    rows = [json.loads(x) for x in comps.read_text().splitlines()]
+    comps.write_text("".join(json.dumps(r | {"p_a": 1 - r["p_a"]}) + "\n" for r in rows))
+    capsys.readouterr()
+    run_pipeline(load_config(yaml_file))
+    out = capsys.readouterr().out
+    now = started()
+    assert [s for s in stages if now[s] != first[s]] == ["rm", "rl", "eval"], out
+    assert "rm: input data (comparisons.jsonl) changed since the last run; redoing" in out
+    assert "rl: input reward:rm (checkpoint) changed" in out
+    assert out.count("already complete") == 3

@@ -35,3 +35,73 @@ def test_appender_drops_torn_line(tmp_path):
     with JsonlAppender(f) as a:
         a.write({"i": 2})
     assert [r["i"] for r in read_done(f)] == [0, 1, 2]
+
+
+def _open(cfg, data, model_dir):
+    r = Run(cfg, "rm", ["rm"])
+    r.add_input("data", data)
+    r.add_input("model", model_dir)
+    return r.open()
+
+
+def test_a_changed_input_redoes_the_stage_and_says_which(tmp_path, capsys):
+    cfg = load_config(overrides={"out": str(tmp_path / "run")})
+    data = tmp_path / "comparisons.jsonl"
+    data.write_text('{"p_a": 0.9}\n')
+    model = tmp_path / "ckpt"
+    model.mkdir()
+    (model / "model.safetensors").write_bytes(b"\0" * 64)
+    r = _open(cfg, data, model)
+    (r.dir / "out.jsonl").write_text("old result\n")
+    r.finish()
+    with pytest.raises(StageDone):  # same config, same inputs: skipped
+        _open(cfg, data, model)
+    data.write_text('{"p_a": 0.1}\n')  # same size, other content
+    r = _open(cfg, data, model)
+    assert "rm: input data (comparisons.jsonl) changed since the last run; redoing" in capsys.readouterr().out
+    assert not (r.dir / "out.jsonl").exists()  # the stale output is gone, not mixed in
+    r.finish()
+    with pytest.raises(StageDone):
+        _open(cfg, data, model)
+    # a checkpoint whose weights change in place (same name, same size) is a changed input too
+    (model / "model.safetensors").write_bytes(b"\1" * 64)
+    _open(cfg, data, model).finish()
+    assert "input model (ckpt) changed" in capsys.readouterr().out
+    # bookkeeping inside a folder is not content
+    (model / "manifest.json").write_text("{}")
+    with pytest.raises(StageDone):
+        _open(cfg, data, model)
+
+
+def test_records_and_ids_are_fingerprinted_by_content(tmp_path):
+    cfg = load_config(overrides={"out": str(tmp_path / "run")})
+
+    def open_with(records, model_id):
+        r = Run(cfg, "sft", ["sft"])
+        r.add_input("data", None, records=records, source="task:x/sft")
+        r.add_input("model", None, source=model_id)
+        return r.open()
+
+    open_with([{"prompt": "a", "output": "b"}], "org/model").finish()
+    with pytest.raises(StageDone):
+        open_with([{"prompt": "a", "output": "b"}], "org/model")
+    open_with([{"prompt": "a", "output": "c"}], "org/model").finish()  # the task's data changed
+    open_with([{"prompt": "a", "output": "c"}], "org/other").finish()  # another hub model
+    with pytest.raises(StageDone):
+        open_with([{"prompt": "a", "output": "c"}], "org/other")
+
+
+def test_large_file_digests_are_cached_by_mtime(tmp_path, monkeypatch):
+    from rlaif import runs
+
+    monkeypatch.setenv("RLAIF_CACHE", str(tmp_path / "cache"))
+    big = tmp_path / "weights.bin"
+    big.write_bytes(b"\0" * (1 << 24))
+    first = runs.file_hash(big)
+    reads = []
+    real = runs._content_sha256
+    monkeypatch.setattr(runs, "_content_sha256", lambda p: reads.append(p) or real(p))
+    assert runs.file_hash(big) == first and not reads  # served from the digest cache
+    with big.open("r+b") as f:  # same size, new content, new mtime
+        f.write(b"\1")
+    assert runs.file_hash(big) != first and reads == [big]

@@ -161,6 +161,10 @@ def _status(args, store: Store) -> int:
 def _run(args) -> int:
     if args.cmd == "init":
         return _init(args)
+    if args.cmd == "serve":
+        from ..errors import check_port_free
+
+        check_port_free(args.host, args.port, "rlaif annotate serve")
     store = Store(args.db)
     try:
         if args.cmd == "serve":

@@ -85,9 +85,9 @@ class PairTemplate:
 
 
 def _resolve_folder(template: str, task: str) -> Path:
-    from ..tasks import parse_spec
+    from ..tasks import task_kind
 
-    name = template or TASK_TEMPLATE.get(parse_spec(task)[0], "")  # `text2sql:tie_break=valid` -> text2sql
+    name = template or TASK_TEMPLATE.get(task_kind(task), "")  # `spider:/d,copies=0` -> text2sql
     if not name:
         raise ValueError(f"label.template: no built-in template for task {task!r}; set label.template "
                          f"to one of {', '.join(BUILTIN)} or to a template folder")

@@ -1,5 +1,6 @@
-"""Pipeline stages. Each is a module with `SECTIONS` (the config sections it reads), `HELP` and
-`run(cfg, force=False) -> Path` (its output folder). Commands that are not config-driven stages
+"""Pipeline stages. Each is a module with `SECTIONS` (the config sections it reads; a function
+`sections(cfg)` where that depends on the config), `HELP` and `run(cfg, force=False) -> Path` (its
+output folder). Commands that are not config-driven stages
 (`data`, `annotate`, ...) instead define `main(argv) -> int`.
 
 Modules are imported lazily by name, so `rlaif --help` does not import torch."""
@@ -30,6 +31,11 @@ def stage_module(name: str):
     return importlib.import_module(STAGES[name])
 
 
+def stage_sections(mod, cfg: Config) -> tuple[str, ...]:
+    """The config sections a stage module reads for this config."""
+    return tuple(mod.sections(cfg)) if hasattr(mod, "sections") else tuple(mod.SECTIONS)
+
+
 def run_stage(name: str, cfg: Config, force: bool = False) -> Path:
     """Run one stage; a stage already complete for this config is skipped, not recomputed.
 
@@ -45,11 +51,13 @@ def run_stage(name: str, cfg: Config, force: bool = False) -> Path:
         from ..runs import Run
         from ..training import init_processes
 
+        import time
+
         init_processes(cfg.model)
-        before = Run(cfg, name, mod.SECTIONS).manifest()  # read before the main process can touch it
+        t_start = time.time()  # before the main process can decide anything about the folder
         _barrier()
         if rank != 0 and not getattr(mod, "DATA_PARALLEL", False):
-            out = _wait_for_main(name, mod, cfg, force, before or {})
+            out = _wait_for_main(name, mod, cfg, t_start)
             _barrier()
             return out
     try:
@@ -62,8 +70,9 @@ def run_stage(name: str, cfg: Config, force: bool = False) -> Path:
     return out
 
 
-def _wait_for_main(name: str, mod, cfg: Config, force: bool, first: dict, poll: float = 2.0) -> Path:
-    """Poll the stage's manifest until the main process has completed it (with --force: a new run).
+def _wait_for_main(name: str, mod, cfg: Config, since: float, poll: float = 2.0) -> Path:
+    """Poll the stage's manifest until the main process has completed it or found it up to date
+    (`started` or `checked` after `since`): only the main process compares the inputs.
 
     A file poll rather than a collective: a long stage (RL) would outlast a barrier's timeout, and
     torchrun stops every process when the main one fails, so this never waits on a dead run."""
@@ -71,10 +80,10 @@ def _wait_for_main(name: str, mod, cfg: Config, force: bool, first: dict, poll: 
 
     from ..runs import Run
 
-    r = Run(cfg, name, mod.SECTIONS)
+    r = Run(cfg, name, stage_sections(mod, cfg))
     while True:
         m = r.manifest() or {}
-        fresh = not force or m.get("started") != first.get("started")
+        fresh = max(m.get("started") or 0, m.get("checked") or 0) >= since
         if m.get("status") == "complete" and m.get("config_hash") == r.config_hash and fresh:
             return r.dir
         time.sleep(poll)

@@ -54,14 +54,15 @@ def run(cfg: Config, force: bool = False) -> Path:
     from .sample import policy_path
 
     d = cfg.dpo
-    r = Run(cfg, "dpo", SECTIONS).open(force)
     source = d.data or str(Path(cfg.out) / "label" / "comparisons.jsonl")
     pairs = hard_pairs(load_pairs(source, d.limit), d.min_confidence)
     if not pairs:
         raise ValueError(f"{source}: no pair is confident enough for DPO (min_confidence={d.min_confidence})")
     policy = policy_path(cfg, d.policy)
+    r = Run(cfg, "dpo", SECTIONS)
     r.add_input("data", source, pairs=len(pairs))
-    r.add_input("policy", policy)
+    r.add_model("policy", policy)
+    r.open(force)
     tok = load_tokenizer(policy, cfg.model.trust_remote_code)
     tok.padding_side = "right"
     rows = [{"prompt": render_prompt(tok, p["prompt"], cfg.model.chat_template), "chosen": p["chosen"],

@@ -130,9 +130,10 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
 def run(cfg: Config, force: bool = False) -> Path:
     from ..tasks import resolve_records
 
-    r = Run(cfg, "sft", SECTIONS).open(force)
     records, source = resolve_records(cfg.sft.data, "sft", cfg.task, "sft", cfg.sft.limit)
-    r.add_input("data", source if Path(source).exists() else None, source=source, records=len(records))
-    r.add_input("model", cfg.model.name)
+    r = Run(cfg, "sft", SECTIONS)
+    r.add_input("data", source if Path(source).exists() else None, records=records, source=source)
+    r.add_model("model", cfg.model.name)
+    r.open(force)
     results = train(cfg, records, r.dir, r)
     return r.finish(**results)

@@ -29,7 +29,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ..errors import UserError
 from ..records import read_records
+
+
+class TaskError(UserError, KeyError):
+    """An unknown task or a malformed task spec."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 REGISTRY: dict[str, str] = {
     "text2sql": "rlaif.tasks.text2sql:Text2SQL",
@@ -49,10 +57,23 @@ def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
         if not eq and i == 0:
             kwargs["path"] = part
         elif not eq:
-            raise KeyError(f"task spec {spec!r}: expected KEY=VALUE, got {part!r}")
+            raise TaskError(f"task spec {spec!r}: expected KEY=VALUE, got {part!r}")
         else:
             kwargs[key.strip()] = value.strip()
     return name, kwargs
+
+
+def task_kind(spec: str) -> str:
+    """The kind of task a spec names, without building it: its class's `name` (`spider:/d` and
+    `bird:/d` are text2sql tasks, so they get text2sql's labeler template and report wording)."""
+    name = parse_spec(spec)[0]
+    if name not in REGISTRY:
+        return name
+    module, _, cls = REGISTRY[name].partition(":")
+    try:
+        return str(getattr(getattr(importlib.import_module(module), cls), "name", name))
+    except (ImportError, AttributeError):
+        return name
 
 
 def get_task(name: str, **kwargs: Any):
@@ -69,15 +90,15 @@ def _build_task(spec: str, **kwargs: Any):
     name, spec_kwargs = parse_spec(spec)
     kwargs = spec_kwargs | kwargs
     if name in ("spider", "bird") and not kwargs.get("path"):
-        raise KeyError(f"task {name!r} needs a folder: {name}:PATH")
+        raise TaskError(f"task {name!r} needs a folder: {name}:PATH")
     if name not in REGISTRY:
-        raise KeyError(f"unknown task {name!r}; built-in tasks: {', '.join(sorted(REGISTRY))}")
+        raise TaskError(f"unknown task {name!r}; built-in tasks: {', '.join(sorted(REGISTRY))}")
     module, _, cls = REGISTRY[name].partition(":")
     try:
         mod = importlib.import_module(module)
     except ModuleNotFoundError as e:
         if e.name == module:
-            raise KeyError(f"task {name!r} is registered but its module {module} is not available") from None
+            raise TaskError(f"task {name!r} is registered but its module {module} is not available") from None
         raise
     return getattr(mod, cls)(**kwargs)
 
