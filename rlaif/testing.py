@@ -81,7 +81,7 @@ class LlamaServer:
     one CPU thread, for tests and benchmarks of the endpoint pool. `with LlamaServer() as s: s.url`."""
 
     def __init__(self, model: str | Path | None = None, n_ctx: int = 1024, threads: int = 1,
-                 alias: str = "smol", log: str | Path | None = None):
+                 alias: str = "smol", log: str | Path | None = None, n_batch: int = 512):
         import socket
 
         with socket.socket() as s:
@@ -89,6 +89,10 @@ class LlamaServer:
             self.port = s.getsockname()[1]
         self.model, self.n_ctx, self.threads, self.alias = str(model or bundled_gguf()), n_ctx, threads, alias
         self.log = Path(log) if log else None
+        # n_batch=1 evaluates prompts one token at a time: slower, but then a prompt whose prefix the
+        # server reuses from its previous request gets bit-identical logits to a fresh one (llama.cpp
+        # is not batch-invariant), which tests that compare samples across servers need
+        self.n_batch = n_batch
         self.proc = None
 
     @property
@@ -101,7 +105,8 @@ class LlamaServer:
 
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", self.model, "--host", "127.0.0.1",
                "--port", str(self.port), "--n_ctx", str(self.n_ctx), "--n_threads", str(self.threads),
-               "--n_threads_batch", str(self.threads), "--model_alias", self.alias]
+               "--n_threads_batch", str(self.threads), "--model_alias", self.alias,
+               "--n_batch", str(self.n_batch), "--n_ubatch", str(self.n_batch)]
         import os
 
         out = self.log.open("wb") if self.log else subprocess.DEVNULL

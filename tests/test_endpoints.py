@@ -100,7 +100,10 @@ def servers(tmp_path_factory):
     from rlaif.testing import LlamaServer
 
     logs = tmp_path_factory.mktemp("llama")
-    started = [LlamaServer(n_ctx=1024, log=logs / f"{k}.log").start() for k in (1, 2)]
+    # n_batch=1: llama.cpp's logits depend on how a prompt was split into batches (a prefix reused
+    # from the previous request vs evaluated afresh), so only token-at-a-time evaluation makes a
+    # sample independent of which requests a server saw before
+    started = [LlamaServer(n_ctx=1024, n_batch=1, log=logs / f"{k}.log").start() for k in (1, 2)]
     try:
         yield [None] + [s.wait() for s in started]
     finally:
@@ -226,7 +229,7 @@ def test_labeling_survives_a_server_killed_mid_run(servers, tmp_path):
     server gives."""
     from rlaif.testing import LlamaServer
 
-    victim = LlamaServer(n_ctx=1024, log=tmp_path / "victim.log").start().wait()
+    victim = LlamaServer(n_ctx=1024, n_batch=1, log=tmp_path / "victim.log").start().wait()
     urls = [victim.url, servers[1].url, servers[2].url]
     words = ["cats", "rain", "bread", "ships", "tea", "maps", "owls", "snow", "jazz", "kites", "mud", "figs"]
     pairs = write_jsonl(tmp_path / "pairs.jsonl", [
