@@ -105,3 +105,24 @@ def test_reruns_follow_the_inputs_downstream_only(tiny_model, tmp_path, capsys):
     assert "rm: input data (comparisons.jsonl) changed since the last run; redoing" in out
     assert "rl: input reward:rm (checkpoint) changed" in out
     assert out.count("already complete") == 3
+
+
+def test_every_stage_runs_on_a_spider_folder_without_extra_flags(tiny_model, tmp_path):
+    """`task: spider:PATH` takes the text2sql template, oracle and report wording from the task's kind."""
+    from rlaif.config import load_config
+    from rlaif.pipeline import run_pipeline
+    from rlaif.tasks import get_task
+
+    spider = get_task("text2sql").write_spider(tmp_path / "spider")
+    cfg = load_config(None, [f"out={tmp_path / 'run'}", f"task=spider:{spider}", f"model.name={tiny_model}",
+                             "model.dtype=fp32", "sft.limit=4", "sft.batch_size=4", "sample.limit=4",
+                             "sample.max_new_tokens=6", "label.backend=hf", "label.max_length=4096",
+                             "rm.batch_size=4", "rm.max_length=4096", "rl.steps=1", "rl.batch_size=2",
+                             "rl.max_new_tokens=6", "eval.limit=3", "eval.max_new_tokens=6",
+                             "eval.judges=[oracle, labeler]"])
+    dirs = run_pipeline(cfg)
+    assert all(_manifest(d).get("status") == "complete" for d in dirs.values())
+    report = json.loads((dirs["label"] / "report.json").read_text())
+    assert report["pairs"] == 4 and report["template"] == f"spider:{spider}"
+    results = json.loads((dirs["eval"] / "results.json").read_text())
+    assert results["oracle_name"] == "execution accuracy"
