@@ -288,7 +288,8 @@ class Generator:
             ch, pa = self.tables[lk.child], self.tables[lk.parent]
             pm = ch.phrase(m)
             self.add("group", f"g_join_sum/{lk.child}.{lk.col}.{m}", [
-                f"What is the total {pm} of the {ch.many} of each {lk.phrase}? Give the {pa.spec.label_name} and the total.",
+                f"What is the total {pm} of the {ch.many} of each {lk.phrase}? "
+                f"Give the {pa.spec.label_name} and the total.",
                 f"For every {lk.phrase}, sum the {pm} of its {ch.many}.",
                 f"List each {lk.phrase} with the sum of {pm} over its {ch.many}."],
                 f"SELECT {pa.sel('T2.')}, SUM(T1.{m}) FROM {self.join(lk)} GROUP BY T2.{lk.pcol}")
@@ -321,7 +322,8 @@ class Generator:
         for lk in self.pick("o_join", joins, 3):
             ch, pa = self.tables[lk.child], self.tables[lk.parent]
             self.add("order", f"o_join/{lk.child}.{lk.col}", [
-                f"Which {{k}} {pa.many} are the {lk.phrase} of the most {ch.many}? Give their {pa.spec.label_name} and the counts.",
+                f"Which {{k}} {pa.many} are the {lk.phrase} of the most {ch.many}? "
+                f"Give their {pa.spec.label_name} and the counts.",
                 f"List the top {{k}} {lk.phrase} values by number of {ch.many}, with the counts.",
                 f"Name the {{k}} {pa.many} with the largest number of {ch.many} as {lk.phrase}, and that number."],
                 f"SELECT {pa.sel('T2.')}, COUNT(*) FROM {self.join(lk)} GROUP BY T2.{lk.pcol} "
@@ -377,16 +379,20 @@ class Generator:
             self.add("join", f"j_chain4/{a.child}.{a.col}.{b.col}.{c.col}", [
                 f"How many {ch.many} have {an(a.phrase)} whose {b.phrase} has the {c.phrase} {top.text()}?",
                 f"Count the {ch.many} whose {a.phrase} is in {an(b.phrase)} of the {c.phrase} {top.text()}.",
-                f"What is the number of {ch.many} that lead, through {a.phrase} and {b.phrase}, to the {c.phrase} {top.text()}?"],
+                f"What is the number of {ch.many} that lead, through {a.phrase} "
+                f"and {b.phrase}, to the {c.phrase} {top.text()}?"],
                 f"SELECT COUNT(*) FROM {self.join(a)} JOIN {b.parent} AS T3 ON T2.{b.col} = T3.{b.pcol} "
                 f"JOIN {c.parent} AS T4 ON T3.{c.col} = T4.{c.pcol} WHERE {top.where('T4.')}", top.params())
         for a, b in self.pick("j_bridge", self.bridges(), 4):
             mid, left, right = self.tables[a.child], self.tables[a.parent], self.tables[b.parent]
             self.add("join", f"j_bridge/{a.child}.{a.col}.{b.col}", [
-                f"Which {left.many} have {mid.many} with the {b.phrase} {right.text()}? Give their {left.spec.label_name}.",
-                f"List the distinct {left.spec.label_name} of the {left.many} linked by {mid.many} to the {b.phrase} {right.text()}.",
+                f"Which {left.many} have {mid.many} with the {b.phrase} "
+                f"{right.text()}? Give their {left.spec.label_name}.",
+                f"List the distinct {left.spec.label_name} of the {left.many} "
+                f"linked by {mid.many} to the {b.phrase} {right.text()}.",
                 f"Show every {a.phrase} that has {an(mid.one)} whose {b.phrase} is {right.text()}."],
-                f"SELECT DISTINCT {left.sel('T1.')} FROM {a.parent} AS T1 JOIN {a.child} AS T2 ON T2.{a.col} = T1.{a.pcol} "
+                f"SELECT DISTINCT {left.sel('T1.')} FROM {a.parent} AS "
+                f"T1 JOIN {a.child} AS T2 ON T2.{a.col} = T1.{a.pcol} "
                 f"JOIN {b.parent} AS T3 ON T2.{b.col} = T3.{b.pcol} WHERE {right.where('T3.')}", right.params())
 
     def fact_joins(self) -> None:
@@ -396,8 +402,10 @@ class Generator:
             ch, pa = self.tables[lk.child], self.tables[lk.parent]
             pc, pm = ch.phrase(c), ch.phrase(m)
             self.add("join", f"j_fact/{lk.child}.{lk.col}.{c}.{m}", [
-                f"Which {pa.many} have {an(ch.one)} with {pc} {{v}} and {pm} above {{x}}? Give their {pa.spec.label_name}.",
-                f"List the distinct {pa.spec.label_name} of the {pa.many} that are the {lk.phrase} of {an(ch.one)} whose {pc} is {{v}} and whose {pm} is greater than {{x}}.",
+                f"Which {pa.many} have {an(ch.one)} with {pc} {{v}} and "
+                f"{pm} above {{x}}? Give their {pa.spec.label_name}.",
+                f"List the distinct {pa.spec.label_name} of the {pa.many} that are the {lk.phrase} "
+                f"of {an(ch.one)} whose {pc} is {{v}} and whose {pm} is greater than {{x}}.",
                 f"Find the {pa.many} with at least one {ch.one} of {pc} {{v}} and more than {{x}} {pm}."],
                 f"SELECT DISTINCT {pa.sel('T2.')} FROM {self.join(lk)} WHERE T1.{c} = {{v}} AND T1.{m} > {{x}}",
                 f"SELECT DISTINCT {c} AS v FROM {lk.child} WHERE {c} IS NOT NULL", x=self.thresholds(ch, m)[-2:])
@@ -413,7 +421,8 @@ class Generator:
             pc, pm = t.phrase(c), t.phrase(m)
             self.add("nested", f"n_avg/{t.name}.{c}.{m}", [
                 f"Which {t.many} with {pc} {{v}} have {pm} above the average of all {t.many}?",
-                f"List the {t.spec.label_name} of {t.many} whose {pc} is {{v}} and whose {pm} exceeds the overall average {pm}.",
+                f"List the {t.spec.label_name} of {t.many} whose {pc} is "
+                f"{{v}} and whose {pm} exceeds the overall average {pm}.",
                 f"Among {t.many} with {pc} {{v}}, which have more {pm} than the average {t.one}?"],
                 f"SELECT {t.sel()} FROM {t.name} WHERE {c} = {{v}} AND {m} > (SELECT AVG({m}) FROM {t.name})",
                 f"SELECT DISTINCT {c} AS v FROM {t.name} WHERE {c} IS NOT NULL")
@@ -440,7 +449,8 @@ class Generator:
             ch, pa = self.tables[lk.child], self.tables[lk.parent]
             pc = ch.phrase(c)
             self.add("nested", f"n_in/{lk.child}.{lk.col}.{c}", [
-                f"Which {pa.many} are the {lk.phrase} of some {ch.one} with {pc} {{v}}? Give their {pa.spec.label_name}.",
+                f"Which {pa.many} are the {lk.phrase} of some {ch.one} "
+                f"with {pc} {{v}}? Give their {pa.spec.label_name}.",
                 f"List the {pa.spec.label_name} of {pa.many} that have at least one {ch.one} whose {pc} is {{v}}.",
                 f"Find the {pa.many} with {an(ch.one)} of {pc} {{v}}."],
                 f"SELECT {pa.sel()} FROM {lk.parent} WHERE {lk.pcol} IN "
@@ -456,13 +466,16 @@ class Generator:
             pc, side = ch.phrase(c), f"SELECT {pa.sel('T2.')} FROM {self.join(lk)} WHERE T1.{c} = "
             self.add("set", f"s_both/{lk.child}.{lk.col}.{c}", [
                 f"Which {pa.many} have {ch.many} with {pc} {{a}} and also {ch.many} with {pc} {{b}}?",
-                f"List the {pa.spec.label_name} of {pa.many} that are the {lk.phrase} of both {an(ch.one)} with {pc} {{a}} and one with {pc} {{b}}.",
+                f"List the {pa.spec.label_name} of {pa.many} that are the {lk.phrase} "
+                f"of both {an(ch.one)} with {pc} {{a}} and one with {pc} {{b}}.",
                 f"Find the {pa.many} having {ch.many} of {pc} {{a}} as well as of {pc} {{b}}."],
                 f"{side}{{a}} INTERSECT {side}{{b}}", two.format(c=c, t=lk.child))
             self.add("set", f"s_except/{lk.child}.{lk.col}.{c}", [
                 f"Which {pa.many} have {ch.many} with {pc} {{a}} but none with {pc} {{b}}?",
-                f"List the {pa.spec.label_name} of {pa.many} that have {an(ch.one)} whose {pc} is {{a}} and no {ch.one} whose {pc} is {{b}}.",
-                f"Find the {pa.many} with {ch.many} of {pc} {{a}} except those that also have {ch.many} of {pc} {{b}}."],
+                f"List the {pa.spec.label_name} of {pa.many} that have {an(ch.one)} "
+                f"whose {pc} is {{a}} and no {ch.one} whose {pc} is {{b}}.",
+                f"Find the {pa.many} with {ch.many} of {pc} {{a}} except "
+                f"those that also have {ch.many} of {pc} {{b}}."],
                 f"{side}{{a}} EXCEPT {side}{{b}}", two.format(c=c, t=lk.child))
         ents = [t for t in self.tables.values() if t.labelled]
         combos = [(t, c, m) for t in ents for c in t.cats for m in t.nums if m != c]
@@ -470,9 +483,11 @@ class Generator:
             pc, pm = t.phrase(c), t.phrase(m)
             self.add("set", f"s_union/{t.name}.{c}.{m}", [
                 f"Which {t.many} either have {pc} {{v}} or {pm} above {{x}}? Give their {t.spec.label_name}.",
-                f"List the {t.spec.label_name} of {t.many} whose {pc} is {{v}}, together with those whose {pm} is greater than {{x}}.",
+                f"List the {t.spec.label_name} of {t.many} whose {pc} is {{v}}, "
+                f"together with those whose {pm} is greater than {{x}}.",
                 f"Find all {t.many} with {pc} {{v}} or with more than {{x}} {pm}."],
-                f"SELECT {t.sel()} FROM {t.name} WHERE {c} = {{v}} UNION SELECT {t.sel()} FROM {t.name} WHERE {m} > {{x}}",
+                f"SELECT {t.sel()} FROM {t.name} WHERE {c} = {{v}} UNION "
+                f"SELECT {t.sel()} FROM {t.name} WHERE {m} > {{x}}",
                 f"SELECT DISTINCT {c} AS v FROM {t.name} WHERE {c} IS NOT NULL", x=self.thresholds(t, m)[-1:])
         cc = [(t, c1, c2) for t in self.tables.values() for c1 in t.cats for c2 in t.cats if c1 != c2]
         for t, c1, c2 in self.pick("s_cats", cc, 3):
