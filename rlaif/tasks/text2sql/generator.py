@@ -225,6 +225,8 @@ class Generator:
                 f"What is the number of {t.many} whose {p} is greater than {{x}}?"],
                 f"SELECT COUNT(*) FROM {t.name} WHERE {m} > {{x}}", x=self.thresholds(t, m), limit=2)
         for (fn, word), (t, m) in zip(AGGS * 3, self.pick("a_all", [(t, m) for t in tabs for m in t.nums], 6)):
+            if fn == "SUM" and m not in t.spec.sums:  # a total of densities means nothing
+                fn, word = AGGS[0]
             p = t.phrase(m)
             self.add("aggregate", f"a_all/{fn}.{t.name}.{m}", [
                 f"What is the {word} {p} of all {t.many}?",
@@ -283,7 +285,7 @@ class Generator:
                 f"Find every {lk.phrase} with more than {{n}} {ch.many}."],
                 f"SELECT {pa.sel('T2.')} FROM {self.join(lk)} GROUP BY T2.{lk.pcol} HAVING COUNT(*) > {{n}}",
                 n=self.group_sizes(f"SELECT COUNT(*) FROM {lk.child} GROUP BY {lk.col}"), limit=2)
-        sums = [(lk, m) for lk in small for m in self.tables[lk.child].nums]
+        sums = [(lk, m) for lk in small for m in self.tables[lk.child].nums if m in self.tables[lk.child].spec.sums]
         for lk, m in self.pick("g_join_sum", sums, 3):
             ch, pa = self.tables[lk.child], self.tables[lk.parent]
             pm = ch.phrase(m)

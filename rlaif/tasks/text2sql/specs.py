@@ -2,10 +2,11 @@
 
 Each table has a singular and a plural noun, the column(s) that name one of its rows (its label,
 empty for fact and link tables such as `batting` or `movie_genres`), how to ask for that label
-("names", "titles"), and a phrase for each column questions may use. Columns left out are never
-asked about (ids, free text, flags whose values would read badly). A foreign key's phrase names the
-role of the row it points to ("origin airport"); without one the referenced table's noun is used.
-Whether a column is a category, a measure or both comes from the data (`generator.py`).
+("names", "titles"), a phrase for each column questions may use, and which measures may be summed.
+Columns left out are never asked about (ids, free text, flags whose values would read badly). A
+foreign key's phrase names the role of the row it points to ("origin airport"); without one the
+referenced table's noun is used. Whether a column is a category, a measure or both comes from the
+data (`generator.py`).
 """
 
 from __future__ import annotations
@@ -20,41 +21,50 @@ class TableSpec:
     label: tuple[str, ...] = ()
     label_name: str = "names"
     columns: dict[str, str] = field(default_factory=dict)
+    sums: tuple[str, ...] = ()  # measures whose total means something (runs, sales; not densities)
 
 
-def T(one: str, many: str, label: str = "", label_name: str = "names", **columns: str) -> TableSpec:
-    return TableSpec(one, many, tuple(label.split()), label_name, columns)
+def T(one: str, many: str, label: str = "", label_name: str = "names", sums: str = "",
+      **columns: str) -> TableSpec:
+    return TableSpec(one, many, tuple(label.split()), label_name, columns, tuple(sums.split()))
 
 
 SPECS: dict[str, dict[str, TableSpec]] = {
     "baseball": {
         "franchises": T("franchise", "franchises", "name"),
-        "teams": T("team", "teams", "name", league="league", division="division", division_rank="division rank",
+        "teams": T("team", "teams", "name", sums="wins losses runs home_runs attendance",
+                   league="league", division="division", division_rank="division rank",
                    wins="wins", losses="losses", runs="runs scored", home_runs="home runs",
                    era="earned run average", attendance="attendance", franchise_id="franchise"),
         "players": T("player", "players", "first_name last_name", "first and last names", birth_year="birth year",
                      birth_country="birth country", birth_state="birth state", weight="weight in pounds",
                      height="height in inches", bats="batting hand", throws="throwing hand"),
-        "batting": T("batting line", "batting lines", games="games", at_bats="at bats", runs="runs", hits="hits",
+        "batting": T("batting line", "batting lines",
+                     sums="games at_bats runs hits doubles triples home_runs runs_batted_in stolen_bases walks strikeouts",
+                     games="games", at_bats="at bats", runs="runs", hits="hits",
                      doubles="doubles", triples="triples", home_runs="home runs", runs_batted_in="runs batted in",
                      stolen_bases="stolen bases", walks="walks", strikeouts="strikeouts", player_id="player",
                      team_id="team"),
-        "pitching": T("pitching line", "pitching lines", wins="wins", losses="losses", games="games",
+        "pitching": T("pitching line", "pitching lines", sums="wins losses games games_started saves strikeouts walks",
+                      wins="wins", losses="losses", games="games",
                       games_started="games started", saves="saves", strikeouts="strikeouts", walks="walks",
                       era="earned run average", player_id="player", team_id="team"),
-        "salaries": T("salary record", "salary records", salary="salary", player_id="player", team_id="team"),
-        "hall_of_fame": T("Hall of Fame ballot entry", "Hall of Fame ballot entries", year="ballot year",
+        "salaries": T("salary record", "salary records", sums="salary",
+                      salary="salary", player_id="player", team_id="team"),
+        "hall_of_fame": T("Hall of Fame ballot entry", "Hall of Fame ballot entries", sums="votes", year="ballot year",
                           voted_by="voting body", votes="votes", category="category", player_id="player"),
     },
     "world": {
-        "continents": T("continent", "continents", "name", population="population"),
-        "countries": T("country", "countries", "name", capital="capital", area_km2="area in square kilometres",
+        "continents": T("continent", "continents", "name", sums="population", population="population"),
+        "countries": T("country", "countries", "name", sums="area_km2 population",
+                       capital="capital", area_km2="area in square kilometres",
                        population="population", currency_name="currency", continent_code="continent"),
         "languages": T("language", "languages", "name"),
         "country_languages": T("language listing", "language listings", country_code="country",
                                language_code="language"),
         "borders": T("border", "borders", country_code="country", neighbour_code="neighbouring country"),
-        "cities": T("city", "cities", "name", population="population", timezone="time zone",
+        "cities": T("city", "cities", "name", sums="population",
+                    population="population", timezone="time zone",
                     country_code="country"),
     },
     "airports": {
@@ -74,14 +84,16 @@ SPECS: dict[str, dict[str, TableSpec]] = {
                     destination_iata="destination airport"),
     },
     "movies": {
-        "movies": T("film", "films", "title", "titles", year="release year", runtime="running time in minutes",
+        "movies": T("film", "films", "title", "titles", sums="oscars",
+                    year="release year", runtime="running time in minutes",
                     mpaa_rating="MPAA rating", metacritic="Metacritic score", oscars="number of Oscars",
                     language="language"),
         "genres": T("genre", "genres", "name"),
         "movie_genres": T("genre tag", "genre tags", movie_id="film", genre_id="genre"),
         "directors": T("director", "directors", "name"),
         "movie_directors": T("directing credit", "directing credits", movie_id="film", director_id="director"),
-        "reviews": T("review summary", "review summaries", critic_rating="critic rating",
+        "reviews": T("review summary", "review summaries", sums="review_count fresh rotten box_office",
+                     critic_rating="critic rating",
                      tomatometer="Tomatometer score", review_count="number of reviews", fresh="fresh reviews",
                      rotten="rotten reviews", user_meter="audience score", box_office="box office takings",
                      production="production company", movie_id="film"),
@@ -112,7 +124,8 @@ SPECS: dict[str, dict[str, TableSpec]] = {
         "cities": T("city", "cities", "name", state_id="state"),
         "categories": T("category", "categories", "name"),
         "sub_categories": T("sub-category", "sub-categories", "name", category_id="category"),
-        "order_lines": T("order line", "order lines", ship_mode="ship mode", segment="customer segment",
+        "order_lines": T("order line", "order lines", sums="sales quantity profit",
+                         ship_mode="ship mode", segment="customer segment",
                          sales="sales amount", quantity="quantity", discount="discount", profit="profit",
                          city_id="city", sub_category_id="sub-category"),
     },
