@@ -5,8 +5,8 @@
    (csv, json, sqlite3; no pandas), into `CACHE/text2sql/catalog-v{VERSION}/database/{db_id}/`,
    the Spider layout. Tables are normalised the way Spider's are (a flat file becomes entity tables
    and the facts that point at them), with declared primary and foreign keys and snake_case names.
-2. Large sources are cut deterministically so the oracle stays fast (a few thousand rows per table
-   at most): one baseball season, cities over 100,000 people, airports with an IATA code, films with
+2. Large sources are cut deterministically so the oracle stays fast (at most ~15,000 rows in a
+   table, ~34,000 in a database): one baseball season, cities over 100,000 people, airports with an IATA code, films with
    a Metacritic score. Cuts keep foreign-key integrity (a referenced row is always kept).
 3. `SIDES` says which databases train (SFT / preference / RL splits and the in-distribution test)
    and which are held out (test only, Spider's protocol: no held-out schema is ever trained on).
