@@ -327,3 +327,51 @@ def describe_model(model) -> dict[str, Any]:
     p = next(model.parameters())
     return {"parameters": n, "trainable": t, "dtype": str(p.dtype).replace("torch.", ""),
             "device": str(p.device)}
+
+
+# --------------------------------------------------------------------------- logits
+
+
+def final_logits(config, logits):
+    """The model's own processing of its LM head's output, for code that applies the head itself
+    (in fp32: RL log-probs, the labeler): Gemma 2/3 soft-capping (tanh(z / cap) * cap), Granite's
+    `logits_scaling` (z / s), Cohere's `logit_scale` (z * s). Without it such a model's
+    log-probabilities would be silently those of another distribution. `check_head` refuses
+    models with processing this does not know."""
+    import torch
+
+    cfg = config.get_text_config() if hasattr(config, "get_text_config") else config
+    cap = getattr(cfg, "final_logit_softcapping", None)
+    if cap:
+        logits = torch.tanh(logits / cap) * cap
+    scaling = getattr(cfg, "logits_scaling", None)
+    if scaling and scaling != 1:
+        logits = logits / scaling
+    scale = getattr(cfg, "logit_scale", None)
+    if scale and scale != 1:
+        logits = logits * scale
+    return logits
+
+
+def check_head(model, head, what: str = "model") -> None:
+    """Raise if `head(last hidden states)` does not reproduce `model`'s own logits on a short probe:
+    the model processes its logits in a way `final_logits` does not know, and log-probs computed
+    from the head would be wrong. Tolerance: a few units in the last place of the model's dtype."""
+    import torch
+
+    p = next(model.parameters())
+    vocab = model.get_output_embeddings().weight.size(0)
+    ids = torch.arange(3, 3 + 8, device=p.device)[None] % vocab  # (1, 8) any tokens will do
+    with torch.no_grad():
+        out = model(input_ids=ids, output_hidden_states=True, use_cache=False)
+        theirs = out.logits[0].float()                             # (8, V)
+        ours = head(out.hidden_states[-1][0]).float()              # (8, V)
+    eps = torch.finfo(out.logits.dtype).eps
+    tol = 1e-4 + 4 * eps * float(theirs.abs().max())
+    err = float((ours - theirs).abs().max())
+    if not err <= tol:
+        arch = type(getattr(model, "get_base_model", lambda: model)()).__name__
+        raise ValueError(f"{what} {arch}: its logits are not its LM head's output plus the final-logit "
+                         f"processing rlaif knows (soft-capping, logits_scaling, logit_scale): they differ "
+                         f"by {err:.3g}; log-probabilities computed here would be wrong, so this model "
+                         f"cannot be used (please report the architecture)")

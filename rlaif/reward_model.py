@@ -13,6 +13,10 @@
    RLAIF's long prompts (instructions, schemas, SALMON principles) and short responses that is most
    of the compute. `share_prompt=False` gives plain right-padded rows with no mask at all (padding
    sits after every real token, so the causal mask alone is exact and SDPA can use is_causal).
+   The block mask reaches the model as an *additive* float mask (0 / the dtype's most negative
+   number, `additive_mask`): SDPA reads a boolean 4D mask as keep/drop, but eager attention adds
+   whatever it gets to the scores, so a boolean mask there would add 0/1 and let every response
+   see the others. The float form means the same under every attention implementation.
 4. `RewardModel.score(prompts, completions)` and `RewardModel(...)` as a reward function
    `fn(prompts, completions, **kw) -> list[float]` are what RL uses; `reward_fn(path_or_url)` builds
    one from a run folder, a checkpoint, or the URL of `rlaif rm serve` (`serve` / `RemoteRewardModel`).
@@ -95,6 +99,16 @@ def pack_groups(groups: Sequence[tuple[list[int], list[list[int]]]], pad_id: int
     return Batch(ids, flat_ends, (causal & visible)[:, None], pos, tokens=sum(map(len, rows)))
 
 
+def additive_mask(mask, dtype):
+    """A boolean (R, 1, T, T) keep-mask as the additive float mask every attention implementation
+    reads the same way: 0 where a query may look, the dtype's most negative number where not."""
+    import torch
+
+    if mask is None or mask.dtype != torch.bool:
+        return mask
+    return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(~mask, torch.finfo(dtype).min)
+
+
 def batches_by_budget(sizes: Sequence[int], max_sequences: int) -> list[list[int]]:
     """Consecutive index chunks holding at most `max_sequences` responses (a bigger group alone)."""
     out, cur, n = [], [], 0
@@ -122,7 +136,8 @@ def _torch_module():
 
         def forward(self, input_ids, ends, attention_mask=None, position_ids=None):
             base = self.hf.get_base_model() if hasattr(self.hf, "get_base_model") else self.hf  # peft
-            h = base.base_model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+            mask = additive_mask(attention_mask, next(base.parameters()).dtype)  # exact under eager too
+            h = base.base_model(input_ids=input_ids, attention_mask=mask, position_ids=position_ids,
                                 use_cache=False).last_hidden_state   # (R, T, H)
             h = h.reshape(-1, h.size(-1))[ends]                       # (N, H)
             return base.score(h).squeeze(-1).float()                  # (N,)

@@ -16,6 +16,9 @@ synthetic preferences built from per-principle scores. Pure functions, no torch.
    the principle texts in its prompt (`with_principles`), so it learns to follow them.
 4. At use time (`use_time_principles`) the RM prompt carries the file's fixed anti-reward-hacking
    principles plus a few sampled by weight, keyed on the prompt text (reproducible).
+5. Training and use prompts list their principles through one function, `rm_principles`: the fixed
+   ones first, then the sampled ones. SALMON trains with the fixed set present too; an RM that never
+   saw them in training would meet an unfamiliar prompt at RL time, exactly where it must not drift.
 """
 
 from __future__ import annotations
@@ -97,6 +100,13 @@ def _key_rng(*parts: Any) -> random.Random:
     return random.Random(int(h[:16], 16))
 
 
+def rm_principles(pset: PrincipleSet, sampled: list[str]) -> list[str]:
+    """The principle texts of an RM prompt, at training and at use time alike: the fixed
+    principles, then the sampled ones (a sampled text equal to a fixed one is not repeated)."""
+    fixed = [p.text() for p in pset.fixed]
+    return fixed + [t for t in sampled if t not in fixed]
+
+
 def use_time_principles(pset: PrincipleSet, prompt: str | list, k: int, seed: int = 0) -> list[str]:
     """Fixed principles plus k drawn by weight without replacement, reproducibly for this prompt."""
     rng = _key_rng(seed, prompt if isinstance(prompt, str) else repr(prompt))
@@ -108,7 +118,7 @@ def use_time_principles(pset: PrincipleSet, prompt: str | list, k: int, seed: in
             if x <= 0 or j == len(pool) - 1:
                 picked.append(pool.pop(j))
                 break
-    return [p.text() for p in pset.fixed] + [p.text() for p in picked]
+    return rm_principles(pset, [p.text() for p in picked])
 
 
 # --------------------------------------------------------------------------- synthetic preferences

@@ -30,8 +30,10 @@ def _symmetric_judge(seed):
     return function_judge(fn)
 
 
-def test_outcomes_ties_are_halves_and_none_is_a_tie():
-    assert M.outcomes([0.9, 0.5, 0.1, None, 0.52], tie_margin=0.05).tolist() == [1, 0.5, 0, 0.5, 0.5]
+def test_outcomes_ties_are_halves_and_judge_failures_are_not_ties():
+    o = M.outcomes([0.9, 0.5, 0.1, None, 0.52, float("nan")], tie_margin=0.05)
+    assert o[[0, 1, 2, 4]].tolist() == [1, 0.5, 0, 0.5]
+    assert M.failures(o).tolist() == [False, False, False, True, False, True]  # None/NaN: no verdict
     assert M.win_rate([1.0, 0.0, 0.5, 0.5]) == 0.5
     assert M.win_rate([0.7, 0.6, 0.5, 0.2]) == pytest.approx(2.5 / 4)
 
@@ -127,6 +129,28 @@ def test_comparison_counts_and_interval():
     assert (c["wins"], c["ties"], c["losses"], c["n"]) == (6, 2, 2, 10)
     assert c["win_rate"] == 0.7 and c["lo"] < 0.7 < c["hi"]
     assert c["mean_chars_a"] == 20 and "length_controlled" in c
+
+
+def test_judge_failures_are_counted_apart_and_left_out_of_the_rate():
+    # 6 wins and 4 failures: counting failures as ties (the old behaviour) would report 80%
+    p = [1.0] * 6 + [None, float("nan")] * 2
+    assert M.win_rate(p) == 1.0
+    c = comparison("rl", "sft", "labeler", p, ["x" * 20] * 10, ["y" * 10] * 10, n_boot=200, lc_boot=0)
+    assert (c["wins"], c["ties"], c["losses"], c["failed"], c["n"]) == (6, 0, 0, 4, 6)
+    assert c["win_rate"] == 1.0 and c["lo"] == c["hi"] == 1.0
+    assert len(c["outcomes"]) == 10 and c["outcomes"][6] is None  # still aligned with the prompts
+    assert matrices([c], ["sft", "rl"])["labeler"]["rates"][1][0] == 1.0
+    assert math.isnan(M.win_rate([None, None]))
+
+
+def test_oracle_none_is_a_decided_tie_not_a_failure():
+    from rlaif.evaluation.judges import oracle_judge
+
+    class Task:
+        def prefer(self, prompt, a, b, **kw):
+            return None if a == "same" else 1.0
+
+    assert oracle_judge(Task())(["p", "p"], ["same", "a"], ["x", "b"]) == [0.5, 1.0]
 
 
 def test_labeler_metrics_hand_computed():

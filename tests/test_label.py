@@ -167,6 +167,44 @@ def test_shared_prefix_kv_cache_is_exact(hf):
     assert torch.allclose(hf.last_logprobs(rows[:2]), ref[:2], atol=1e-4)
 
 
+def _tiny_arch(arch: str, tok, **extra):
+    """A randomly initialised 2-layer model of another architecture on the tiny tokenizer."""
+    import torch
+    import transformers
+
+    torch.manual_seed(0)
+    cfg = getattr(transformers, f"{arch}Config")(
+        vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=16, max_position_embeddings=256, pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, **extra)
+    return getattr(transformers, f"{arch}ForCausalLM")(cfg).eval()
+
+
+@pytest.mark.parametrize("arch,extra", [("Gemma2", {"final_logit_softcapping": 0.5}),
+                                        ("Granite", {"logits_scaling": 0.1})])
+def test_labeler_head_applies_the_models_final_logit_processing(hf, arch, extra):
+    import torch
+
+    from rlaif.labelers.backends.hf import HFBackend
+
+    model = _tiny_arch(arch, hf.tok, **extra)
+    b = HFBackend("unused", model=model, tokenizer=hf.tok, share_prefix=False)
+    rows = [hf.encode(("The quick brown fox. Summary 1 - yes", "Preferred Summary=")), hf.encode(("the cat", "="))]
+    with torch.no_grad():
+        own = [model(input_ids=torch.tensor([r])).logits[0, -1].float().log_softmax(-1) for r in rows]
+    got = b.last_logprobs(rows)
+    assert torch.allclose(got, torch.stack(own), atol=1e-4), float((got - torch.stack(own)).abs().max())
+
+
+def test_labeler_refuses_a_model_whose_logits_it_cannot_reproduce(hf):
+    from rlaif.labelers.backends.hf import HFBackend
+
+    model = _tiny_arch("Llama", hf.tok)
+    model.register_forward_hook(lambda mod, args, out: out.__setitem__("logits", out["logits"] * 3) or out)
+    with pytest.raises(ValueError, match="final-logit processing"):
+        HFBackend("unused", model=model, tokenizer=hf.tok)
+
+
 def test_choice_tokens_with_and_without_leading_space_are_summed(hf):
     import torch
 

@@ -20,7 +20,8 @@ from rlaif.labelers.prompts import load_template
 
 
 class Script:
-    """What the scripted server does with request k: 'ok', '429', '503', 'slow', 'nolp'."""
+    """What the scripted server does with request k: 'ok', '429', '503', 'slow', 'nolp', 'no2'
+    (the choice "2" is not among the top log-probs)."""
 
     def __init__(self, plan):
         self.plan, self.k, self.lock, self.bodies = list(plan), 0, threading.Lock(), []
@@ -33,9 +34,10 @@ class Script:
             return step
 
 
-def _completion(lp1: float, lp2: float, with_lp: bool = True) -> dict:
+def _completion(lp1: float, lp2: float, with_lp: bool = True, with_2: bool = True) -> dict:
+    top = {"1": lp1, " 2": lp2, "x": -3.0} if with_2 else {"1": lp1, "x": -3.0}
     logprobs = {"tokens": ["1"], "token_logprobs": [lp1], "text_offset": [0],
-                "top_logprobs": [{"1": lp1, " 2": lp2, "x": -3.0}]} if with_lp else None
+                "top_logprobs": [top]} if with_lp else None
     return {"id": "c", "object": "text_completion", "created": 0, "model": "m",
             "choices": [{"text": "1", "index": 0, "logprobs": logprobs, "finish_reason": "length"}],
             "usage": {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11}}
@@ -61,7 +63,8 @@ def scripted():
                 # slot 1 preferred when "Summary 1 - GOOD" is in the prompt, else slot 2
                 first = "Summary 1 - GOOD" in body.get("prompt", "")
                 payload = _completion(math.log(0.6 if first else 0.2), math.log(0.2 if first else 0.6),
-                                      with_lp=step != "nolp") if code == 200 else {"error": {"message": step}}
+                                      with_lp=step != "nolp", with_2=step != "no2") \
+                    if code == 200 else {"error": {"message": step}}
                 data = json.dumps(payload).encode()
                 try:
                     self.send_response(code)
@@ -121,6 +124,15 @@ def test_missing_logprobs_is_a_clear_error(scripted):
     b = _backend(url)
     with pytest.raises(NoLogprobsError, match="no log-probabilities"):
         score_pairs(LMJudge(load_template("", "summarize", "base"), b), [Pair("t", "a", "b")], "ab")
+
+
+def test_choice_outside_the_top_k_is_bounded_by_the_lowest_returned_and_flagged(scripted):
+    url, _ = scripted(["no2"])
+    b = _backend(url)
+    [r] = score_pairs(LMJudge(load_template("", "summarize", "base"), b), [Pair("t", "GOOD one", "meh")], "ab")
+    # "2" is at most as likely as the least likely token returned (-3.0): a soft label, not a hard 1.0
+    assert r["ab"] == pytest.approx(0.6 / (0.6 + math.exp(-3.0))) and r["ab"] < 1.0
+    assert "upper bound" in r["problem"]
 
 
 # --------------------------------------------------------------------------- a real llama.cpp server

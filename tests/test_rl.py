@@ -191,3 +191,172 @@ def test_fused_pass_gives_the_same_update_as_a_separate_scoring_pass(tiny_model,
     assert all(torch.allclose(weights[0][k], weights[1][k], atol=1e-6, rtol=1e-5) for k in weights[0])
     assert math.isclose(logs[0]["loss/policy"], logs[1]["loss/policy"], rel_tol=1e-4, abs_tol=1e-7)
     assert logs[0]["reward/mean"] == logs[1]["reward/mean"] and logs[0]["kl/mean"] == logs[1]["kl/mean"]
+
+
+# --------------------------------------------------------------------------- learning signals
+
+
+def _scale_logits(model, factor):
+    """Every logit times `factor`: the final norm's gain multiplies the hidden state the head reads.
+    A random tiny model's logits are ~0.2; scaled, temperature and precision start to matter."""
+    with torch.no_grad():
+        model.get_decoder().norm.weight.mul_(factor)
+
+
+def _one_token_rows(tr, prompt_text, tokens):
+    """(ids, attn, resp) for the prompt followed by each of `tokens` as a one-token response."""
+    from rlaif.models import encode_prompt
+
+    p = torch.tensor(encode_prompt(tr.tok, prompt_text))
+    resp = torch.as_tensor(tokens).view(-1, 1)
+    ids = torch.cat([p.expand(len(resp), -1), resp], 1)
+    return ids, torch.ones_like(ids), resp
+
+
+def test_kl_under_rollouts_is_the_kl_at_the_sampling_temperature(tiny_model, prompts, tmp_path):
+    """Monte-Carlo k1 over rollouts sampled at T estimates KL(pi_T || ref_T), the exact value."""
+    from rlaif.models import render_prompt
+
+    T, N = 0.9, 4000
+    cfg = _cfg(tmp_path, tiny_model, prompts, algo="rloo", n=2, temperature=T, max_new_tokens=1,
+               micro_batch_size=N)
+    tr, records = _trainer(cfg, tiny_model)
+    _scale_logits(tr.policy, 6 * 0.9)  # the policy's logits are 0.9x the reference's
+    _scale_logits(tr.ref, 6)
+    text = render_prompt(tr.tok, records[0]["prompt"])
+    ro = rl_mod.make_engine(cfg, tr, tiny_model).generate([text], N, seed=0)
+    ids = torch.cat([ro.prompt_ids, ro.response_ids[:, :1]], 1)
+    old, ref, _ = tr.score(ids, torch.ones_like(ids), ro.response_ids[:, :1], 1)
+    k1 = (old - ref)[:, 0]
+    mc, se = float(k1.mean()), float(k1.std()) / math.sqrt(N)
+    with torch.no_grad():  # the next-token distributions generate() sampled from, at temperature T
+        logp = (tr.policy(ro.prompt_ids[:1]).logits[0, -1] / T).log_softmax(-1)
+        logq = (tr.ref(ro.prompt_ids[:1]).logits[0, -1] / T).log_softmax(-1)
+    exact = float((logp.exp() * (logp - logq)).sum())
+    # (scored at T = 1 instead, the estimate is about -0.03 for an exact +0.04: a bonus, not a penalty)
+    assert exact > 0.01 and abs(mc - exact) < 4 * se, (mc, exact, se)
+
+
+def _grad_of(tr, ids, attn, resp, adv):
+    """The policy gradient the trainer's update computes for advantages `adv` (no step taken)."""
+    grads = []
+
+    def capture(step):
+        grads.append(torch.cat([p.grad.flatten() for p in tr.policy_params() if p.grad is not None]))
+        tr.opt.zero_grad(set_to_none=True)
+        return {}
+
+    tr._opt_step = capture
+    old = tr.score(ids, attn, resp, 1)[0]
+    mask = torch.ones_like(old)
+    tr.update(ids, attn, resp, mask, old, None, adv, None, step=0)
+    return grads[0]
+
+
+def test_a_constant_advantage_has_zero_expected_policy_gradient(tiny_model, prompts, tmp_path):
+    """E_{a ~ pi_T}[c * grad log pi(a)] = 0 exactly when pi is scored where it was sampled: computed
+    over the whole vocabulary for one step instead of by sampling."""
+    from rlaif.models import render_prompt
+
+    T = 0.9
+    cfg = _cfg(tmp_path, tiny_model, prompts, algo="rloo", n=2, temperature=T, micro_batch_size=1024)
+    tr, records = _trainer(cfg, tiny_model)
+    _scale_logits(tr.policy, 6)
+    V = tr.policy.config.vocab_size
+    ids, attn, resp = _one_token_rows(tr, render_prompt(tr.tok, records[0]["prompt"]), range(V))
+    with torch.no_grad():  # what generate() samples from at temperature T
+        p = (tr.policy(ids[:1, :-1]).logits[0, -1] / T).softmax(-1)
+    # update() averages over rows: advantage V * p(a) makes the average the expectation under pi_T
+    g = _grad_of(tr, ids, attn, resp, (V * p)[:, None])
+    one = torch.zeros(V)
+    one[int(p.argmax())] = V
+    g_token = _grad_of(tr, ids, attn, resp, one[:, None])  # the gradient of one token's log-prob
+    assert float(g.norm()) < 1e-4 * float(g_token.norm()), float(g.norm() / g_token.norm())
+
+
+def test_rl_logprobs_use_an_fp32_head_under_bf16_autocast(tiny_model, prompts, tmp_path):
+    from rlaif.algos.losses import token_logprobs
+    from rlaif.models import render_prompt
+
+    cfg = _cfg(tmp_path, tiny_model, prompts, algo="rloo", n=2, temperature=1.0)
+    cfg.model.dtype = "bf16"
+    tr, records = _trainer(cfg, tiny_model)
+    _scale_logits(tr.policy, 30)  # the largest logits ~16-32, where bf16's spacing is 0.125
+    ids, attn, resp = _one_token_rows(tr, render_prompt(tr.tok, records[1]["prompt"]), range(40))
+    old, _, _ = tr.score(ids, attn, resp, 1)
+    with tr.autocast():
+        h = rl_mod.trunk_hidden(tr.policy, ids, attn, 1)  # the same bf16 trunk
+    W = tr.policy.get_output_embeddings().weight
+    exact = token_logprobs(h.float() @ W.float().T, resp)
+    rounded = token_logprobs((h.float() @ W.float().T).bfloat16(), resp)
+    assert float((rounded - exact).abs().max()) > 1e-3  # bf16 logits would be visibly off
+    assert torch.allclose(old, exact, atol=1e-5), float((old - exact).abs().max())
+
+
+def test_step0_kl_is_exactly_zero_when_micro_batches_split_groups(tiny_model, prompts, tmp_path, monkeypatch):
+    """The fused update rounds micro-batches down to whole prompt groups; the reference must be
+    scored in the same chunks: another batch shape may round differently (on this CPU it happens
+    not to, on GPUs it does), and step 0's KL would then be near 0 instead of exactly 0."""
+    from rlaif.models import render_prompt
+
+    real = rl_mod.forward
+    for mbs, chunks in ((3, [2, 2, 2, 2, 2]), (5, [4, 4, 2])):  # 10 rows; mbs not a multiple of n = 2
+        cfg = _cfg(tmp_path / str(mbs), tiny_model, prompts, algo="rloo", n=2, steps=1, micro_batch_size=mbs)
+        tr, records = _trainer(cfg, tiny_model)
+        assert tr.fused
+        rows = {"ref": [], "policy": []}
+
+        def spy(model, ids, *a, **k):
+            rows["ref" if model is tr.ref else "policy"].append(ids.size(0))
+            return real(model, ids, *a, **k)
+
+        monkeypatch.setattr(rl_mod, "forward", spy)
+        texts = [render_prompt(tr.tok, r["prompt"]) for r in records]
+        m, _ = tr.step(rl_mod.make_engine(cfg, tr, tiny_model), [0, 1, 2, 3, 4], texts, 0)
+        assert rows["ref"] == rows["policy"] == chunks
+        assert m["kl/mean"] == 0.0 and m["kl/k3"] == 0.0
+
+
+def test_fp16_loss_scale_is_undone_before_clipping_and_stepping(tiny_model, prompts, tmp_path):
+    """accelerate's fp16 GradScaler multiplies the loss; the logged norm, the clipping and the step
+    must see the true gradients (a real GradScaler on CPU stands in for a GPU's)."""
+    from rlaif.models import render_prompt
+
+    out = []
+    for scaled in (False, True):
+        cfg = _cfg(tmp_path / str(scaled), tiny_model, prompts, algo="rloo", n=2, steps=1, grad_clip=1.0)
+        tr, records = _trainer(cfg, tiny_model)
+        if scaled:
+            tr.acc.scaler = torch.amp.GradScaler("cpu", init_scale=65536.0)
+        texts = [render_prompt(tr.tok, r["prompt"]) for r in records]
+        m, _ = tr.step(rl_mod.make_engine(cfg, tr, tiny_model), [0, 1, 2, 3], texts, 0)
+        out.append((m, {n: p.detach().clone() for n, p in tr.policy.named_parameters()}))
+    (m0, w0), (m1, w1) = out
+    assert m1["policy/grad_norm"] == pytest.approx(m0["policy/grad_norm"], rel=1e-3)
+    assert m1["perf/skipped_step"] == 0.0
+    assert all(torch.allclose(w0[k], w1[k], atol=1e-6) for k in w0)
+
+
+def test_rl_logits_keep_the_models_final_logit_processing(tiny_model):
+    """RL applies the LM head itself (in fp32): Gemma-2's soft-capping must still be there."""
+    import transformers
+
+    from rlaif.models import load_tokenizer
+
+    tok = load_tokenizer(tiny_model)
+    torch.manual_seed(0)
+    model = transformers.Gemma2ForCausalLM(transformers.Gemma2Config(
+        vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=16, final_logit_softcapping=0.5)).eval()
+    ids = torch.tensor([tok("the cat sat on the mat")["input_ids"]])
+    with torch.no_grad():
+        logits, _ = rl_mod.forward(model, ids, torch.ones_like(ids), 3, temperature=0.9)
+        own = model(input_ids=ids).logits[:, -4:-1] / 0.9
+    assert torch.allclose(logits, own, atol=1e-5)
+
+
+def test_greedy_or_nucleus_rollouts_are_refused_at_the_start(tiny_model, prompts, tmp_path):
+    for bad, match in (({"top_p": 0.9}, "rl.top_p"), ({"temperature": 0.0}, "rl.temperature")):
+        with pytest.raises(ValueError, match=match):
+            run_stage("rl", _cfg(tmp_path / match, tiny_model, prompts, steps=1, **bad))
+    assert not (tmp_path / "rl.temperature" / "rl" / "checkpoint").exists()

@@ -76,6 +76,34 @@ def test_shared_prompt_rows_equal_separate_rows_and_hf_forward(tiny_model):
     assert shared.unique().numel() == 7  # not all the same pooled position
 
 
+@pytest.mark.parametrize("attn", ["eager", "sdpa"])
+def test_block_mask_is_exact_under_every_attention_implementation(tiny_model, attn):
+    """Eager attention adds the mask to the scores: a boolean block mask there would add 0/1 and let
+    each response see the other. The mask must mean the same under eager and SDPA."""
+    import torch
+
+    from rlaif.config import ModelConfig
+    from rlaif.models import load_tokenizer, render_prompt
+    from rlaif.reward_model import batch_rewards, encode_group, load_rm_for_training, pack_groups, pooled
+
+    tok = load_tokenizer(tiny_model)
+    hf = load_rm_for_training(tiny_model, ModelConfig(dtype="fp32"), tok.pad_token_id)
+    hf.set_attn_implementation(attn)
+    assert hf.config._attn_implementation == attn
+    model = pooled(hf).eval()
+    groups = [encode_group(tok, render_prompt(tok, "hello there"), ["SELECT name", "the cat sat on the mat"], 64),
+              encode_group(tok, "quick brown fox", ["yes", "no maybe", "ate a fish"], 64)]
+    with torch.no_grad():
+        shared = batch_rewards(model, pack_groups(groups, tok.pad_token_id, True))
+        alone = torch.tensor([hf(input_ids=torch.tensor([p + r])).logits[0, 0].item() for p, rs in groups for r in rs])
+        with torch.autocast("cpu", dtype=torch.bfloat16):  # as in training: bf16 scores, fp32 mask
+            shared_bf16 = batch_rewards(model, pack_groups(groups, tok.pad_token_id, True))
+            alone_bf16 = torch.cat([batch_rewards(model, pack_groups([(p, [r])], tok.pad_token_id, False))
+                                    for p, rs in groups for r in rs])
+    assert torch.allclose(shared, alone, atol=1e-5), (shared, alone)
+    assert torch.allclose(shared_bf16, alone_bf16, atol=5e-3), (shared_bf16, alone_bf16)  # bf16 noise only
+
+
 # --------------------------------------------------------------------------- learning
 
 

@@ -66,3 +66,32 @@ def test_openai_rollout_with_a_fake_server(tiny_model):
     assert ro.prompt_ids.shape[0] == 4 and ro.prompt_mask[0].sum() == len(tok("hello there")["input_ids"])
     eng.sync("model")
     assert synced == ["model"]
+
+
+def test_a_checkpoints_generation_settings_do_not_reach_the_samples(tiny_model, tmp_path):
+    """Rollouts (and samples for labeling) come from the model's distribution at the configured
+    temperature, whatever the checkpoint's generation_config.json says."""
+    import shutil
+
+    from transformers import GenerationConfig
+
+    from rlaif.config import ModelConfig
+    from rlaif.models import load_causal_lm, load_tokenizer, render_prompt
+    from rlaif.stages.sample import generate_texts
+
+    shutil.copytree(tiny_model, tmp_path / "m")
+    gc = GenerationConfig.from_pretrained(tmp_path / "m")
+    gc.do_sample, gc.repetition_penalty, gc.no_repeat_ngram_size, gc.top_k, gc.top_p = True, 20.0, 1, 3, 0.5
+    gc.save_pretrained(tmp_path / "m")
+    tok = load_tokenizer(tiny_model)
+    plain = load_causal_lm(ModelConfig(name=tiny_model, dtype="fp32"))
+    tweaked = load_causal_lm(ModelConfig(name=str(tmp_path / "m"), dtype="fp32"))
+    assert tweaked.generation_config.repetition_penalty == 20.0  # the settings are really there
+    texts = [render_prompt(tok, "the cat"), render_prompt(tok, "SELECT name FROM artists")]
+    a = HFRollout(plain, tok, 0.9, 1.0, 16).generate(texts, 4, seed=0)
+    b = HFRollout(tweaked, tok, 0.9, 1.0, 16).generate(texts, 4, seed=0)
+    assert torch.equal(a.response_ids, b.response_ids) and a.texts == b.texts
+    # greedy decoding (the labeler's chain of thought) too
+    greedy = [generate_texts(m, tok, texts, 1, 0.0, 1.0, 16) for m in (plain, tweaked)]
+    assert greedy[0] == greedy[1]
+    assert tweaked.generation_config.repetition_penalty == 20.0  # left as it was

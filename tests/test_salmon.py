@@ -126,3 +126,36 @@ def test_salmon_records_are_validated_with_file_and_line(tmp_path):
     f.write_text(json.dumps({**rec(0, 1.0), "principle_scores": {}}) + "\n")
     with pytest.raises(RecordError, match=r"s.jsonl:1: field 'principle_scores'"):
         read_records(f, "salmon")
+
+
+def test_training_and_use_time_prompts_list_principles_through_one_function(tmp_path, monkeypatch):
+    from rlaif import salmon
+    from rlaif.config import load_config
+    from rlaif.reward_model import RewardModel
+    from rlaif.stages.rm import prepare_pairs
+
+    pfile = tmp_path / "p.yaml"
+    pfile.write_text("principles:\n  - {name: Concise, definition: prefer short answers}\n"
+                     "  - {name: Honest, definition: no made-up facts}\n"
+                     "fixed:\n  - {name: No Self-Praise, definition: do not praise yourself}\n")
+    data = tmp_path / "s.jsonl"
+    data.write_text("".join(json.dumps(rec(i, 1.0 + i % 3, -1.0 - i % 2)) + "\n" for i in range(40)))
+    cfg = load_config(None, {"out": str(tmp_path / "out"), "rm": {
+        "data": str(data), "salmon": True, "principles": str(pfile), "principles_per_example": 1,
+        "rl_sampled": 1, "eval_fraction": 0.25}})
+    meta = {"salmon": True, "rl_sampled": 1, "principle_set": {
+        "principles": [{"name": "Concise", "definition": "prefer short answers"},
+                       {"name": "Honest", "definition": "no made-up facts"}],
+        "fixed": [{"name": "No Self-Praise", "definition": "do not praise yourself"}]}}
+    use = RewardModel(None, None, meta)  # scoring prompts; no model needed to list their principles
+
+    train, evals, _ = prepare_pairs(cfg)
+    fixed = ["No Self-Praise: do not praise yourself"]
+    # the RM trains with the fixed principles in its prompt, as it will see them during RL
+    assert train and evals and all(r["principles"][:1] == fixed and len(r["principles"]) == 2
+                                   for r in train + evals)
+    assert use.principles_for("q0")[:1] == fixed and len(use.principles_for("q0")) == 2
+    # one function builds both lists: changing it changes training and use alike
+    monkeypatch.setattr(salmon, "rm_principles", lambda pset, sampled: ["MARK"] + list(sampled))
+    train, evals, _ = prepare_pairs(cfg)
+    assert all(r["principles"][0] == "MARK" for r in train + evals) and use.principles_for("q0")[0] == "MARK"

@@ -2,7 +2,8 @@
 
     judge(prompts, a_list, b_list, **columns) -> list[p_a]
 
-`p_a` is P(a better than b) for each prompt, or None when the judge cannot tell (a tie). A judge may
+`p_a` is P(a better than b) for each prompt (0.5: a tie), or None when the judge gave no verdict (a
+failure, e.g. a labeler with no mass on its choices: counted apart, never as a tie). A judge may
 return dicts instead, `{"p_a": ..., **extras}`, to keep details (the labeler's per-order
 probabilities, a rationale); extras are stored with the judgment. `columns` are the prompt records'
 other fields as lists (TRL's reward-function convention): gold SQL, database ids, human labels.
@@ -29,11 +30,12 @@ def _row_kwargs(columns: dict[str, list], i: int) -> dict[str, Any]:
 
 
 def oracle_judge(task) -> PairJudge:
-    """The task's ground truth, `task.prefer(prompt, a, b, **record)`, as a judge (None: a tie)."""
+    """The task's ground truth, `task.prefer(prompt, a, b, **record)`, as a judge. The oracle's None
+    means "neither is better" (both right or both wrong): a decided tie, 0.5, not a failure."""
 
     def judge(prompts, a, b, **columns):
-        return [task.prefer(p, x, y, **_row_kwargs(columns, i))
-                for i, (p, x, y) in enumerate(zip(prompts, a, b))]
+        verdicts = (task.prefer(p, x, y, **_row_kwargs(columns, i)) for i, (p, x, y) in enumerate(zip(prompts, a, b)))
+        return [0.5 if v is None else v for v in verdicts]
 
     return judge
 

@@ -2,7 +2,9 @@
 
 1. A judgment is P(A better than B) for one prompt, already averaged over both orders by the
    judge. `outcomes` turns it into a win (1), tie (1/2) or loss (0); a win rate is their mean, so
-   ties count as halves and A-vs-B and B-vs-A always add up to exactly 1.
+   ties count as halves and A-vs-B and B-vs-A always add up to exactly 1. A judge failure (None or
+   NaN: no verdict) is neither: it stays NaN, is counted apart and left out of every rate, since
+   counting it as a tie would pull win rates toward 50% and hide that the judge failed.
 2. Intervals are percentile bootstraps over prompts (resampling prompts, not judgments, because
    prompts are the unit that was sampled), vectorised: thousands of resamples take milliseconds.
 3. Length control follows the paper: a logistic regression of "A preferred" on the length ratio
@@ -23,20 +25,27 @@ import numpy as np
 
 
 def outcomes(p_a: Sequence[float], tie_margin: float = 0.0) -> np.ndarray:
-    """Per-prompt result of A against B: 1 win, 0.5 tie, 0 loss.
+    """Per-prompt result of A against B: 1 win, 0.5 tie, 0 loss, NaN where the judge failed.
 
-    A judgment within `tie_margin` of 0.5 is a tie (0.5 itself always is); None or NaN counts as a
-    tie too, since "the judge could not tell" is what a tie means."""
+    A judgment within `tie_margin` of 0.5 is a tie (0.5 itself always is). None or NaN is a judge
+    failure, not a tie: it stays NaN so callers can count it (`failures`) and leave it out."""
     p = np.array([np.nan if x is None else x for x in p_a], dtype=float)
     out = np.full(p.shape, 0.5)
     out[p > 0.5 + tie_margin] = 1.0
     out[p < 0.5 - tie_margin] = 0.0
+    out[np.isnan(p)] = np.nan
     return out
 
 
+def failures(o: np.ndarray) -> np.ndarray:
+    """Boolean mask of the outcomes where the judge gave no verdict."""
+    return np.isnan(np.asarray(o, dtype=float))
+
+
 def win_rate(p_a: Sequence[float], tie_margin: float = 0.0) -> float:
-    """Share of prompts where A beats B, ties counted as halves."""
+    """Share of judged prompts where A beats B, ties counted as halves, failures left out."""
     o = outcomes(p_a, tie_margin)
+    o = o[~failures(o)]
     return float(o.mean()) if o.size else float("nan")
 
 
@@ -66,13 +75,16 @@ def rate_with_ci(values: Sequence[float], n_boot: int = 2000, level: float = 0.9
 
 
 def head_to_head(results: dict[tuple[str, str], Sequence[float]], names: Sequence[str]) -> np.ndarray:
-    """Matrix M[i, j] = win rate of names[i] over names[j] from per-prompt outcomes of judged pairs.
+    """Matrix M[i, j] = win rate of names[i] over names[j] from per-prompt outcomes of judged pairs
+    (judge failures, None or NaN, left out).
 
     Each pair needs judging once: M[j, i] = 1 - M[i, j]. Unjudged cells and the diagonal are NaN."""
     pos = {n: i for i, n in enumerate(names)}
     m = np.full((len(names), len(names)), np.nan)
     for (a, b), o in results.items():
-        rate = float(np.mean(o)) if len(o) else np.nan
+        v = np.array([np.nan if x is None else x for x in o], dtype=float)  # None: a judge failure
+        v = v[~np.isnan(v)]
+        rate = float(np.mean(v)) if v.size else np.nan
         m[pos[a], pos[b]], m[pos[b], pos[a]] = rate, 1.0 - rate
     return m
 

@@ -200,8 +200,13 @@ def _comparison_rows(cs: list[dict]) -> list[list[str]]:
         rows.append([f"<b>{_e(c['a'])}</b> vs {_e(c['b'])}", _e(c["judge"]),
                      f'<span class="{cls}">{pct(c["win_rate"])}</span> <span class="ci">[{pct(c["lo"])}, {pct(c["hi"])}]</span>',
                      _ci_cell(c.get("length_controlled")),
-                     f"{c.get('wins', 0)} / {c.get('ties', 0)} / {c.get('losses', 0)}", num(c.get("n"))])
+                     f"{c.get('wins', 0)} / {c.get('ties', 0)} / {c.get('losses', 0)}" + _failed(c), num(c.get("n"))])
     return rows
+
+
+def _failed(c: dict) -> str:
+    """Judge failures, shown next to W/T/L: they are left out of the rate, never hidden in it."""
+    return f" ({c['failed']} failed)" if c.get("failed") else ""
 
 
 def sec_win_rates(r: dict) -> str:
@@ -210,7 +215,7 @@ def sec_win_rates(r: dict) -> str:
         why = "only one policy" if len(r.get("policies", [])) < 2 else "no judge was available"
         return missing(f"no comparisons were judged ({why})")
     out = ('<p class="note">Per held-out prompt, the judge compares A\'s and B\'s outputs (a labeler in both '
-           'orders, averaged); ties count as halves. Intervals: 95% bootstrap over prompts. '
+           'orders, averaged); ties count as halves; prompts the judge failed on are left out (counted as failed). Intervals: 95% bootstrap over prompts. '
            '<span class="win">green</span>: A significantly better; <span class="loss">red</span>: worse.</p>')
     out += table(["A vs B", "judge", "win rate of A [95% CI]", "length-controlled", "wins / ties / losses", "n"],
                  _comparison_rows(cs), {2, 3, 4, 5})
@@ -405,7 +410,7 @@ def render_markdown(r: dict) -> str:
     out.append(_md_table(["A vs B", "judge", "win rate [95% CI]", "length-controlled", "W/T/L"],
                          [[f"{c['a']} vs {c['b']}", c["judge"], pct_ci(c), pct_ci(c.get("length_controlled")) +
                            (" (extrapolated)" if (c.get("length_controlled") or {}).get("extrapolated") else ""),
-                           f"{c.get('wins')}/{c.get('ties')}/{c.get('losses')}"] for c in cs])
+                           f"{c.get('wins')}/{c.get('ties')}/{c.get('losses')}" + _failed(c)] for c in cs])
                if cs else "No comparisons were judged.\n")
     out.append("## Labeler quality\n")
     labels = by_run((r.get("stages") or {}).get("label"))

@@ -43,14 +43,22 @@ def policy_summary(name: str, outputs: Sequence[str], oracle: Sequence[float] | 
 def comparison(a: str, b: str, judge: str, p_a: Sequence[float | None], out_a: Sequence[str],
                out_b: Sequence[str], tie_margin: float = 0.0, n_boot: int = 2000, lc_boot: int = 500,
                length_feature: str = "log_ratio", seed: int = 0) -> dict:
-    """Win rate of `a` over `b` by one judge, its interval, W/T/L and the length-controlled rate."""
-    o = metrics.outcomes(p_a, tie_margin)
+    """Win rate of `a` over `b` by one judge, its interval, W/T/L and the length-controlled rate.
+
+    Prompts the judge failed on (p_a None or NaN) are counted in `failed` and left out of every
+    rate and interval; `n` is the number of judged prompts. `outcomes` keeps one entry per prompt
+    (None for a failure) so it stays aligned with the prompts."""
+    every = metrics.outcomes(p_a, tie_margin)
+    ok = ~metrics.failures(every)
+    o = every[ok]
     lo, hi = metrics.bootstrap_ci(o, n_boot=n_boot, seed=seed)
-    la, lb = [len(t) for t in out_a], [len(t) for t in out_b]
+    la = [len(t) for t, k in zip(out_a, ok) if k]
+    lb = [len(t) for t, k in zip(out_b, ok) if k]
     res = {"a": a, "b": b, "judge": judge, "n": int(o.size), "win_rate": float(o.mean()) if o.size else None,
            "lo": lo, "hi": hi, "wins": int((o == 1).sum()), "ties": int((o == 0.5).sum()),
-           "losses": int((o == 0).sum()), "mean_chars_a": float(np.mean(la)) if la else None,
-           "mean_chars_b": float(np.mean(lb)) if lb else None, "outcomes": o.tolist()}
+           "losses": int((o == 0).sum()), "failed": int((~ok).sum()),
+           "mean_chars_a": float(np.mean(la)) if la else None,
+           "mean_chars_b": float(np.mean(lb)) if lb else None, "outcomes": every.tolist()}
     if o.size >= 5 and lc_boot > 0:
         lc = metrics.length_controlled_win_rate(o, la, lb, length_feature)
         lc["lo"], lc["hi"] = metrics.length_controlled_ci(o, la, lb, length_feature, n_boot=lc_boot, seed=seed)

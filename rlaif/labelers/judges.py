@@ -16,7 +16,9 @@ import hashlib
 from ..records import prompt_text
 from .debias import Scored, Shown
 from .prompts import PairTemplate
-from .scoring import choice_logprobs, logit, sigmoid, soft_label
+from .scoring import choice_logprobs, is_bounded, logit, sigmoid, soft_label
+
+BOUNDED = "a choice was outside the labeler's top-K log-probs: its log-prob is an upper bound"
 
 
 class LMJudge:
@@ -27,7 +29,7 @@ class LMJudge:
         self.cot, self.cot_max_tokens = cot, cot_max_tokens
         self.k, self.sc_temperature = max(1, self_consistency), sc_temperature
         self.min_mass, self.seed = min_choice_mass, seed
-        self.counts = {"degenerate": 0, "empty_rationale": 0}
+        self.counts = {"degenerate": 0, "empty_rationale": 0, "bounded": 0}
 
     def user(self, s: Shown) -> str:
         return self.t.user(prompt_text(s.prompt), s.first, s.second, s.results, cot=self.cot)
@@ -61,6 +63,9 @@ class LMJudge:
         p1 = sum(dist[0] for dist, _ in labels) / len(labels)
         if self.t.invert:  # the ending asked for the worse response (harmless)
             p1 = 1.0 - p1
+        if any(is_bounded(lp) for lp in lps):  # the label is softer or harder than the truth: say so
+            self.counts["bounded"] += 1
+            problem = "; ".join(x for x in (problem, BOUNDED) if x)
         return Scored(p1, mass, problem, rationales)
 
 

@@ -20,7 +20,8 @@ from dataclasses import replace
 from ..records import prompt_text
 from .debias import Pair, Scored, Shown, score_pairs
 from .prompts import Principle, PrincipleTemplate
-from .scoring import NEG_INF, choice_logprobs, soft_label
+from .judges import BOUNDED
+from .scoring import NEG_INF, choice_logprobs, is_bounded, soft_label
 
 
 class PrincipleScorer:
@@ -39,7 +40,7 @@ class PrincipleScorer:
                 self.degenerate += 1
                 out.append(Scored(None, mass, f"degenerate: choice tokens got probability {mass:.2g}"))
             else:
-                out.append(Scored(lp[0] - lp[1], mass))
+                out.append(Scored(lp[0] - lp[1], mass, BOUNDED if is_bounded(lp) else None))
         return out
 
     def score(self, pairs: list[Pair]) -> list[dict]:

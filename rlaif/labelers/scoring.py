@@ -10,6 +10,10 @@
 3. The soft label is the softmax over the choices' log-probabilities (METHOD.md 2). The mass the
    choices get in total is kept: a labeler that puts almost none on them is degenerate, and is
    reported instead of being turned into a label.
+4. A server that reports only its top-K tokens cannot give the log-probability of a choice outside
+   them; it is at most the lowest one reported. Backends return that bound as a `Bounded` float
+   rather than -inf (which would turn a soft label into a hard 0/1), and a choice log-prob computed
+   from a bound is `Bounded` too, so the judge can flag the pair.
 """
 
 from __future__ import annotations
@@ -18,6 +22,17 @@ import math
 from typing import Callable, Sequence
 
 NEG_INF = float("-inf")
+
+
+
+class Bounded(float):
+    """A log-probability that is only an upper bound (a choice outside a server's top-K), or a
+    value computed from one. Arithmetic on it gives plain floats; only the marker matters."""
+
+
+def is_bounded(logps: Sequence[float]) -> bool:
+    return any(isinstance(x, Bounded) for x in logps)
+
 
 # (texts, continuations, targets) -> per text, {target string: log P(next token's stripped text == target)}
 NextLogprobs = Callable[[list[str], list[str], list[str]], list[dict[str, float]]]
@@ -54,6 +69,7 @@ def choice_logprobs(next_logprobs: NextLogprobs, texts: list[str], choices: list
     per level, so "1".."10" on a digit-splitting tokenizer costs two calls, not eleven)."""
     reach: dict[tuple[int, str], float] = {}   # P(output reaches a token boundary right after s)
     onward: dict[tuple[int, str], float] = {}  # of that, the mass continuing towards a longer choice
+    bounded: set[int] = set()                  # texts where some log-prob was only a bound
     frontier = [(i, "") for i in range(len(texts))]
     while frontier:
         targets = sorted({c[len(d):k] for _, d in frontier for c in choices if c.startswith(d)
@@ -66,6 +82,8 @@ def choice_logprobs(next_logprobs: NextLogprobs, texts: list[str], choices: list
                 s = done + t
                 if lp == NEG_INF or not t or not any(c.startswith(s) for c in choices):
                     continue
+                if isinstance(lp, Bounded):
+                    bounded.add(i)
                 p = base * math.exp(lp)
                 reach[(i, s)] = reach.get((i, s), 0.0) + p
                 if done:
@@ -76,7 +94,8 @@ def choice_logprobs(next_logprobs: NextLogprobs, texts: list[str], choices: list
     out = []
     for i in range(len(texts)):
         ps = [reach.get((i, c), 0.0) - onward.get((i, c), 0.0) for c in choices]
-        out.append([math.log(p) if p > 1e-30 else NEG_INF for p in ps])
+        mark = Bounded if i in bounded else float
+        out.append([mark(math.log(p)) if p > 1e-30 else NEG_INF for p in ps])
     return out
 
 

@@ -339,7 +339,7 @@ def labeler_on_eval(judged: dict) -> dict:
             if j != jname or ("oracle", a, b) not in judged:
                 continue
             for r, o in zip(rows, judged[("oracle", a, b)]):
-                if r.get("identical"):
+                if r.get("identical") or o["p_a"] == 0.5:  # an oracle tie: no right answer to align with
                     continue
                 p.append(r["p_a"])
                 ref.append(o["p_a"])

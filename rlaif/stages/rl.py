@@ -21,14 +21,24 @@ Design decisions:
    generation 1.5 s vs 2.5 s in fp32 and 15 s with bf16 weights). The reference is kept in fp32
    under the same autocast, so at step 0 the KL is exactly 0.
 3. Forward passes use position ids from the attention mask (left padding would otherwise shift
-   every position against generation) and `logits_to_keep`: only the response positions reach the
-   vocabulary projection, which matters for text2sql's long schema prompts.
-4. Resumable and deterministic: step k's prompts are a fixed function of (seed, k), its sampling is
+   every position against generation), and only the response positions reach the vocabulary
+   projection, which matters for text2sql's long schema prompts. That projection runs in fp32
+   (bf16 logits of 16-32 are off by up to ~0.06 nats, noise in every ratio and KL) and is
+   followed by the model's own final-logit processing (`models.final_logits`).
+4. Log-probabilities are those of the distribution the rollouts were sampled from: logits divided
+   by `rl.temperature` for the policy, the old policy, the reference, the KL and the entropy (as
+   TRL and OpenRLHF do). Scored at T = 1 instead, the policy gradient has a non-zero mean even
+   under a zero advantage and the KL penalty measures another pair of distributions. Greedy
+   rollouts (temperature 0) and nucleus sampling (top_p < 1) have no such log-probabilities and
+   are refused at the start (`check_sampling`).
+5. Resumable and deterministic: step k's prompts are a fixed function of (seed, k), its sampling is
    seeded with seed + k, and a checkpoint holds the trainable weights, the optimizer, the scheduler
    and the KL coefficient. Rerunning the same command continues from the last checkpoint and
    makes exactly the steps an unbroken run would have made (`--force` starts over).
-5. Guard rails: a NaN/inf reward, loss or gradient stops the run naming the step; the last good
-   checkpoint is kept, so fixing the cause and rerunning resumes from it.
+6. Guard rails: a NaN/inf reward, loss or gradient stops the run naming the step; the last good
+   checkpoint is kept, so fixing the cause and rerunning resumes from it. With fp16 autocast the
+   accelerator's loss scaler is honoured: gradients are unscaled before clipping and logging, and
+   an overflowing step is skipped by the scaler rather than treated as divergence.
 
 Output: OUT/rl/checkpoint (the final policy, full weights), checkpoints/step-N (resumable state),
 metrics.jsonl (reward/, kl/, loss/, policy/, value/, response/, perf/), samples.jsonl.
@@ -70,13 +80,33 @@ def load_policy(cfg: Config, path: str):
     return model
 
 
-def forward(model, ids, attn, R: int, hidden: bool = False):
-    """Logits predicting the last R tokens (N, R, V) and, if asked, the hidden states there (N, R, H)."""
-    pos = (attn.cumsum(-1) - 1).clamp(min=0)
-    out = model(input_ids=ids, attention_mask=attn, position_ids=pos, logits_to_keep=R + 1,
-                use_cache=False, output_hidden_states=hidden)
-    h = out.hidden_states[-1][:, -R - 1:-1] if hidden else None
-    return out.logits[:, :-1], h
+def check_sampling(rl) -> None:
+    """Rollout settings whose log-probabilities the trainer can compute (see design decision 4)."""
+    if not rl.temperature > 0:
+        raise ValueError(f"rl.temperature={rl.temperature}: RL needs sampled rollouts (temperature > 0, the "
+                         f"paper: 0.9); greedy decoding has no policy log-probabilities to train on")
+    if rl.top_p != 1.0:
+        raise ValueError(f"rl.top_p={rl.top_p}: nucleus sampling draws from a truncated distribution whose "
+                         f"log-probabilities, ratios and KL the trainer does not compute; use rl.top_p=1.0 "
+                         f"(a lower rl.temperature also sharpens the samples)")
+
+
+def head_logits(model, h):
+    """fp32 logits (..., V) from last hidden states (..., H): the LM head outside autocast, then the
+    model's own final-logit processing."""
+    import torch
+
+    from ..models import final_logits
+
+    with torch.autocast(h.device.type, enabled=False):
+        return final_logits(model.config, model.get_output_embeddings()(h.float()).float())
+
+
+def forward(model, ids, attn, R: int, hidden: bool = False, temperature: float = 1.0):
+    """fp32 logits at the sampling temperature predicting the last R tokens (N, R, V) and, if asked,
+    the hidden states there (N, R, H)."""
+    h = trunk_hidden(model, ids, attn, R)
+    return head_logits(model, h) / temperature, (h if hidden else None)
 
 
 def trunk_hidden(lm, ids, attn, R: int):
@@ -94,8 +124,11 @@ class Trainer:
 
         from ..algos.advantages import get_algo
         from ..algos.kl import KLController, kl_estimator
+        from ..models import check_head
 
+        check_sampling(cfg.rl)
         self.cfg, self.rl, self.acc, self.tok = cfg, cfg.rl, acc, tokenizer
+        self.temperature = cfg.rl.temperature
         self.algo = get_algo(self.rl.algo)
         self.n = self.rl.n or self.algo.default_samples
         if self.rl.algo == "rloo" and self.n < 2:
@@ -106,6 +139,7 @@ class Trainer:
         self.kl_ctl = KLController(self.rl.kl_coef, self.rl.kl_target, self.rl.kl_horizon)
         self.records, self.reward = records, reward
         self.policy = load_policy(cfg, policy_path).to(acc.device)
+        check_head(self.policy, lambda h: head_logits(self.policy, h), "policy")
         self.lora = cfg.model.lora.enabled
         # with LoRA the reference is the policy with its adapters off; otherwise a frozen fp32 copy
         self.ref = None if self.lora else self._frozen(policy_path)
@@ -121,6 +155,10 @@ class Trainer:
         self.autocast = acc.autocast
         rl = self.rl
         self.fused = rl.fused and rl.epochs == 1 and rl.mini_batches == 1 and not self.algo.whiten
+        # rows per forward: the fused update keeps prompt groups whole; the reference is scored in
+        # the same chunks, since a different batch shape changes the float rounding and the KL at
+        # step 0 would no longer be exactly 0
+        self.chunk = max(self.n, rl.micro_batch_size // self.n * self.n) if self.fused else rl.micro_batch_size
 
     def _frozen(self, path: str):
         from ..models import load_causal_lm
@@ -162,9 +200,9 @@ class Trainer:
 
     def _ref_logits(self, ids, attn, R):
         if self.ref is not None:
-            return forward(self.ref, ids, attn, R)[0]
+            return forward(self.ref, ids, attn, R, temperature=self.temperature)[0]
         with self.policy.disable_adapter():
-            return forward(self.policy, ids, attn, R)[0]
+            return forward(self.policy, ids, attn, R, temperature=self.temperature)[0]
 
     def score(self, ids, attn, resp, R, policy: bool = True):
         """No-grad pass: policy and reference log-probs (N, R) and values (N, R) or None
@@ -173,7 +211,7 @@ class Trainer:
 
         from ..algos.losses import token_logprobs
 
-        mbs = self.rl.micro_batch_size
+        mbs = self.chunk
         old, ref, values = [], [], []
         with torch.no_grad(), self.autocast():
             for s in range(0, ids.size(0), mbs):
@@ -182,7 +220,7 @@ class Trainer:
                 if not policy:
                     continue
                 shared = self.value_head is not None and self.critic_lm is None
-                logits, h = forward(self.policy, i, a, R, hidden=shared)
+                logits, h = forward(self.policy, i, a, R, hidden=shared, temperature=self.temperature)
                 old.append(token_logprobs(logits, r))
                 if self.value_head is not None:
                     values.append(self._values(i, a, R, h))
@@ -281,14 +319,14 @@ class Trainer:
         from ..algos.losses import entropy_from_logits, masked_mean, policy_loss, token_logprobs, value_loss
 
         N, R = ids.size(0), resp.size(1)
-        mbs = max(self.n, self.rl.micro_batch_size // self.n * self.n)
+        mbs = self.chunk
         shared = self.value_head is not None and self.critic_lm is None
         acc: dict[str, list[float]] = {}
         olds, kls, advs = [], [], []
         for s in range(0, N, mbs):
             sl, m = slice(s, s + mbs), mask[s:s + mbs]
             with self.autocast():
-                logits, h = forward(self.policy, ids[sl], attn[sl], R, hidden=shared)
+                logits, h = forward(self.policy, ids[sl], attn[sl], R, hidden=shared, temperature=self.temperature)
                 logp = token_logprobs(logits, resp[sl])
                 v = self._values(ids[sl], attn[sl], R, h) if self.value_head is not None else None
             old = logp.detach()
@@ -327,7 +365,8 @@ class Trainer:
                 for micro in mb.split(rl.micro_batch_size):
                     m = mask[micro]
                     with self.autocast():
-                        logits, h = forward(self.policy, ids[micro], attn[micro], R, hidden=shared)
+                        logits, h = forward(self.policy, ids[micro], attn[micro], R, hidden=shared,
+                                            temperature=self.temperature)
                         logp = token_logprobs(logits, resp[micro])
                         pl, ps = policy_loss(logp, old_logp[micro], adv[micro], m, clip)
                         loss, vl = pl, None
@@ -347,17 +386,35 @@ class Trainer:
         return {k: sum(v) / len(v) for k, v in acc.items()}
 
     def _opt_step(self, step: int) -> dict:
+        """Clip, step, schedule. `acc.backward` multiplies the loss by the fp16 loss scale, and this
+        optimizer is not wrapped by accelerate, so the scaler's part is done here: unscale before
+        clipping (or the norm is x65536 and clipping always fires), and let it step, skipping a
+        step whose gradients overflowed (the scaler then lowers its scale)."""
         import torch
 
+        scaler = getattr(self.acc, "scaler", None)
+        if scaler is not None:
+            scaler.unscale_(self.opt)
         out = {}
         for name, params in (("policy", self.policy_params()), ("value", self.critic_params())):
             if not params:
                 continue
             norm = torch.nn.utils.clip_grad_norm_(params, self.rl.grad_clip or float("inf"))
-            self._check(norm, step, f"{name} gradient norm")
-            out[f"{name}/grad_norm"] = float(norm)
-        self.opt.step()
-        self.sched.step()
+            if scaler is None:
+                self._check(norm, step, f"{name} gradient norm")
+            if math.isfinite(float(norm)):
+                out[f"{name}/grad_norm"] = float(norm)
+        skipped = False
+        if scaler is not None:
+            scale = scaler.get_scale()
+            scaler.step(self.opt)
+            scaler.update()
+            skipped = scaler.get_scale() < scale  # it lowers the scale exactly when it skipped
+            out["perf/skipped_step"] = float(skipped)
+        else:
+            self.opt.step()
+        if not skipped:  # as accelerate does: the schedule follows the steps actually taken
+            self.sched.step()
         self.opt.zero_grad(set_to_none=True)
         return out
 

@@ -60,7 +60,7 @@ def held_out(prompt, fraction: float, seed: int) -> bool:
 
 def prepare_pairs(cfg: Config) -> tuple[list[dict], list[dict], dict]:
     """Training and evaluation comparisons (with `principles` lists for SALMON) and their sources."""
-    from ..salmon import load_principles, synthetic_preferences, use_time_principles
+    from ..salmon import load_principles, rm_principles, synthetic_preferences, use_time_principles
 
     rm = cfg.rm
     source = rm.data or str(Path(cfg.out) / "label" / "comparisons.jsonl")
@@ -82,6 +82,8 @@ def prepare_pairs(cfg: Config) -> tuple[list[dict], list[dict], dict]:
                                           rm.label_noise, cfg.seed)
         if ekind == "salmon":
             evals = synthetic_preferences(evals, pset, rm.principles_per_example, rm.negate_prob, 0.0, cfg.seed + 1)
+        for r in (train if kind == "salmon" else []) + (evals if ekind == "salmon" else []):
+            r["principles"] = rm_principles(pset, r["principles"])  # the fixed ones too, as at use time
         for r in (train if kind != "salmon" else []) + (evals if ekind != "salmon" else []):
             r["principles"] = use_time_principles(pset, r["prompt"], rm.rl_sampled, cfg.seed)
     if rm.loss == "hard":

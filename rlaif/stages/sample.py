@@ -6,10 +6,15 @@
    seed + k, so a run killed after any batch and restarted produces the same file as one that never
    stopped. Records carry their input `index`; the final file is in input order.
 3. `generate_texts` is the one sampling routine: RL rollouts and evaluation call it too.
+4. Its settings are complete and explicit (`generation_config`): `generate` fills whatever its
+   caller leaves unset from the checkpoint's generation_config.json, so a `repetition_penalty` or
+   `no_repeat_ngram_size` saved there would reshape every sample, and RL rollouts would no longer
+   come from the policy it scores. The checkpoint's file is kept out of the call entirely.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -26,6 +31,38 @@ def policy_path(cfg: Config, explicit: str = "") -> str:
         return explicit
     ckpt = Path(cfg.out) / "sft" / "checkpoint"
     return str(ckpt) if (ckpt / "config.json").exists() or (ckpt / "adapter_config.json").exists() else cfg.model.name
+
+
+def generation_config(gen, temperature: float, top_p: float, max_new_tokens: int, n: int, eos, pad):
+    """The whole configuration of one generate() call: sampling at `temperature` (0: greedy) with
+    nucleus `top_p` and no top-k; nothing else. `gen` is the model's own config, read only for its
+    special tokens."""
+    from transformers import GenerationConfig
+
+    sampling = temperature > 0
+    return GenerationConfig(
+        do_sample=sampling, temperature=temperature if sampling else 1.0, top_p=top_p if sampling else 1.0,
+        top_k=0, typical_p=1.0, min_p=None, repetition_penalty=1.0, no_repeat_ngram_size=0,
+        max_new_tokens=max_new_tokens, min_new_tokens=0, num_beams=1,
+        num_return_sequences=n if sampling else 1, eos_token_id=eos, pad_token_id=pad,
+        bos_token_id=getattr(gen, "bos_token_id", None), use_cache=True)
+
+
+@contextlib.contextmanager
+def checkpoint_settings_off(model):
+    """generate() fills every setting left unset from `model.generation_config`; with a blank one
+    there (special tokens kept) only transformers' neutral defaults can fill them."""
+    from transformers import GenerationConfig
+
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model  # peft
+    saved = inner.generation_config
+    inner.generation_config = GenerationConfig(
+        bos_token_id=getattr(saved, "bos_token_id", None), eos_token_id=getattr(saved, "eos_token_id", None),
+        pad_token_id=getattr(saved, "pad_token_id", None))
+    try:
+        yield
+    finally:
+        inner.generation_config = saved
 
 
 def generate_texts(model, tokenizer, prompt_texts: list[str], n: int, temperature: float, top_p: float,
@@ -47,13 +84,11 @@ def generate_texts(model, tokenizer, prompt_texts: list[str], n: int, temperatur
     if seed is not None:
         torch.manual_seed(seed)
     sampling = temperature > 0
-    with torch.no_grad():
-        out = model.generate(
-            input_ids=ids.to(device), attention_mask=mask.to(device), max_new_tokens=max_new_tokens,
-            do_sample=sampling, temperature=temperature if sampling else None,
-            top_p=top_p if sampling else None, top_k=0 if sampling else None,
-            num_return_sequences=n if sampling else 1, eos_token_id=stop_token_ids(tokenizer, model), pad_token_id=pad,
-            use_cache=True)  # (B*n, T + new)
+    gen = generation_config(model.generation_config, temperature, top_p, max_new_tokens, n,
+                            stop_token_ids(tokenizer, model), pad)
+    with torch.no_grad(), checkpoint_settings_off(model):
+        out = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device),
+                             generation_config=gen)  # (B*n, T + new)
     if not sampling and n > 1:  # greedy: the n completions are the same one
         out = out.repeat_interleave(n, dim=0)
     texts = tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)

@@ -21,6 +21,13 @@ on several databases that differ in which rows exist and what values they hold.
    orders and joins move). Columns whose values are all distinct (names, titles) are shuffled among
    the picked rows instead, so they stay distinct and "group by name" still equals "group by id".
    Primary keys keep their values; foreign keys may dangle, as in real data.
+5. Ties: the ORDER BY keys of an ordered gold are read with its rows, so rows that tie may come in any
+   order; a copy whose LIMIT cut falls inside a tie (the top k is ambiguous there) judges nothing.
+6. Test suites (`testsuite.py`, Zhong et al.'s distilled suites, targeted): a query that matches on the
+   original and the copies must also match on a few small edits of the original built for this gold
+   query (values at its literals, NULLs, duplicates, rows without children, ...) that tell it from its
+   near misses. They are built lazily, only for queries that got this far, and cached on disk; a query
+   identical to the gold is correct without running. A wrong verdict names the database (`Verdict.database`).
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,19 +154,136 @@ def normalize(rows: list[tuple], digits: int = 4) -> list[tuple]:
 
 
 def results_match(pred: tuple[list[tuple], int], gold: tuple[list[tuple], int], ordered: bool,
-                  ignore_column_order: bool = True, digits: int = 4) -> bool:
-    """Same rows (in order when `ordered`), up to a permutation of columns if allowed."""
+                  ignore_column_order: bool = True, digits: int = 4, ties: list[int] | None = None) -> bool:
+    """Same rows (in order when `ordered`), up to a permutation of columns if allowed. `ties` gives
+    each gold row's ORDER BY tie group: rows of one group may come in any order."""
     (prows, pcols), (grows, gcols) = pred, gold
     if pcols != gcols or len(prows) != len(grows):
         return False
     prows, grows = normalize(prows, digits), normalize(grows, digits)
-    target = grows if ordered else Counter(grows)
+
+    def arrange(rows):
+        if not ordered:
+            return Counter(rows)
+        return rows if ties is None else Counter(zip(ties, rows))
+
+    target = arrange(grows)
     perms = itertools.permutations(range(pcols)) if ignore_column_order and pcols <= 4 else [range(pcols)]
     for perm in perms:
         rows = [tuple(r[i] for i in perm) for r in prows] if list(perm) != list(range(pcols)) else prows
-        if (rows if ordered else Counter(rows)) == target:
+        if arrange(rows) == target:
             return True
     return False
+
+
+# --------------------------------------------------------------------------- gold results
+
+
+@dataclass
+class GoldRun:
+    """A gold query's result on one database, with what an ordered comparison needs."""
+
+    rows: list[tuple]
+    ncols: int
+    ties: list[int] | None = None  # ORDER BY tie group of each row (None: compare in strict order)
+    cut_tie: bool = False          # the LIMIT cut falls inside a tie: which rows are the top k is ambiguous
+
+    @property
+    def result(self) -> tuple[list[tuple], int]:
+        return self.rows, self.ncols
+
+    @property
+    def tied_rows(self) -> int:
+        """Rows that share their tie group with an earlier row."""
+        return 0 if self.ties is None else len(self.ties) - len(set(self.ties))
+
+    @property
+    def informative(self) -> bool:
+        """Non-empty and not all NULL (the built-in questions' rule for a usable gold result)."""
+        return bool(self.rows) and any(v is not None for r in self.rows for v in r)
+
+
+def _output_position(key, outs) -> int | None:
+    """Index of an ORDER BY key among the output expressions (by ordinal, alias or expression)."""
+    from sqlglot import exp
+
+    if isinstance(key, exp.Literal) and not key.is_string and key.this.isdigit():
+        i = int(key.this) - 1
+        return i if 0 <= i < len(outs) else None
+    for i, o in enumerate(outs):
+        inner = o.this if isinstance(o, exp.Alias) else o
+        if o == key or inner == key:
+            return i
+        if isinstance(key, exp.Column) and not key.table and key.name and key.name == o.alias_or_name:
+            return i
+    return None
+
+
+def order_probe(tree):
+    """For a query with a top-level ORDER BY: (probe SQL, key positions, number of appended keys,
+    LIMIT, OFFSET), where the probe appends the keys that are not output columns and fetches one row
+    past the LIMIT; None when the keys cannot be read (a DISTINCT or compound query ordered by a
+    non-output expression)."""
+    from sqlglot import exp
+
+    root = (tree.this if isinstance(tree, exp.Subquery) else tree).copy()
+    order = root.args.get("order")
+    if order is None:
+        return None
+    outs, extra, keys = root.selects, [], []
+    for o in order.expressions:
+        pos = _output_position(o.this, outs)
+        if pos is None:
+            if not isinstance(root, exp.Select) or root.args.get("distinct"):
+                return None
+            extra.append(o.this.copy())
+            pos = -len(extra)  # -j: the j-th appended key
+        keys.append(pos)
+    if extra:
+        root = root.select(*extra, append=True)
+    k, off = _int_arg(root.args.get("limit")), _int_arg(root.args.get("offset"))
+    if root.args.get("limit") is not None and k is None or root.args.get("offset") is not None and off is None:
+        return None
+    if k is not None:
+        root.set("limit", exp.Limit(expression=exp.Literal.number(k + (off or 0) + 1)))
+        root.set("offset", None)
+    return root.sql(dialect="sqlite"), keys, len(extra), k, off or 0
+
+
+def _int_arg(node) -> int | None:
+    from sqlglot import exp
+
+    if node is None:
+        return None
+    e = node.expression if isinstance(node, (exp.Limit, exp.Offset)) else node
+    if isinstance(e, exp.Literal) and not e.is_string and e.this.isdigit():
+        return int(e.this)
+    return None
+
+
+def run_gold(conn: sqlite3.Connection, sql: str, tree=None, timeout: float = 30.0, max_rows: int = 100_000,
+             digits: int = 4) -> GoldRun:
+    """Run a gold query; for an ordered one, also its tie groups and whether its LIMIT cut is ambiguous."""
+    tree = tree if tree is not None else check_sql(sql)
+    probe = order_probe(tree) if is_ordered(tree) else None
+    if probe is None:
+        return GoldRun(*run_query(conn, sql, timeout, max_rows))
+    psql, keys, n_extra, k, off = probe
+    try:
+        rows, ncols = run_query(conn, psql, timeout, max_rows)
+    except sqlite3.Error:  # the probe is a rewrite; the gold itself decides what an error is
+        return GoldRun(*run_query(conn, sql, timeout, max_rows))
+    width = ncols - n_extra
+    key = lambda r: normalize([tuple(r[p] if p >= 0 else r[width - p - 1] for p in keys)], digits)[0]  # noqa: E731
+    window = rows[off: off + k] if k is not None else rows[off:]
+    cut = bool(window) and k is not None and (
+        (len(rows) > off + k and key(rows[off + k - 1]) == key(rows[off + k]))
+        or (off > 0 and len(rows) > off and key(rows[off - 1]) == key(rows[off])))
+    ties, last = [], object()
+    for r in window:
+        ties.append(len(ties) if key(r) != last else ties[-1])
+        last = key(r)
+    return GoldRun([r[:width] for r in window], width, ties, cut)
 
 
 # --------------------------------------------------------------------------- perturbed copies
@@ -234,6 +358,7 @@ class Verdict:
     correct: bool
     status: str          # correct | wrong | refused | error | timeout | gold_error
     detail: str = ""
+    database: str = ""   # the database that told a wrong query apart: a file name or NAME.suiteK
 
     @property
     def valid(self) -> bool:
@@ -241,9 +366,14 @@ class Verdict:
         return self.status in ("correct", "wrong")
 
 
+def _same_text(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(extract_sql(b).split())
+
+
 @dataclass
 class ExecutionOracle:
-    """Execution match of predicted against gold SQL on a database and its perturbed copies."""
+    """Execution match of predicted against gold SQL on a database, its perturbed copies and, with
+    `suites`, the gold query's test suite (module docstring, 6; `testsuite.py`)."""
 
     copies: int = 3
     timeout: float = 2.0
@@ -252,9 +382,18 @@ class ExecutionOracle:
     ignore_column_order: bool = True
     max_rows: int = 100_000
     seed: int = 0
+    suites: bool = False          # also check on the gold's test suite (the text2sql task turns this on)
+    max_variants: int = 4         # suite databases per gold query, at most
+    suite_budget: float = 20.0    # seconds spent building one suite, at most
+    max_db_bytes: int = 64 << 20  # larger databases get suites on a sampled sub-database
+    sample_rows: int = 2000       # rows per table in that sample (plus the gold's rows and their parents)
+    variant_cache: int = 32       # suite databases kept open in memory per thread
     _conns: dict = field(default_factory=dict, repr=False)
     _gold: dict = field(default_factory=dict, repr=False)
     _dbs: dict = field(default_factory=dict, repr=False)
+    _suites: dict = field(default_factory=dict, repr=False)
+    _variants: dict = field(default_factory=dict, repr=False)
+    _variant_gold: dict = field(default_factory=dict, repr=False)
 
     def databases(self, db_path: str | Path) -> list[Path]:
         """The original database followed by its perturbed copies."""
@@ -272,14 +411,60 @@ class ExecutionOracle:
     def execute(self, path: Path, sql: str, timeout: float | None = None) -> tuple[list[tuple], int]:
         return run_query(self._conn(path), sql, timeout or self.timeout, self.max_rows)
 
-    def gold(self, db_path: str | Path, gold_sql: str) -> tuple[bool, list]:
-        """(ordered, [result on each database]) of a gold query, cached."""
+    def _gold_runs(self, db_path: str | Path, gold_sql: str) -> tuple[bool, list[GoldRun]]:
         key = (str(db_path), gold_sql)
         if key not in self._gold:
             tree = check_sql(gold_sql)
-            self._gold[key] = (is_ordered(tree), [self.execute(p, gold_sql, self.gold_timeout)
-                                                  for p in self.databases(db_path)])
+            self._gold[key] = (is_ordered(tree), [
+                run_gold(self._conn(p), gold_sql, tree, self.gold_timeout, self.max_rows, self.digits)
+                for p in self.databases(db_path)])
         return self._gold[key]
+
+    def gold(self, db_path: str | Path, gold_sql: str) -> tuple[bool, list]:
+        """(ordered, [(rows, columns) on each database]) of a gold query, cached."""
+        ordered, runs = self._gold_runs(db_path, gold_sql)
+        return ordered, [r.result for r in runs]
+
+    def suite(self, db_path: str | Path, gold_sql: str):
+        """The gold query's test suite (`testsuite.Suite`): from memory, the disk cache, or built now."""
+        from .testsuite import load_or_build
+
+        key = (str(db_path), gold_sql)
+        if key not in self._suites:
+            self._suites[key] = load_or_build(self, Path(db_path), gold_sql)
+        return self._suites[key]
+
+    def _suite_databases(self, db_path: str | Path, gold_sql: str):
+        """(name, note, connection, gold run) of each suite database, opened on first use."""
+        from .testsuite import open_variant
+
+        suite = self.suite(db_path, gold_sql)
+        lru = self._variants.setdefault(threading.get_ident(), OrderedDict())
+        for i, variant in enumerate(suite.variants):
+            key = (suite.db_hash, gold_sql, i)
+            if key in lru:
+                lru.move_to_end(key)
+            else:
+                lru[key] = open_variant(Path(db_path), suite, i)
+                while len(lru) > self.variant_cache:
+                    lru.popitem(last=False)[1].close()
+            if key not in self._variant_gold:
+                self._variant_gold[key] = run_gold(lru[key], gold_sql, None, self.gold_timeout, self.max_rows,
+                                                   self.digits)
+            yield f"{Path(db_path).stem}.suite{i + 1}", variant.note, lru[key], self._variant_gold[key]
+
+    def _judge(self, conn: sqlite3.Connection, sql: str, gold: GoldRun, ordered: bool, name: str,
+               note: str = "") -> Verdict | None:
+        """None when `sql` returns the gold result on this database, else the verdict naming it."""
+        try:
+            got = run_query(conn, sql, self.timeout, self.max_rows)
+        except SQLTimeout as e:
+            return Verdict(False, "timeout", str(e), name)
+        except sqlite3.Error as e:
+            return Verdict(False, "error", f"{type(e).__name__}: {e}", name)
+        if results_match(got, gold.result, ordered, self.ignore_column_order, self.digits, gold.ties):
+            return None
+        return Verdict(False, "wrong", f"differs on {name}" + (f" ({note})" if note else ""), name)
 
     def check(self, db_path: str | Path, predicted: str, gold_sql: str) -> Verdict:
         """Whether `predicted` (raw model output is fine) returns the gold result everywhere."""
@@ -289,21 +474,27 @@ class ExecutionOracle:
         except SQLRefused as e:
             return Verdict(False, "refused", str(e))
         try:
-            ordered, gold = self.gold(db_path, gold_sql)
+            ordered, gold = self._gold_runs(db_path, gold_sql)
         except (SQLRefused, SQLTimeout, sqlite3.Error) as e:  # a broken gold query judges nothing
             return Verdict(False, "gold_error", f"{type(e).__name__}: {e}")
-        for path, g in zip(self.databases(db_path), gold):
-            try:
-                got = self.execute(path, sql)
-            except SQLTimeout as e:
-                return Verdict(False, "timeout", str(e))
-            except sqlite3.Error as e:
-                return Verdict(False, "error", f"{type(e).__name__}: {e}")
-            if not results_match(got, g, ordered, self.ignore_column_order, self.digits):
-                return Verdict(False, "wrong", f"differs on {path.name}")
+        if _same_text(sql, gold_sql):
+            return Verdict(True, "correct", "the gold query itself")
+        for i, (path, g) in enumerate(zip(self.databases(db_path), gold)):
+            if i and g.cut_tie:  # the copy made the gold's top k ambiguous: it judges nothing
+                continue
+            if (v := self._judge(self._conn(path), sql, g, ordered, path.name)) is not None:
+                return v
+        if self.suites:
+            for name, note, conn, g in self._suite_databases(db_path, gold_sql):
+                if g.informative and not g.cut_tie and (v := self._judge(conn, sql, g, ordered, name, note)):
+                    return v
         return Verdict(True, "correct")
 
     def close(self) -> None:
         for c in self._conns.values():
             c.close()
         self._conns.clear()
+        for lru in self._variants.values():
+            for c in lru.values():
+                c.close()
+        self._variants.clear()

@@ -12,6 +12,9 @@
      position ids, so padding never shifts a real token.
 3. Rows are length-sorted by the caller; the two orders of a pair sit in the same batch.
 4. Log-softmax in fp32 whatever the model dtype (bf16 on CPUs with fast bf16: ~4x the fp32 rate).
+5. Applying the head ourselves skips what the model's forward does after it (Gemma-2 soft-capping,
+   Granite's logits_scaling), so `_head` applies it too (`models.final_logits`), and a model whose
+   logits the head cannot reproduce is refused when the backend is built (`models.check_head`).
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ class HFBackend:
         self._prefix: tuple[list[int], Any] | None = None  # (ids, [(k, v)] per layer), batch 1
         self._head_fp32 = None
         self.stats = {"prompt_tokens": 0, "forward_tokens": 0, "generated_tokens": 0, "calls": 0}
+        from ...models import check_head
+
+        check_head(self.model, self._head, f"labeler {model_name}")
 
     # ------------------------------------------------------------------ text and tokens
 
@@ -213,18 +219,21 @@ class HFBackend:
 
     def _head(self, h):
         """LM head in fp32 for the few rows scored: bf16 logits are quantised to ~0.1 nats near
-        typical logit sizes, which would round every soft label to a coarse grid."""
+        typical logit sizes, which would round every soft label to a coarse grid. Then the
+        model's own final-logit processing (soft-capping, scaling), as its forward would do."""
         import torch
+
+        from ...models import final_logits
 
         head = self.model.get_output_embeddings()
         if head.weight.dtype == torch.float32:
-            return head(h.float()).float()
+            return final_logits(self.model.config, head(h.float()).float())
         if self._head_fp32 is None:
             b = head.bias.float() if getattr(head, "bias", None) is not None else None
             self._head_fp32 = (head.weight.detach().float(), b)
         w, b = self._head_fp32
         out = h.float() @ w.T
-        return out + b if b is not None else out
+        return final_logits(self.model.config, out + b if b is not None else out)
 
     # ------------------------------------------------------------------ generation (CoT)
 

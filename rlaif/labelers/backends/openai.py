@@ -2,7 +2,9 @@
 
 1. Scoring asks for one token with `logprobs` (completions API: `logprobs=K`; chat API:
    `logprobs=true, top_logprobs=K`) at temperature 0 and reads the choices among the top K. A
-   choice missing from the top K gets probability 0; a response without log-probabilities at all is
+   choice missing from the top K is at most as likely as the least likely token returned: it gets
+   that log-prob as an upper bound (`scoring.Bounded`; the judge flags the pair) instead of -inf,
+   which would turn a soft label into a hard 0/1. A response without log-probabilities at all is
    an error that says so (many servers need a flag for them), never a silent 50/50.
 2. Requests go through an `EndpointPool` (rlaif/endpoints.py): `base_url` may list several
    servers; requests run concurrently (at most `concurrency` in flight per server), go to the
@@ -19,7 +21,7 @@ import os
 from typing import Any
 
 from ...config import OpenAIBackendConfig
-from ..scoring import NEG_INF, logsumexp
+from ..scoring import NEG_INF, Bounded, logsumexp
 
 Prompt = tuple[str, str]
 
@@ -110,7 +112,7 @@ class OpenAIBackend:
         for r in resps:
             self._usage(r)
             top = self._top(r)
-            out.append({t: logsumexp([lp for tok, lp in top.items() if tok.strip() == t]) for t in targets})
+            out.append({t: top_logprob(top, t) for t in targets})
         return out
 
     # ------------------------------------------------------------------ generation (CoT)
@@ -139,4 +141,13 @@ class OpenAIBackend:
                 "endpoints": self.pool.health()}
 
 
-__all__ = ["OpenAIBackend", "NoLogprobsError", "NEG_INF"]
+def top_logprob(top: dict[str, float], target: str) -> float:
+    """log P(next token's stripped text == target) from a top-K list; a target outside it gets the
+    lowest returned log-prob as an upper bound (`Bounded`), since the server says nothing more."""
+    found = [lp for tok, lp in top.items() if tok.strip() == target]
+    if found:
+        return logsumexp(found)
+    return Bounded(min(top.values())) if top else NEG_INF
+
+
+__all__ = ["OpenAIBackend", "NoLogprobsError", "NEG_INF", "top_logprob"]
