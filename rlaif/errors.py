@@ -21,6 +21,9 @@ def check_port_free(host: str, port: int, what: str) -> None:
     if port == 0:
         return
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        # as the servers themselves do: connections of a server that just exited (TIME_WAIT) do not
+        # block the port, a server listening on it does
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError as e:

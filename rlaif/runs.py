@@ -56,7 +56,8 @@ class StageDone(Exception):
 
 
 # Files a folder fingerprint leaves out: bookkeeping that changes without the content changing.
-_UNHASHED = {"manifest.json", "manifest.tmp"}
+CHECKED = ".checked"  # when the main process last found the stage up to date
+_UNHASHED = {"manifest.json", "manifest.tmp", CHECKED}
 
 
 def _content_sha256(path: Path) -> str:
@@ -163,6 +164,13 @@ class Run:
         self.inputs: dict[str, dict] = {}
         self.timings: dict[str, float] = {}
 
+    def last_checked(self) -> float:
+        """When the main process last found this stage complete and up to date (0: never)."""
+        try:
+            return float((self.dir / CHECKED).read_text())
+        except (OSError, ValueError):
+            return 0.0
+
     def manifest(self) -> dict | None:
         if not self.manifest_path.exists():
             return None
@@ -192,7 +200,9 @@ class Run:
             shutil.rmtree(self.dir)
             old = None
         if old and old.get("status") == "complete":
-            self._replace_manifest(old | {"checked": time.time()})  # processes waiting on it: up to date
+            # for processes waiting on this decision (run_stage under torchrun): up to date as of now;
+            # a file beside the manifest, which stays as it was
+            (self.dir / CHECKED).write_text(f"{time.time()}\n")
             raise StageDone(self.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self._write("running")
@@ -243,9 +253,6 @@ class Run:
              "config": to_dict(self.cfg), "inputs": self.inputs, "versions": _versions(),
              "git_revision": _git_revision(), "started": self.t0,
              "timings": self.timings | {"total_s": round(time.time() - self.t0, 3)}, **extra}
-        self._replace_manifest(m)
-
-    def _replace_manifest(self, m: dict) -> None:
         tmp = self.manifest_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(m, indent=2, default=str))
         tmp.replace(self.manifest_path)

@@ -72,7 +72,7 @@ def run_stage(name: str, cfg: Config, force: bool = False) -> Path:
 
 def _wait_for_main(name: str, mod, cfg: Config, since: float, poll: float = 2.0) -> Path:
     """Poll the stage's manifest until the main process has completed it or found it up to date
-    (`started` or `checked` after `since`): only the main process compares the inputs.
+    (`started` or `last_checked` after `since`): only the main process compares the inputs.
 
     A file poll rather than a collective: a long stage (RL) would outlast a barrier's timeout, and
     torchrun stops every process when the main one fails, so this never waits on a dead run."""
@@ -83,7 +83,7 @@ def _wait_for_main(name: str, mod, cfg: Config, since: float, poll: float = 2.0)
     r = Run(cfg, name, stage_sections(mod, cfg))
     while True:
         m = r.manifest() or {}
-        fresh = max(m.get("started") or 0, m.get("checked") or 0) >= since
+        fresh = max(m.get("started") or 0, r.last_checked()) >= since
         if m.get("status") == "complete" and m.get("config_hash") == r.config_hash and fresh:
             return r.dir
         time.sleep(poll)
