@@ -2,6 +2,7 @@
 real llama.cpp servers on loopback (one killed mid-run); the vLLM weight push against a recording fake."""
 
 import asyncio
+import subprocess
 import json
 import threading
 import time
@@ -281,3 +282,22 @@ def test_labeling_survives_a_server_killed_mid_run(servers, tmp_path):
     assert [round(f["p_a"], 5) for f in fresh] == [round(r["p_a"], 5) for r in rows[:3]]
     print(f"victim answered {victim_ok} of 24 requests before it was killed; others {others_ok}; "
           f"re-sent {stats['retries']}")
+
+
+def test_the_llama_cpp_build_is_portable():
+    """The server the tests (and users of `make install-dev`) run must not use AMX tiles or AVX-512:
+    a native build on a Xeon with AMX died with SIGILL (`tileloadd`) where the kernel or the next
+    machine lacks them. The Makefile builds it without them; this reads the machine code."""
+    import shutil
+
+
+    llama_cpp = pytest.importorskip("llama_cpp")
+    if shutil.which("objdump") is None:
+        pytest.skip("objdump (binutils) is not installed")
+    libs = sorted(Path(llama_cpp.__file__).parent.rglob("libggml-cpu*.so*"))
+    assert libs, "no libggml-cpu in the llama_cpp package"
+    for lib in libs:
+        code = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(lib)], capture_output=True, text=True,
+                              check=True).stdout
+        assert "tileloadd" not in code and "ldtilecfg" not in code, f"{lib.name} uses AMX tile instructions"
+        assert "%zmm" not in code, f"{lib.name} uses AVX-512 registers"
