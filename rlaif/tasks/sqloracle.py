@@ -20,7 +20,9 @@ on several databases that differ in which rows exist and what values they hold.
    with another value of the same column (so constants in questions still occur, but counts, sums,
    orders and joins move). Columns whose values are all distinct (names, titles) are shuffled among
    the picked rows instead, so they stay distinct and "group by name" still equals "group by id".
-   Primary keys keep their values; foreign keys may dangle, as in real data.
+   Primary keys keep their values, and only rows that no row references are deleted, so a foreign
+   key that held still holds (joining a parent on its key stays the same as an IN over it); keys that
+   dangle in the original stay as they were.
 5. Ties: the ORDER BY keys of an ordered gold are read with its rows, so rows that tie may come in any
    order; a copy whose LIMIT cut falls inside a tie (the top k is ambiguous there) judges nothing.
 6. Test suites (`testsuite.py`, Zhong et al.'s distilled suites, targeted): a query that matches on the
@@ -45,7 +47,7 @@ from pathlib import Path
 
 from ..models import cache_dir
 
-COPIES_VERSION = 2
+COPIES_VERSION = 3
 FORBIDDEN_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer",
                        "sqlite_offset", "zipfile", "fsdir"}
 ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
@@ -289,9 +291,37 @@ def run_gold(conn: sqlite3.Connection, sql: str, tree=None, timeout: float = 30.
 # --------------------------------------------------------------------------- perturbed copies
 
 
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _references(conn: sqlite3.Connection, tables: list[str]) -> dict[str, list[tuple[str, str, str]]]:
+    """Parent table (lower case) -> [(child table, child column, parent column)] of the foreign keys."""
+    out: dict[str, list] = {}
+    for t in tables:
+        for r in conn.execute(f"PRAGMA foreign_key_list({_q(t)})"):
+            to = r[4]
+            if to is None:  # REFERENCES parent without a column: its primary key
+                pk = [x[1] for x in conn.execute(f"PRAGMA table_info({_q(r[2])})") if x[5]]
+                to = pk[0] if len(pk) == 1 else None
+            if to is not None:
+                out.setdefault(r[2].lower(), []).append((t, r[3], to))
+    return out
+
+
+def _referenced(conn: sqlite3.Connection, table: str, refs: dict) -> set:
+    """Rowids of the rows of `table` that some row references."""
+    out: set = set()
+    for child, frm, to in refs.get(table.lower(), []):
+        out |= {r[0] for r in conn.execute(
+            f"SELECT rowid FROM {_q(table)} WHERE {_q(to)} IN (SELECT {_q(frm)} FROM {_q(child)})")}
+    return out
+
+
 def _perturb(conn: sqlite3.Connection, rng: random.Random, drop: float, change: float) -> None:
     tables = [r[0] for r in conn.execute(
         "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    refs = _references(conn, tables)
     for t in tables:
         q = '"' + t.replace('"', '""') + '"'
         try:
@@ -299,7 +329,8 @@ def _perturb(conn: sqlite3.Connection, rng: random.Random, drop: float, change: 
         except sqlite3.OperationalError:  # WITHOUT ROWID table: left as it is
             continue
         if len(rowids) > 2:
-            gone = rng.sample(rowids, int(len(rowids) * drop))
+            free = sorted(set(rowids) - _referenced(conn, t, refs))
+            gone = rng.sample(free, min(len(free), int(len(rowids) * drop)))
             conn.executemany(f"DELETE FROM {q} WHERE rowid = ?", [(r,) for r in gone])
             rowids = sorted(set(rowids) - set(gone))
         info = list(conn.execute(f"PRAGMA table_info({q})"))

@@ -371,10 +371,13 @@ def _mut_between(node, ctx):
 
 
 def like_variants(pattern: str) -> list[str]:
+    """The other placements of `%` around a pattern's text (and around the text without its outer
+    spaces: 'The %' -> 'The%')."""
     core = pattern.strip("%")
     if not core or "%" in core:
         return []
-    return [p for p in (core, core + "%", "%" + core, "%" + core + "%") if p != pattern]
+    cores = dict.fromkeys([core, core.strip()]) if core.strip() else {core: None}
+    return [p for c in cores for p in (c, c + "%", "%" + c, "%" + c + "%") if p != pattern]
 
 
 def _mut_like(node, ctx):
@@ -458,10 +461,9 @@ def _mut_limit(node, ctx):
 def _mut_agg(node, ctx):
     from sqlglot import exp
 
-    swap = {exp.Min: exp.Max, exp.Max: exp.Min, exp.Avg: exp.Sum, exp.Sum: exp.Avg}
-    cls = swap.get(type(node))
-    if cls is not None:
-        yield "agg", lambda n: n.replace(cls(this=n.this.copy()))
+    for cls in (exp.Min, exp.Max, exp.Avg, exp.Sum):
+        if type(node) is not cls:
+            yield "agg", lambda n, cls=cls: n.replace(cls(this=n.this.copy()))
 
 
 def _mut_negation(node, ctx):
@@ -669,7 +671,8 @@ class Editor:
     def __init__(self, conn: sqlite3.Connection, schema: dict[str, Table], rng: random.Random):
         self.conn, self.schema, self.rng = conn, schema, rng
         self.exempt: set[tuple[str, str]] = set()   # natural keys the gold names in parts
-        self.identity: dict[str, list[str]] = {}    # table -> text columns that name one entity
+        self.identity: dict[str, tuple] = {}        # table -> (text columns naming one entity, all its
+        #                                             equality-filtered columns)
         self.no_null: set[tuple[str, str]] = set()  # columns a NOT IN reads: one NULL empties it
         self.filtered: set[tuple[str, str]] = set()
         self._next: dict = {}
@@ -684,8 +687,9 @@ class Editor:
         return self._one(sql + (" AND rowid <> ?" if rowid is not None else ""),
                          (value,) + ((rowid,) if rowid is not None else ()))
 
-    def fresh(self, t: str, c: str, like):
-        """A value the column does not hold (and was not given before): max + 1, or `like ~n`."""
+    def fresh(self, t: str, c: str, like, unlike: bool = False):
+        """A value the column does not hold (and was not given before): max + 1, or `like ~n` (with
+        `unlike`, `~n like`: no prefix in common with `like`)."""
         col, key = self.schema[t].cols[c], (t, c)
         if col.kind in ("int", "real") or isinstance(like, (int, float)) and not isinstance(like, bool):
             if key not in self._next:
@@ -695,7 +699,8 @@ class Editor:
             self._next[key] += 1
             return self._next[key] - 1
         n = self._next.get(key, 1)
-        while self.exists(t, c, value := f"{like if like is not None else 'x'} ~{n}"):
+        base = like if like is not None else "x"
+        while self.exists(t, c, value := f"~{n} {base}" if unlike else f"{base} ~{n}"):
             n += 1
         self._next[key] = n + 1
         return value
@@ -708,11 +713,14 @@ class Editor:
         return self._domains[t, c]
 
     def other_value(self, t: str, c: str, current):
-        """Another value of the column: one it holds, else one step away (the next day for dates)."""
+        """Another value of the column: one it holds, else one step away (the next day for dates); in a
+        column whose values must stay unique, a fresh one unlike the current."""
+        col = self.schema[t].cols[c]
+        if (col.unique or col.natural and (t, c) not in self.exempt) and not col.ref:
+            return self.fresh(t, c, current, unlike=True)
         values = [v for v in self.domain(t, c) if v != current]
         if values:
             return self.rng.choice(values)
-        col = self.schema[t].cols[c]
         if isinstance(current, (int, float)) and not isinstance(current, bool):
             return current + (col.step if col.kind == "real" else 1)
         if isinstance(current, str) and DATE.match(current):
@@ -794,9 +802,9 @@ class Editor:
                 continue
             if col.unique or (col.natural and (t, c) not in self.exempt):
                 new[c] = self.fresh(t, c, new[c])
-        ident = self.identity.get(t)
-        if ident and not any(c in changes for c in ident) and all(new.get(c) == row.get(c) for c in ident):
-            new[ident[-1]] = self.fresh(t, ident[-1], new[ident[-1]])
+        names, filters = self.identity.get(t, ((), ()))
+        if names and all(new.get(c) == row.get(c) for c in filters):  # a second entity of that name
+            new[names[-1]] = self.fresh(t, names[-1], new[names[-1]])
         return new
 
     def update(self, t: str, rowid, changes: dict, partial: bool = False) -> list | None:
@@ -836,7 +844,10 @@ def _text_values(p: Pred) -> list[str]:
     """Strings that match one form of a LIKE or an equality and not another."""
     if p.op == "like":
         core = p.values[0].strip("%")
-        return [] if not core or "%" in core else [core, core + " x", "x " + core, "x " + core + " x"]
+        if not core or "%" in core:
+            return []
+        glued = [core.strip() + "x", "x" + core.strip()] if core.strip() and core.strip() != core else []
+        return [core, core + " x", "x " + core, "x " + core + " x"] + glued
     return [v + s for v in p.values if isinstance(v, str) for s in (" x", "s")] + \
         ["x " + v for v in p.values if isinstance(v, str)]
 
@@ -877,6 +888,8 @@ def _filter_edits(ed: Editor, p: Pred, row: dict, rowid, kids: list, extra: dict
         for v in _text_values(p):
             _add(out, "like" if p.op == "like" else "text", f"a copy of {where} with {col.name} = {v!r}{more}",
                  ed.insert_copy(t, row, {p.col: v} | extra, kids))
+            if not copies_only:
+                _add(out, "bound-update", f"{where} with {col.name} = {v!r}", ed.update(t, rowid, {p.col: v}))
     if p.op in ("like", "in", "null") or p.equality:
         other = ed.other_value(t, p.col, row.get(p.col)) if p.op != "null" else \
             (ed.other_value(t, p.col, None) if row.get(p.col) is None else None)
@@ -1015,7 +1028,8 @@ def _prepare(ed: Editor, scs: list[Scope], tree) -> None:
             n = ed.conn.execute(f"SELECT COUNT(*) FROM {_q(ed.schema[t].name)} WHERE {where}",
                                 [p.values[0] for p in names]).fetchone()[0]
             if n == 1:
-                ed.identity[t] = list(dict.fromkeys(p.col for p in names))
+                eq = [p.col for p in preds if p.alias == alias and p.op == "cmp" and p.equality]
+                ed.identity[t] = (list(dict.fromkeys(p.col for p in names)), list(dict.fromkeys(eq)))
             if len({p.col for p in names}) > 1:
                 ed.exempt |= {(t, p.col) for p in names}
     for node in tree.find_all(exp.Not):
@@ -1026,47 +1040,76 @@ def _prepare(ed: Editor, scs: list[Scope], tree) -> None:
                     ed.no_null.add((r[1], r[2]))
 
 
-def candidates(ed: Editor, tree, timeout: float = 2.0) -> list[Variant]:
-    """Every candidate variant for a gold query, in the order they are tried (PRIORITY)."""
+def _near_witnesses(ed: Editor, sc: Scope, timeout: float) -> list[dict]:
+    """For a scope no row passes (`COUNT(*) ... WHERE x < -20` is 0 today): one witness for each WHERE
+    conjunct left out, rows that fail only that filter."""
+    from sqlglot import exp
+
+    where = sc.select.args.get("where")
+    parts = list(where.this.flatten()) if where is not None and isinstance(where.this, exp.And) else \
+        ([where.this] if where is not None else [])
+    picks = []
+    for i in range(len(parts)):
+        sel = sc.select.copy()
+        rest = [p.copy() for j, p in enumerate(parts) if j != i]
+        sel.set("where", exp.Where(this=exp.and_(*rest)) if rest else None)
+        picks += witness_rows(ed.conn, Scope(sel, sc.tables, sc.parent), ed.schema, timeout, n=1)
+    return picks
+
+
+def candidates(ed: Editor, tree, timeout: float = 2.0) -> tuple[list[Variant], Variant | None]:
+    """Every candidate variant for a gold query, in the order they are tried (PRIORITY), and the hedge:
+    the other columns of every witness row changed at once, for filters on columns the gold never reads
+    (no neighbor asks for that)."""
     from sqlglot import exp
 
     scs = scopes(tree, ed.schema)
     _prepare(ed, scs, tree)
     out: list[Variant] = []
+    hedge: list = []
     for sc in scs:
         wit = witness_rows(ed.conn, sc, ed.schema, timeout)
-        if not wit:
-            continue
-        pick = wit[0] if len(wit) == 1 else ed.rng.choice(wit)
-        rows = {a: fetch_row(ed.conn, ed.schema[sc.tables[a]], r) for a, r in pick.items() if r is not None}
-        preds, aggs = predicates(sc, ed.schema)
-        used = used_columns(sc, ed.schema)
-        kids = _children(ed, sc, pick, rows)
-        sides = {r[:1] + r[2:]: "low" if isinstance(a, exp.Min) else "high" for a in sc.select.find_all(exp.AggFunc)
-                 if isinstance(a.this, exp.Column) and (r := resolve(a.this, sc, ed.schema))}
-        for p in preds:
-            if p.alias in rows:
-                extreme = _extremes(ed, p.table, {c: d for (a, c), d in sides.items() if a == p.alias})
-                out += _pred_candidates(ed, p, rows[p.alias], pick[p.alias], kids[p.alias], extreme)
-        for agg, op_cls, bound in aggs:
-            out += _group_candidates(ed, sc, agg, op_cls, bound, timeout)
-        aggregated = {r[:1] + r[2:] for a in sc.select.find_all(exp.AggFunc, exp.Ordered)
-                      if isinstance(a.this, exp.Column) and (r := resolve(a.this, sc, ed.schema))}
-        outputs = {r[:1] + r[2:] for e in sc.select.expressions for c in e.find_all(exp.Column)
-                   if (r := resolve(c, sc, ed.schema))}
-        filtered = {(p.alias, p.col) for p in preds}
-        for alias, row in rows.items():
-            varied = {c for a, c in aggregated if a == alias}
-            shown = {c for a, c in outputs - filtered if a == alias}
-            out += _row_candidates(ed, sc.tables[alias], row, pick[alias], used.get(alias, set()), varied, shown,
-                                   kids[alias])
+        for pick in [ed.rng.choice(wit)] if wit else _near_witnesses(ed, sc, timeout):
+            out += _scope_candidates(ed, sc, pick, hedge, timeout)
     seen, unique = set(), []
     for v in sorted(out, key=lambda v: PRIORITY.index(v.kind)):
         key = json.dumps(v.ops, default=str)
         if key not in seen:
             seen.add(key)
             unique.append(v)
-    return unique
+    return unique, (Variant("hedge", "the other columns of the gold's rows changed", hedge) if hedge else None)
+
+
+def _scope_candidates(ed: Editor, sc: Scope, pick: dict, hedge: list, timeout: float) -> list[Variant]:
+    """The candidates built on one witness tuple of one scope (collecting the hedge's edits)."""
+    from sqlglot import exp
+
+    out: list[Variant] = []
+    rows = {a: fetch_row(ed.conn, ed.schema[sc.tables[a]], r) for a, r in pick.items() if r is not None}
+    preds, aggs = predicates(sc, ed.schema)
+    used = used_columns(sc, ed.schema)
+    kids = _children(ed, sc, pick, rows)
+    sides = {r[:1] + r[2:]: "low" if isinstance(a, exp.Min) else "high" for a in sc.select.find_all(exp.AggFunc)
+             if isinstance(a.this, exp.Column) and (r := resolve(a.this, sc, ed.schema))}
+    for p in preds:
+        if p.alias in rows:
+            extreme = _extremes(ed, p.table, {c: d for (a, c), d in sides.items() if a == p.alias})
+            out += _pred_candidates(ed, p, rows[p.alias], pick[p.alias], kids[p.alias], extreme)
+    for agg, op_cls, bound in aggs:
+        out += _group_candidates(ed, sc, agg, op_cls, bound, timeout)
+    aggregated = {r[:1] + r[2:] for a in sc.select.find_all(exp.AggFunc, exp.Ordered)
+                  if isinstance(a.this, exp.Column) and (r := resolve(a.this, sc, ed.schema))}
+    outputs = {r[:1] + r[2:] for e in sc.select.expressions for c in e.find_all(exp.Column)
+               if (r := resolve(c, sc, ed.schema))}
+    filtered = {(p.alias, p.col) for p in preds}
+    for alias, row in rows.items():
+        varied = {c for a, c in aggregated if a == alias}
+        shown = {c for a, c in outputs - filtered if a == alias}
+        row_cands = _row_candidates(ed, sc.tables[alias], row, pick[alias], used.get(alias, set()), varied,
+                                    shown, kids[alias])
+        hedge += [op for v in row_cands if v.note.endswith("its other columns changed") for op in v.ops]
+        out += row_cands
+    return out
 
 
 # --------------------------------------------------------------------------- trying variants
@@ -1172,10 +1215,12 @@ def _select(wb: Workbench, cands: list[Variant], alive: dict[int, Neighbor], gol
 
 
 def _merge(wb: Workbench, chosen: list[tuple[Variant, set[int]]], alive: dict[int, Neighbor], gold_sql: str,
-           tree, base: GoldRun) -> list[Variant]:
+           tree, base: GoldRun, hedge: Variant | None, max_variants: int) -> list[Variant]:
     """Fewer databases: a variant joins an earlier one when the two edits together still tell apart
-    every neighbor either did."""
+    every neighbor either did. The hedge joins the last one, or comes alone if there is room."""
     groups: list[list] = []
+    if hedge is not None and wb.trial(hedge.ops, gold_sql, tree, base, {}) is not None:
+        chosen = list(chosen) + [(hedge, set())]
     for cand, hits in chosen:
         for grp in groups:
             ops, need = grp[0].ops + cand.ops, grp[1] | hits
@@ -1184,7 +1229,8 @@ def _merge(wb: Workbench, chosen: list[tuple[Variant, set[int]]], alive: dict[in
                 grp[0], grp[1] = Variant("merged", f"{grp[0].note}; {cand.note}", ops), need
                 break
         else:
-            groups.append([cand, set(hits)])
+            if cand is not hedge or len(groups) < max_variants:
+                groups.append([cand, set(hits)])
     return [g[0] for g in groups]
 
 
@@ -1306,13 +1352,13 @@ def build_suite(oracle, db_path: Path, gold_sql: str) -> Suite:
         g0 = wb.gold(gold_sql, tree)
         nbs = neighbors(tree, schema)
         alive, told = _screen(oracle, wb, db_path, gold_sql, tree, g0, nbs, sampled)
-        cands = [Variant("sample", "the sampled sub-database")] if sampled else []
-        if alive:
-            cands += candidates(Editor(wb.conn, schema, random.Random(f"{oracle.seed}:{gold_sql}")), tree,
-                                oracle.timeout)
+        cands, hedge = candidates(Editor(wb.conn, schema, random.Random(f"{oracle.seed}:{gold_sql}")), tree,
+                                  oracle.timeout)
+        if sampled:
+            cands.insert(0, Variant("sample", "the sampled sub-database"))
         chosen, open_ = _select(wb, cands, alive, gold_sql, tree, g0, oracle.max_variants,
                                 t0 + oracle.suite_budget)
-        variants = _merge(wb, chosen, alive, gold_sql, tree, g0)
+        variants = _merge(wb, chosen, alive, gold_sql, tree, g0, hedge, oracle.max_variants)
     finally:
         wb.close()
     return Suite(db_hash(db_path), gold_sql, variants, base.name if sampled else "", told + len(alive), told,
