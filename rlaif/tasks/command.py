@@ -29,6 +29,7 @@ files written:
 examples:
   rlaif data text2sql --out data/text2sql
   rlaif data spider:~/data/spider --out data/spider --split test
+  rlaif data text2sql --out data/text2sql --build-suites   # also the oracle's test suites, ahead
   rlaif data hh-helpful --out data/hh --from hh_sample.jsonl
 """
 
@@ -45,6 +46,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="from_file", default="",
                    help="data sets: read this local .jsonl/.json/.parquet file instead of the hub")
     p.add_argument("--spider", action="store_true", help="text2sql: also write OUT/spider/ (Spider layout)")
+    p.add_argument("--build-suites", action="store_true",
+                   help="text2sql, spider:PATH: also build the oracle's test suite of every gold query written "
+                   "(cached; otherwise each is built on first use)")
     return p
 
 
@@ -55,13 +59,16 @@ def _write(path: Path, rows: list[dict]) -> None:
     print(f"  {path}  ({len(rows)} records)")
 
 
-def write_task(name: str, out: Path, splits: list[str], limit: int, spider: bool) -> dict:
+def write_task(name: str, out: Path, splits: list[str], limit: int, spider: bool,
+               build_suites: bool = False) -> dict:
     from . import get_task
 
     task = get_task(name)
     stats: dict = {"task": name, "splits": {}}
+    written: list[dict] = []
     for split in splits or list(task.splits):
         rows = task.records(split)[: limit or None]
+        written += rows
         _write(out / f"{split}.jsonl", rows)
         stats["splits"][split] = {"records": len(rows)} | {
             f"by_{k}": dict(Counter(r[k] for r in rows)) for k in ("db_id", "kind", "source") if rows and k in rows[0]}
@@ -71,6 +78,13 @@ def write_task(name: str, out: Path, splits: list[str], limit: int, spider: bool
         print(f"  {task.write_spider(out / 'spider')}/  (Spider layout)")
         if (out / "spider-heldout").is_dir() and "heldout" in task.splits:
             print(f"  {out / 'spider-heldout'}/  (Spider layout: train databases + held-out dev.json)")
+    if build_suites:
+        if not hasattr(task, "oracle"):
+            raise ValueError(f"--build-suites: task {name!r} has no SQL oracle")
+        from .testsuite import build_all
+
+        stats["suites"] = build_all(task.oracle, [(task.db_path(r["db_id"]), r["gold_sql"]) for r in written])
+        print(f"  suites: {stats['suites']}")
     (out / "stats.json").write_text(json.dumps(stats, indent=2))
     return stats
 
@@ -99,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if args.from_file:
                 raise ValueError("--from applies to data sets (tldr, tldr-prefs, hh-helpful, hh-harmless)")
-            write_task(args.name, out, args.split, args.limit, args.spider)
+            write_task(args.name, out, args.split, args.limit, args.spider, args.build_suites)
     except (KeyError, ValueError, RecordError, FileNotFoundError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"rlaif data: error: {msg}", file=sys.stderr)

@@ -8,7 +8,8 @@
    `bird:PATH`), any Spider/BIRD-layout folder instead (`spider.py`).
 2. Prompt: DB-GPT-Hub's Spider format with the whole schema in prose (`format=dbgpt`, default) or a
    chat message list (`format=chat`); `schema=dbgpt` switches to DB-GPT-Hub's exact schema wording.
-3. Ground truth: `sqloracle.ExecutionOracle` (execution match on the database and perturbed copies).
+3. Ground truth: `sqloracle.ExecutionOracle` (execution match on the database, perturbed copies and
+   the gold query's distilled test suite, `testsuite.py`; `suites=0` leaves the suite out).
    `reward` is TRL's reward-function shape; `prefer` is the oracle preference (correct beats
    incorrect; both or neither correct is a tie: `None`, or `tie=0.5`; `tie_break=valid` makes a
    query that runs beat one that does not when neither is correct).
@@ -55,7 +56,7 @@ class Text2SQL:
 
     def __init__(self, path: str = "", format: str = "dbgpt", schema: str = "compact", copies: int = 3,
                  timeout: float = 2.0, tie: float | None = None, tie_break: str = "none",
-                 evidence: bool = True, seed: int = 0, dbs: str = "builtin"):
+                 evidence: bool = True, seed: int = 0, dbs: str = "builtin", suites: bool = True):
         if tie_break not in ("none", "valid"):
             raise ValueError(f"tie_break must be none or valid, got {tie_break!r}")
         if dbs not in ("builtin", "all") or (path and dbs != "builtin"):
@@ -63,7 +64,8 @@ class Text2SQL:
         self.dbs = dbs
         self.format, self.schema_style = format, schema
         self.tie, self.tie_break = (None if tie in (None, "none") else float(tie)), tie_break
-        self.oracle = ExecutionOracle(copies=int(copies), timeout=float(timeout), seed=int(seed))
+        self.oracle = ExecutionOracle(copies=int(copies), timeout=float(timeout), seed=int(seed),
+                                      suites=suites not in (False, "false", "0", 0, "none"))
         if path:
             from .spider import SpiderData
 
