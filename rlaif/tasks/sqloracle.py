@@ -42,6 +42,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter, OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -397,6 +398,25 @@ class Verdict:
         return self.status in ("correct", "wrong")
 
 
+@contextmanager
+def edited(conn: sqlite3.Connection, ops: list):
+    """`conn`'s database with row edits applied, read-only (query_only and the authorizer) until the
+    block ends, then rolled back. `conn` must be in autocommit mode (isolation_level=None)."""
+    conn.set_authorizer(None)
+    conn.execute("SAVEPOINT variant")
+    try:
+        for sql, params in ops:
+            conn.execute(sql, params)
+        conn.execute("PRAGMA query_only = ON")
+        conn.set_authorizer(_authorizer)
+        yield conn
+    finally:
+        conn.set_authorizer(None)
+        conn.execute("PRAGMA query_only = OFF")
+        conn.execute("ROLLBACK TO variant")
+        conn.execute("RELEASE variant")
+
+
 def _same_text(a: str, b: str) -> bool:
     return " ".join(a.split()) == " ".join(extract_sql(b).split())
 
@@ -418,7 +438,7 @@ class ExecutionOracle:
     suite_budget: float = 20.0    # seconds spent building one suite, at most
     max_db_bytes: int = 64 << 20  # larger databases get suites on a sampled sub-database
     sample_rows: int = 2000       # rows per table in that sample (plus the gold's rows and their parents)
-    variant_cache: int = 32       # suite databases kept open in memory per thread
+    variant_cache: int = 4        # base databases kept in memory per thread for the suites
     _conns: dict = field(default_factory=dict, repr=False)
     _gold: dict = field(default_factory=dict, repr=False)
     _dbs: dict = field(default_factory=dict, repr=False)
@@ -465,24 +485,40 @@ class ExecutionOracle:
             self._suites[key] = load_or_build(self, Path(db_path), gold_sql)
         return self._suites[key]
 
+    def _base(self, path: Path) -> sqlite3.Connection:
+        """A writable in-memory copy of a suite's base database, one per thread (a few kept)."""
+        lru = self._variants.setdefault(threading.get_ident(), OrderedDict())
+        key = str(path)
+        if key in lru:
+            lru.move_to_end(key)
+            return lru[key]
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        src = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            src.backup(conn)
+        finally:
+            src.close()
+        lru[key] = conn
+        while len(lru) > self.variant_cache:
+            lru.popitem(last=False)[1].close()
+        return conn
+
     def _suite_databases(self, db_path: str | Path, gold_sql: str):
-        """(name, note, connection, gold run) of each suite database, opened on first use."""
-        from .testsuite import open_variant
+        """(name, note, connection, gold run) of each suite database: its edits applied to the base copy
+        while the caller runs queries on it (read-only), rolled back when it asks for the next."""
+        from .testsuite import suite_base
 
         suite = self.suite(db_path, gold_sql)
-        lru = self._variants.setdefault(threading.get_ident(), OrderedDict())
+        if not suite.variants:
+            return
+        conn = self._base(suite_base(Path(db_path), suite))
         for i, variant in enumerate(suite.variants):
             key = (suite.db_hash, gold_sql, i)
-            if key in lru:
-                lru.move_to_end(key)
-            else:
-                lru[key] = open_variant(Path(db_path), suite, i)
-                while len(lru) > self.variant_cache:
-                    lru.popitem(last=False)[1].close()
-            if key not in self._variant_gold:
-                self._variant_gold[key] = run_gold(lru[key], gold_sql, None, self.gold_timeout, self.max_rows,
-                                                   self.digits)
-            yield f"{Path(db_path).stem}.suite{i + 1}", variant.note, lru[key], self._variant_gold[key]
+            with edited(conn, variant.ops):
+                if key not in self._variant_gold:
+                    self._variant_gold[key] = run_gold(conn, gold_sql, None, self.gold_timeout, self.max_rows,
+                                                       self.digits)
+                yield f"{Path(db_path).stem}.suite{i + 1}", variant.note, conn, self._variant_gold[key]
 
     def _judge(self, conn: sqlite3.Connection, sql: str, gold: GoldRun, ordered: bool, name: str,
                note: str = "") -> Verdict | None:
@@ -516,9 +552,13 @@ class ExecutionOracle:
             if (v := self._judge(self._conn(path), sql, g, ordered, path.name)) is not None:
                 return v
         if self.suites:
-            for name, note, conn, g in self._suite_databases(db_path, gold_sql):
-                if g.informative and not g.cut_tie and (v := self._judge(conn, sql, g, ordered, name, note)):
-                    return v
+            variants = self._suite_databases(db_path, gold_sql)
+            try:
+                for name, note, conn, g in variants:
+                    if g.informative and not g.cut_tie and (v := self._judge(conn, sql, g, ordered, name, note)):
+                        return v
+            finally:
+                variants.close()  # rolls the edits back now, not when the generator is collected
         return Verdict(True, "correct")
 
     def close(self) -> None:

@@ -1319,9 +1319,15 @@ def load_or_build(oracle, db_path: Path, gold_sql: str) -> Suite:
     return suite
 
 
+def suite_base(db_path: Path, suite: Suite) -> Path:
+    """The database a suite's edits apply to: the database itself, or its sampled sub-database."""
+    return suite_folder(db_path) / suite.base if suite.base else Path(db_path)
+
+
 def open_variant(db_path: Path, suite: Suite, i: int) -> sqlite3.Connection:
-    """Suite database `i` in memory: the base database with the variant's edits, read-only from then on."""
-    base = suite_folder(db_path) / suite.base if suite.base else Path(db_path)
+    """Suite database `i` on its own in memory, read-only (for a look at it; the oracle applies the
+    edits to a shared copy and rolls them back instead)."""
+    base = suite_base(db_path, suite)
     conn = sqlite3.connect(":memory:", check_same_thread=False)
     src = sqlite3.connect(f"{base.resolve().as_uri()}?mode=ro", uri=True)
     try:
