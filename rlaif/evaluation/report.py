@@ -215,7 +215,8 @@ def sec_win_rates(r: dict) -> str:
         why = "only one policy" if len(r.get("policies", [])) < 2 else "no judge was available"
         return missing(f"no comparisons were judged ({why})")
     out = ('<p class="note">Per held-out prompt, the judge compares A\'s and B\'s outputs (a labeler in both '
-           'orders, averaged); ties count as halves; prompts the judge failed on are left out (counted as failed). Intervals: 95% bootstrap over prompts. '
+           'orders, averaged); ties count as halves; prompts the judge gave no verdict on are left out and '
+           'counted as failed. Intervals: 95% bootstrap over prompts. '
            '<span class="win">green</span>: A significantly better; <span class="loss">red</span>: worse.</p>')
     out += table(["A vs B", "judge", "win rate of A [95% CI]", "length-controlled", "wins / ties / losses", "n"],
                  _comparison_rows(cs), {2, 3, 4, 5})
