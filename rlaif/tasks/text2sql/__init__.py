@@ -9,7 +9,7 @@
 2. Prompt: DB-GPT-Hub's Spider format with the whole schema in prose (`format=dbgpt`, default) or a
    chat message list (`format=chat`); `schema=dbgpt` switches to DB-GPT-Hub's exact schema wording.
 3. Ground truth: `sqloracle.ExecutionOracle` (execution match on the database, perturbed copies and
-   the gold query's distilled test suite, `testsuite.py`; `suites=0` leaves the suite out).
+   the gold query's distilled test suite, `testsuite/`; `suites=0` leaves the suite out).
    `reward` is TRL's reward-function shape; `prefer` is the oracle preference (correct beats
    incorrect; both or neither correct is a tie: `None`, or `tie=0.5`; `tie_break=valid` makes a
    query that runs beat one that does not when neither is correct).
