@@ -232,3 +232,14 @@ def test_build_suites_command_on_a_spider_folder(tmp_path):
     assert main(["data", f"spider:{root}", "--out", str(out), "--build-suites"]) == 0
     stats = json.loads((out / "stats.json").read_text())["suites"]
     assert stats["golds"] == len(SCHOOL_GOLDS) and stats["built"] + stats["cached"] == len(SCHOOL_GOLDS)
+
+
+def test_a_suite_that_cannot_be_built_does_not_stop_the_reward(pets, monkeypatch):
+    def broken(*a):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(suites, "build_suite", broken)
+    o = ExecutionOracle(suites=True)
+    with pytest.warns(RuntimeWarning, match="boom"):
+        v = o.check(pets, "SELECT COUNT(*) FROM pet WHERE age > 0", "SELECT COUNT(*) FROM pet")
+    assert v.correct  # judged on the database and its copies alone

@@ -40,6 +40,7 @@ import re
 import sqlite3
 import threading
 import time
+import warnings
 from collections import Counter, OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -404,8 +405,12 @@ def edited(conn: sqlite3.Connection, ops: list):
     conn.set_authorizer(None)
     conn.execute("SAVEPOINT variant")
     try:
-        for sql, params in ops:
-            conn.execute(sql, params)
+        try:
+            for sql, params in ops:
+                conn.execute(sql, params)
+        except sqlite3.Error:  # edits that no longer apply: this database judges nothing
+            yield None
+            return
         conn.execute("PRAGMA query_only = ON")
         conn.set_authorizer(_authorizer)
         yield conn
@@ -477,11 +482,16 @@ class ExecutionOracle:
 
     def suite(self, db_path: str | Path, gold_sql: str):
         """The gold query's test suite (`testsuite.Suite`): from memory, the disk cache, or built now."""
-        from .testsuite import load_or_build
+        from .testsuite import Suite, load_or_build
 
         key = (str(db_path), gold_sql)
         if key not in self._suites:
-            self._suites[key] = load_or_build(self, Path(db_path), gold_sql)
+            try:
+                self._suites[key] = load_or_build(self, Path(db_path), gold_sql)
+            except Exception as e:  # noqa: BLE001 - a reward must not crash a run: judge without the suite
+                warnings.warn(f"no test suite for {gold_sql[:80]!r} on {Path(db_path).name}: "
+                              f"{type(e).__name__}: {e}", RuntimeWarning, stacklevel=2)
+                self._suites[key] = Suite("", gold_sql, [])
         return self._suites[key]
 
     def _base(self, path: Path) -> sqlite3.Connection:
@@ -513,11 +523,16 @@ class ExecutionOracle:
         conn = self._base(suite_base(Path(db_path), suite))
         for i, variant in enumerate(suite.variants):
             key = (suite.db_hash, gold_sql, i)
-            with edited(conn, variant.ops):
+            with edited(conn, variant.ops) as db:
+                if db is None:
+                    continue
                 if key not in self._variant_gold:
-                    self._variant_gold[key] = run_gold(conn, gold_sql, None, self.gold_timeout, self.max_rows,
-                                                       self.digits)
-                yield f"{Path(db_path).stem}.suite{i + 1}", variant.note, conn, self._variant_gold[key]
+                    try:
+                        self._variant_gold[key] = run_gold(db, gold_sql, None, self.gold_timeout, self.max_rows,
+                                                           self.digits)
+                    except (sqlite3.Error, SQLTimeout):
+                        self._variant_gold[key] = GoldRun([], 0)  # not informative: skipped
+                yield f"{Path(db_path).stem}.suite{i + 1}", variant.note, db, self._variant_gold[key]
 
     def _judge(self, conn: sqlite3.Connection, sql: str, gold: GoldRun, ordered: bool, name: str,
                note: str = "") -> Verdict | None:
