@@ -9,7 +9,8 @@ hand-made database in the Spider layout.
 
 1. caught: near misses (each returns the gold result on the original database) judged not correct.
 2. accepted: equivalent rewrites judged correct; every gold query of the built-in set and of `school`
-   (as `spider:PATH`) re-rendered by sqlglot (so it runs instead of matching the gold's text).
+   (as `spider:PATH`) re-rendered by sqlglot with quoted identifiers (so it runs instead of matching
+   the gold's text).
 3. build: every distinct gold's suite built from scratch into a fresh cache (`RLAIF_CACHE` is a
    temporary folder; the copies are built before the clock starts), seconds per question.
 4. check: seconds per `check` with everything built and opened, today vs new, the same queries (all of
@@ -47,7 +48,7 @@ def cpu_name() -> str:
 
 
 def gold_cases(limit: int, school_root: Path) -> list[tuple[Path, str, str]]:
-    """(database, gold, the gold re-rendered by sqlglot) for the built-in set and school."""
+    """(database, gold, the gold re-rendered by sqlglot, identifiers quoted) for the built-in set and school."""
     import sqlglot
 
     from rlaif.tasks import get_task
@@ -58,7 +59,7 @@ def gold_cases(limit: int, school_root: Path) -> list[tuple[Path, str, str]]:
         golds = sorted({(it["db_id"], it["gold_sql"]) for it in task.items})
         step = max(1, len(golds) // limit) if limit else 1
         for db, gold in golds[::step]:
-            again = sqlglot.transpile(gold, read="sqlite", write="sqlite", pretty=True)[0]
+            again = sqlglot.transpile(gold, read="sqlite", write="sqlite", identify=True)[0]
             out.append((task.db_path(db), gold, again))
     return out
 

@@ -86,16 +86,17 @@ def test_equivalent_rewrites_are_accepted(dbs, oracle):
 
 
 def test_builtin_gold_queries_pass_their_suites(dbs, oracle):
-    """A sample of the built-in gold queries, re-rendered by sqlglot so they run (not the same text)."""
+    """A sample of the built-in gold queries, re-rendered by sqlglot with quoted identifiers, so they run
+    instead of matching the gold's text."""
     from rlaif.tasks import get_task
 
     task = get_task("text2sql")
     golds = sorted({(it["db_id"], it["gold_sql"]) for it in task.items})
     for db, gold in golds[::20]:
-        again = sqlglot.transpile(gold, read="sqlite", write="sqlite", pretty=True)[0]
-        assert again != gold
+        again = sqlglot.transpile(gold, read="sqlite", write="sqlite", identify=True)[0]
+        assert '"' in again and again != gold
         v = oracle.check(task.db_path(db), again, gold)
-        assert v.correct, (gold, v)
+        assert v.correct and v.detail == "", (gold, v)  # judged by running, not by its text
 
 
 # --------------------------------------------------------------------------- verdicts, caching, laziness
@@ -111,7 +112,9 @@ def test_verdict_names_the_database_and_stays_compatible(dbs, oracle):
     assert any(v.database.startswith(f"{db}.p") for db, v in verdicts)  # the perturbed copies still count
     db, gold = NEAR_MISSES[0][:2]
     assert Verdict(False, "wrong", "x").database == "" and Verdict(False, "wrong").valid
-    assert oracle.check(dbs[db], gold, gold).detail == "the gold query itself"
+    assert oracle.check(dbs[db], f" {gold};", gold).detail == "the gold query itself"
+    spaced = gold.replace(" ", "  ", 1)
+    assert oracle.check(dbs[db], spaced, gold).detail == ""  # another text runs, even if only blanks differ
 
 
 def test_suites_are_lazy_cached_and_rebuilt_for_a_changed_database(pets, monkeypatch):
