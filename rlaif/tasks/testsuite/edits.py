@@ -14,7 +14,7 @@ from .neighbors import (Scope, _cmp_classes, _const_side, _shift_date, boundary_
                         resolve, scope_of, scopes)
 
 WITNESSES = 200     # witness tuples read per FROM clause
-MAX_COPIES = 30     # rows inserted at most to bring a group to a HAVING bound
+MAX_COPIES = 100    # rows inserted or deleted at most to bring a group to a HAVING bound
 
 
 # --------------------------------------------------------------------------- witness rows and predicates
@@ -337,6 +337,8 @@ def _extremes(ed: Editor, t: str, cols: dict[str, str]) -> dict:
 
 def _filter_edits(ed: Editor, p: Pred, row: dict, rowid, kids: list, extra: dict,
                   copies_only: bool = False) -> list[Variant]:
+    """Boundary values (copies and updates), text that matches one form of a LIKE or `=` and not
+    another, and a sibling that fails only this filter; `extra` changes go into the copies."""
     t, col, out = p.table, ed.schema[p.table].cols[p.col], []
     where = f"{ed.schema[t].name} row {rowid}" + (" (with its children)" if kids else "")
     more = "".join(f", {ed.schema[t].cols[c].name} = {v!r}" for c, v in extra.items())
@@ -405,7 +407,7 @@ def _row_candidates(ed: Editor, t: str, row: dict, rowid, used: set[str], varied
     return out
 
 
-def _group_candidates(ed: Editor, scope: Scope, agg, op_cls, bound, timeout: float) -> list[Variant]:
+def _group_candidates(ed: Editor, scope: Scope, agg, bound, timeout: float) -> list[Variant]:
     """Groups brought to exactly a HAVING bound (and one step either side): copies of a group's rows for
     COUNT, one row's value moved for SUM, AVG, MIN and MAX."""
     from sqlglot import exp
@@ -433,22 +435,45 @@ def _group_candidates(ed: Editor, scope: Scope, agg, op_cls, bound, timeout: flo
     return out
 
 
+def _count_to(ed: Editor, scope: Scope, bound, value, tuples: list[dict]) -> list[Variant]:
+    """A group's COUNT brought to the bound and one either side: copies of one of its rows, or some of
+    its rows deleted (those nothing references), at most MAX_COPIES, each kind in one statement."""
+    alias = max(tuples[0], key=lambda a: len({tp[a] for tp in tuples}))
+    t, out = scope.tables[alias], []
+    ids = list(dict.fromkeys(tp[alias] for tp in tuples if tp[alias] is not None))
+    row = fetch_row(ed.conn, ed.schema[t], ids[0])
+    for target in (bound - 1, bound, bound + 1):
+        k = target - value
+        if not float(k).is_integer() or not 1 <= abs(k) <= MAX_COPIES:
+            continue
+        if k > 0:
+            ops = [ed.insert_copy(t, row, {}) for _ in range(int(k))]
+            _add(out, "group", f"{int(k)} copies of {ed.schema[t].name} row {ids[0]}", _one_insert(ops))
+        else:
+            gone = [r for r in ids if ed.delete(t, r, fetch_row(ed.conn, ed.schema[t], r))][: int(-k)]
+            marks = ", ".join("?" * len(gone))
+            _add(out, "group", f"{len(gone)} rows of {ed.schema[t].name} deleted", [
+                [f"DELETE FROM {_q(ed.schema[t].name)} WHERE rowid IN ({marks})", gone]] if len(gone) == -k else None)
+    return out
+
+
+def _one_insert(ops: list) -> list | None:
+    """Single-row copies of the same table (no children) as one multi-row INSERT, or None."""
+    if not ops or any(o is None or len(o) != 1 for o in ops):
+        return None
+    sql, _ = ops[0][0]
+    row = sql[sql.index("VALUES ") + 7:]
+    return [[sql + (", " + row) * (len(ops) - 1), [v for o in ops for v in o[0][1]]]]
+
+
 def _adjust_group(ed: Editor, scope: Scope, agg, bound, value, tuples: list[dict]) -> list[Variant]:
     from sqlglot import exp
 
     if not tuples:
         return []
-    out = []
     if isinstance(agg, exp.Count):
-        alias = max(tuples[0], key=lambda a: len({tp[a] for tp in tuples}))
-        t = scope.tables[alias]
-        row = fetch_row(ed.conn, ed.schema[t], tuples[0][alias])
-        for target in (bound - 1, bound, bound + 1):
-            k = target - value
-            if float(k).is_integer() and 1 <= k <= MAX_COPIES:
-                ops = [op for _ in range(int(k)) for op in (ed.insert_copy(t, row, {}) or [])]
-                _add(out, "group", f"{int(k)} copies of {ed.schema[t].name} row {tuples[0][alias]}", ops)
-        return out
+        return _count_to(ed, scope, bound, value, tuples)
+    out = []
     r = resolve(agg.this, scope, ed.schema) if isinstance(agg.this, exp.Column) else None
     if r is None or ed.schema[r[1]].cols[r[2]].kind not in ("int", "real"):
         return []
@@ -556,8 +581,8 @@ def _scope_candidates(ed: Editor, sc: Scope, pick: dict, hedge: list, timeout: f
         if p.alias in rows:
             extreme = _extremes(ed, p.table, {c: d for (a, c), d in sides.items() if a == p.alias})
             out += _pred_candidates(ed, p, rows[p.alias], pick[p.alias], kids[p.alias], extreme)
-    for agg, op_cls, bound in aggs:
-        out += _group_candidates(ed, sc, agg, op_cls, bound, timeout)
+    for agg, _, bound in aggs:
+        out += _group_candidates(ed, sc, agg, bound, timeout)
     aggregated = {r[:1] + r[2:] for a in sc.select.find_all(exp.AggFunc, exp.Ordered)
                   if isinstance(a.this, exp.Column) and (r := resolve(a.this, sc, ed.schema))}
     outputs = {r[:1] + r[2:] for e in sc.select.expressions for c in e.find_all(exp.Column)
