@@ -246,3 +246,21 @@ def test_a_suite_that_cannot_be_built_does_not_stop_the_reward(pets, monkeypatch
     with pytest.warns(RuntimeWarning, match="boom"):
         v = o.check(pets, "SELECT COUNT(*) FROM pet WHERE age > 0", "SELECT COUNT(*) FROM pet")
     assert v.correct  # judged on the database and its copies alone
+
+
+def test_suite_edits_are_read_only_and_rolled_back(pets):
+    from rlaif.tasks.sqloracle import edited
+
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    sqlite3.connect(pets).backup(conn)
+    ops = [["INSERT INTO pet VALUES (?, ?, ?, ?, ?)", [999, 1, "owl", 1.0, "2020-01-01"]]]
+    with edited(conn, ops) as db:
+        assert db.execute("SELECT COUNT(*) FROM pet").fetchone()[0] == 401
+        for attack in ("DELETE FROM pet", "UPDATE pet SET age = 0", "PRAGMA query_only = OFF", "COMMIT",
+                       "ATTACH DATABASE ':memory:' AS m"):
+            with pytest.raises(sqlite3.DatabaseError):
+                db.execute(attack)
+    assert conn.execute("SELECT COUNT(*) FROM pet").fetchone()[0] == 400
+    with edited(conn, [["INSERT INTO pet (id, owner_id) VALUES (?, ?)", [1, 1]]]) as db:  # a key clash
+        assert db is None
+    assert conn.execute("SELECT COUNT(*) FROM pet").fetchone()[0] == 400
