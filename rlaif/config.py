@@ -459,11 +459,26 @@ def eval_labeler_config(cfg: "Config", origin: str = "eval.labeler") -> "LabelCo
     return _build(LabelConfig, merged, origin, prefix="eval.labeler.")
 
 
+def check_rl(rl: "RLConfig", origin: str) -> None:
+    """RL settings the trainer cannot honour: rollouts whose log-probabilities it cannot compute
+    (greedy, nucleus) and RLOO without a group to leave one out of."""
+    if not rl.temperature > 0:
+        raise ConfigError(f"{origin}: 'rl.temperature'={rl.temperature}: RL needs sampled rollouts (temperature "
+                          f"> 0, the paper: 0.9); greedy decoding has no policy log-probabilities to train on")
+    if rl.top_p != 1.0:
+        raise ConfigError(f"{origin}: 'rl.top_p'={rl.top_p}: nucleus sampling draws from a truncated "
+                          f"distribution whose log-probabilities, ratios and KL the trainer does not compute; "
+                          f"use rl.top_p=1.0 (a lower rl.temperature also sharpens the samples)")
+    if rl.algo == "rloo" and rl.n == 1:
+        raise ConfigError(f"{origin}: rl.algo=rloo needs rl.n >= 2 completions per prompt (0: 4)")
+
+
 def check_config(cfg: "Config", origin: str) -> None:
     """The structured options no type annotation can check: reward entries and their options, the
     eval labeler's overrides, eval policies."""
     from .rewards import RewardError, check_spec
 
+    check_rl(cfg.rl, origin)
     if not isinstance(cfg.rl.rewards, list) or not cfg.rl.rewards:
         raise ConfigError(f"{origin}: 'rl.rewards' must be a non-empty list of {{source, weight, ...}}")
     for i, spec in enumerate(cfg.rl.rewards):

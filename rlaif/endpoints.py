@@ -253,16 +253,27 @@ def sample_seed(seed: int, prompt: int, j: int) -> int:
     return (seed * 1_000_003 + prompt * 1009 + j) % (2 ** 31)
 
 
+# Every sampler a server may apply besides temperature and top_p, switched off: servers fill what a
+# request leaves out from their own defaults (llama.cpp: top_k 40, min_p 0.05, repeat_penalty 1.1;
+# vLLM: the model's generation_config.json), and then samples would not come from the policy, which
+# RL scores them under. Both servers' names are sent; each ignores the other's. top_k 0 is "off" for
+# both (llama.cpp refuses -1).
+NEUTRAL_SAMPLING = {"top_k": 0, "min_p": 0.0, "repeat_penalty": 1.0, "repetition_penalty": 1.0,
+                    "presence_penalty": 0.0, "frequency_penalty": 0.0}
+
+
 def complete(pool: EndpointPool, model: str, prompts: list[str], n: int, temperature: float, top_p: float,
              max_tokens: int, seed: int = 0) -> list[list[tuple[str, str]]]:
     """n completions per raw prompt through the pool: [[(text, finish_reason)] * n] * len(prompts).
 
     One request per sample (every server takes that; not all honour `n` or prompt lists), each with
-    its own seed, so the result does not depend on which server ran which request."""
+    its own seed, so the result does not depend on which server ran which request. Samplers other
+    than temperature and top_p are switched off (`NEUTRAL_SAMPLING`)."""
     def call(p: str, i: int, j: int) -> Call:
         kw = {"seed": sample_seed(seed, i, j)} if temperature > 0 else {}
         return lambda c: c.completions.create(model=model, prompt=p, max_tokens=max_tokens,
-                                              temperature=temperature, top_p=top_p, **kw)
+                                              temperature=temperature, top_p=top_p,
+                                              extra_body=dict(NEUTRAL_SAMPLING), **kw)
 
     resps = pool.map([call(p, i, j) for i, p in enumerate(prompts) for j in range(n)])
     out = [(r.choices[0].text or "", r.choices[0].finish_reason or "") for r in resps]

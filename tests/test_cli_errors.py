@@ -64,6 +64,8 @@ CASES = [
     ("rm.loss typo", lambda e: ["rm", "--rm.loss=bt"], "'rm.loss' must be one of soft, hard"),
     ("eval.judges typo", lambda e: ["eval", "--eval.judges=[oracle, gpt4]"], "'eval.judges' must be one of"),
     ("model.dtype typo", lambda e: ["sft", "--model.dtype=fp8"], "'model.dtype' must be one of auto, bf16"),
+    ("greedy RL rollouts", lambda e: ["rl", "--rl.temperature=0"], "RL needs sampled rollouts"),
+    ("RLOO with one sample", lambda e: ["rl", "--rl.algo=rloo", "--rl.n=1"], "rloo needs rl.n >= 2"),
     ("unknown reward source", lambda e: ["rl", "--rl.rewards=[{source: rmm}]"], "unknown reward source 'rmm'"),
     ("unknown reward option", lambda e: ["rl", "--rl.rewards=[{source: rm, pathh: x}]"],
      "reward source 'rm' has no option 'pathh'"),

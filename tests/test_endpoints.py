@@ -301,3 +301,31 @@ def test_the_llama_cpp_build_is_portable():
                               check=True).stdout
         assert "tileloadd" not in code and "ldtilecfg" not in code, f"{lib.name} uses AMX tile instructions"
         assert "%zmm" not in code, f"{lib.name} uses AVX-512 registers"
+
+
+def test_server_samples_switch_off_every_sampler_but_temperature_and_top_p():
+    """A server fills what a request leaves out from its own defaults (llama.cpp: top_k 40, min_p 0.05,
+    repeat_penalty 1.1), so samples meant to come from the policy at temperature T say so in full."""
+    from types import SimpleNamespace
+
+    from rlaif.endpoints import EndpointPool, complete
+
+    seen = []
+
+    class Recorder:
+        def __init__(self, url):
+            self.completions = self
+
+        async def create(self, **kw):
+            seen.append(kw)
+            return SimpleNamespace(choices=[SimpleNamespace(text="x", finish_reason="stop")])
+
+    pool = EndpointPool(["http://a"], client_factory=Recorder)
+    out = complete(pool, "m", ["p1", "p2"], n=2, temperature=0.9, top_p=1.0, max_tokens=4, seed=3)
+    assert out == [[("x", "stop")] * 2] * 2 and len(seen) == 4
+    for kw in seen:
+        body = kw["extra_body"]
+        assert body["top_k"] == 0 and body["min_p"] == 0.0
+        assert body["repeat_penalty"] == 1.0 and body["repetition_penalty"] == 1.0
+        assert kw["temperature"] == 0.9 and kw["top_p"] == 1.0
+    assert len({kw["seed"] for kw in seen}) == 4

@@ -98,14 +98,11 @@ def load_policy(cfg: Config, path: str):
 
 
 def check_sampling(rl) -> None:
-    """Rollout settings whose log-probabilities the trainer can compute (see design decision 4)."""
-    if not rl.temperature > 0:
-        raise ValueError(f"rl.temperature={rl.temperature}: RL needs sampled rollouts (temperature > 0, the "
-                         f"paper: 0.9); greedy decoding has no policy log-probabilities to train on")
-    if rl.top_p != 1.0:
-        raise ValueError(f"rl.top_p={rl.top_p}: nucleus sampling draws from a truncated distribution whose "
-                         f"log-probabilities, ratios and KL the trainer does not compute; use rl.top_p=1.0 "
-                         f"(a lower rl.temperature also sharpens the samples)")
+    """Rollout settings whose log-probabilities the trainer can compute (see design decision 4);
+    also checked when a config loads, this covers a Trainer built from Python."""
+    from ..config import check_rl
+
+    check_rl(rl, "rl")
 
 
 def head_logits(model, h):
