@@ -264,3 +264,17 @@ def test_suite_edits_are_read_only_and_rolled_back(pets):
     with edited(conn, [["INSERT INTO pet (id, owner_id) VALUES (?, ?)", [1, 1]]]) as db:  # a key clash
         assert db is None
     assert conn.execute("SELECT COUNT(*) FROM pet").fetchone()[0] == 400
+
+
+def test_steps_and_boundaries():
+    from rlaif.tasks.testsuite.facts import Col, decimal_places
+
+    assert [decimal_places(x) for x in (1e-05, 2.5, 3.0, 1.5e20, float("inf"), -0.25)] == [5, 1, 0, 0, 0, 2]
+    assert ts.literal_shifts(10) == [9, 11] and ts.literal_shifts(2.5) == [2.4, 2.6]
+    assert ts.literal_shifts("2010-03-01") == ["2010-02-28", "2010-03-02"] and ts.literal_shifts("2010") == ["2009", "2011"]
+    stamp = Col("d", "date", False, False, False, False, time=" 00:00:00")
+    assert ts.boundary_values("2008-01-01", stamp) == ["2007-12-31 00:00:00", "2008-01-01 00:00:00",
+                                                       "2008-01-02 00:00:00"]
+    price = Col("p", "real", False, False, False, False, step=0.01)
+    assert ts.boundary_values(15, price) == [14.99, 15.0, 15.01] and ts.boundary_values(3.85, price) == [3.84, 3.85, 3.86]
+    assert ts.boundary_values(1970, Col("y", "int", False, False, False, False)) == [1969, 1970, 1971]

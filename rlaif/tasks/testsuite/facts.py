@@ -40,6 +40,13 @@ class Table:
     children: list[tuple[str, str, str]]  # (child table, child column, this table's column), lower-case
 
 
+def decimal_places(value: float) -> int:
+    """Digits after the point in a number's shortest repr (1e-05 -> 5, 2.50 -> 1, 3.0 -> 0, inf -> 0)."""
+    mantissa, _, exponent = repr(float(value)).lower().partition("e")
+    digits = len(mantissa.split(".")[1].rstrip("0")) if "." in mantissa else 0
+    return max(0, digits - int(exponent or 0)) if mantissa.lstrip("-").replace(".", "").isdigit() else 0
+
+
 def _kind(values: list) -> tuple[str, float, str]:
     """(kind, step, time part) of a column from a sample of its values."""
     if not values:
@@ -47,7 +54,7 @@ def _kind(values: list) -> tuple[str, float, str]:
     if all(isinstance(v, int) for v in values):
         return "int", 1, ""
     if all(isinstance(v, (int, float)) for v in values):
-        decimals = max(len(repr(float(v)).split(".")[1].rstrip("0")) for v in values)
+        decimals = max(decimal_places(v) for v in values)
         return "real", 10.0 ** -min(decimals, 4), ""
     if all(isinstance(v, str) and DATE.match(v) for v in values):
         return "date", 1, DATE.match(values[0]).group(2)

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .facts import DATE, Col, Table
+from .facts import DATE, Col, Table, decimal_places
 
 
 # --------------------------------------------------------------------------- constants and steps
@@ -43,8 +43,8 @@ def literal(value):
 
 
 def _decimals_step(value: float) -> float:
-    text = repr(float(value)).split(".")[1].rstrip("0")
-    return 10.0 ** -min(len(text), 4) if text else 1
+    places = decimal_places(value)
+    return 10.0 ** -min(places, 4) if places else 1
 
 
 def _shift_date(text: str, days: int) -> str | None:
