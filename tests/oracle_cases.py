@@ -179,7 +179,8 @@ NEAR_MISSES = [
      "SELECT Phone FROM Customer WHERE FirstName = 'Leonie'", "incomplete name filter"),
     ("chinook", "SELECT COUNT(*) FROM Album AS Al JOIN Artist AS Ar ON Al.ArtistId = Ar.ArtistId "
      "WHERE Ar.Name = 'Iron Maiden'",
-     "SELECT COUNT(*) FROM Album AS Al JOIN Artist AS Ar ON Al.ArtistId = Ar.ArtistId WHERE Ar.Name LIKE 'Iron Maiden%'",
+     "SELECT COUNT(*) FROM Album AS Al JOIN Artist AS Ar ON Al.ArtistId = Ar.ArtistId "
+     "WHERE Ar.Name LIKE 'Iron Maiden%'",
      "LIKE instead of equality"),
     ("chinook", "SELECT Country FROM Customer GROUP BY Country HAVING COUNT(*) > 6",
      "SELECT Country FROM Customer GROUP BY Country HAVING COUNT(*) >= 6", "off-by-one HAVING"),
@@ -268,7 +269,8 @@ EQUIVALENTS = [
      "COUNT(*) vs COUNT(pk)"),
     ("chinook", "SELECT COUNT(*) FROM Customer WHERE Country = 'Canada'",
      "SELECT COUNT(Email) FROM Customer WHERE Country = 'Canada'", "COUNT(*) vs COUNT(NOT NULL column)"),
-    ("chinook", "SELECT COUNT(*) FROM Invoice WHERE CustomerId = 7", "SELECT COUNT(1) FROM Invoice WHERE CustomerId = 7",
+    ("chinook", "SELECT COUNT(*) FROM Invoice WHERE CustomerId = 7",
+     "SELECT COUNT(1) FROM Invoice WHERE CustomerId = 7",
      "COUNT(*) vs COUNT(1)"),
     ("chinook", "SELECT InvoiceId, Total FROM Invoice WHERE BillingCountry = 'France' "
      "AND Total > (SELECT AVG(Total) FROM Invoice)",
@@ -318,13 +320,15 @@ EQUIVALENTS = [
      "BETWEEN a bare end date on values with a time part"),
     ("chinook", "SELECT COUNT(*) FROM Invoice WHERE InvoiceDate >= '2011-01-01'",
      "SELECT COUNT(*) FROM Invoice WHERE date(InvoiceDate) >= '2011-01-01'", "date() on the column"),
-    ("chinook", "SELECT SUM(IL.UnitPrice * IL.Quantity) FROM InvoiceLine AS IL JOIN Track AS T ON IL.TrackId = T.TrackId "
+    ("chinook", "SELECT SUM(IL.UnitPrice * IL.Quantity) FROM InvoiceLine AS IL "
+     "JOIN Track AS T ON IL.TrackId = T.TrackId "
      "JOIN Genre AS G ON T.GenreId = G.GenreId WHERE G.Name = 'Blues'",
      "SELECT SUM(il.Quantity * il.UnitPrice) FROM Genre g JOIN Track t USING (GenreId) "
      "JOIN InvoiceLine il ON il.TrackId = t.TrackId WHERE g.Name = 'Blues'", "join order, USING"),
     ("chinook", "SELECT AVG(Total) FROM Invoice WHERE BillingCity = 'Paris'",
      "SELECT SUM(Total) * 1.0 / COUNT(Total) FROM Invoice WHERE BillingCity = 'Paris'", "AVG vs SUM/COUNT"),
-    ("chinook", "SELECT T.Name FROM Track AS T JOIN Album AS A ON T.AlbumId = A.AlbumId WHERE A.Title = 'Let There Be Rock'",
+    ("chinook", "SELECT T.Name FROM Track AS T JOIN Album AS A ON T.AlbumId = A.AlbumId "
+     "WHERE A.Title = 'Let There Be Rock'",
      "SELECT T.Name FROM Track AS T LEFT JOIN Album AS A ON T.AlbumId = A.AlbumId WHERE A.Title = 'Let There Be Rock'",
      "LEFT JOIN with a null-rejecting filter"),
     ("chinook", "SELECT DISTINCT BillingCountry FROM Invoice WHERE Total > 20",
@@ -381,7 +385,8 @@ EQUIVALENTS = [
     ("flights", "SELECT COUNT(*) FROM flights WHERE carrier = 'HA'",
      "SELECT COUNT(*) FROM flights WHERE carrier IN ('HA')", "IN with one value"),
     # ---- school
-    ("school", "SELECT COUNT(*) FROM student AS s JOIN department AS d ON s.dept_id = d.dept_id WHERE d.name = 'Physics'",
+    ("school", "SELECT COUNT(*) FROM student AS s JOIN department AS d ON s.dept_id = d.dept_id "
+     "WHERE d.name = 'Physics'",
      "SELECT COUNT(*) FROM student WHERE dept_id = (SELECT dept_id FROM department WHERE name = 'Physics')",
      "JOIN vs scalar subquery on a UNIQUE column"),
     ("school", "SELECT student_id FROM student WHERE gpa BETWEEN 3.5 AND 3.8",

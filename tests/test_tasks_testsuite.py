@@ -41,7 +41,8 @@ def pets(tmp_path, monkeypatch):
         CREATE TABLE pet (id INTEGER PRIMARY KEY, owner_id INTEGER NOT NULL REFERENCES owner(id), kind TEXT,
                           age REAL, born TEXT);
     """)
-    conn.executemany("INSERT INTO owner VALUES (?, ?, ?)", [(i, f"owner{i}", ["Oslo", "Rome"][i % 2]) for i in range(1, 41)])
+    conn.executemany("INSERT INTO owner VALUES (?, ?, ?)",
+                     [(i, f"owner{i}", ["Oslo", "Rome"][i % 2]) for i in range(1, 41)])
     conn.executemany("INSERT INTO pet VALUES (?, ?, ?, ?, ?)",
                      [(i, 1 + i % 40, ["cat", "dog", "fish"][i % 3], (i % 7) + 0.5, f"20{10 + i % 9}-0{1 + i % 9}-15")
                       for i in range(1, 401)])
@@ -271,10 +272,12 @@ def test_steps_and_boundaries():
 
     assert [decimal_places(x) for x in (1e-05, 2.5, 3.0, 1.5e20, float("inf"), -0.25)] == [5, 1, 0, 0, 0, 2]
     assert ts.literal_shifts(10) == [9, 11] and ts.literal_shifts(2.5) == [2.4, 2.6]
-    assert ts.literal_shifts("2010-03-01") == ["2010-02-28", "2010-03-02"] and ts.literal_shifts("2010") == ["2009", "2011"]
+    assert ts.literal_shifts("2010-03-01") == ["2010-02-28", "2010-03-02"]
+    assert ts.literal_shifts("2010") == ["2009", "2011"]
     stamp = Col("d", "date", False, False, False, False, time=" 00:00:00")
     assert ts.boundary_values("2008-01-01", stamp) == ["2007-12-31 00:00:00", "2008-01-01 00:00:00",
                                                        "2008-01-02 00:00:00"]
     price = Col("p", "real", False, False, False, False, step=0.01)
-    assert ts.boundary_values(15, price) == [14.99, 15.0, 15.01] and ts.boundary_values(3.85, price) == [3.84, 3.85, 3.86]
+    assert ts.boundary_values(15, price) == [14.99, 15.0, 15.01]
+    assert ts.boundary_values(3.85, price) == [3.84, 3.85, 3.86]
     assert ts.boundary_values(1970, Col("y", "int", False, False, False, False)) == [1969, 1970, 1971]

@@ -224,7 +224,8 @@ class Editor:
             extra = [] if table.cols[c].ref else [self.fresh(t, c, new[c])]
             for v in self.domain(t, c) + extra:
                 trial = new | {c: v}
-                if v != new[c] and self.allowed(t, c, v) and not self._row_exists(table, {k: trial[k] for k in table.pk}):
+                key = {k: trial[k] for k in table.pk}
+                if v != new[c] and self.allowed(t, c, v) and not self._row_exists(table, key):
                     new[c] = v
                     return True
         return not parts and not self._row_exists(table, {k: new[k] for k in table.pk})
