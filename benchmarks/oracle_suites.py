@@ -76,11 +76,16 @@ def oracle_before():
                               capture_output=True, text=True, check=True).stdout
     except (subprocess.CalledProcessError, IndexError, FileNotFoundError):
         return None
+    # its one project import, from wherever today's oracle takes it (modules may have moved since)
+    code = code.replace("from ..models import cache_dir", "from rlaif.tasks.sqloracle import cache_dir")
     spec = importlib.util.spec_from_loader("rlaif.tasks._sqloracle_before", loader=None)
     module = importlib.util.module_from_spec(spec)
     module.__package__ = "rlaif.tasks"
     sys.modules[spec.name] = module
-    exec(compile(code, f"sqloracle.py@{added[:7]}^", "exec"), module.__dict__)
+    try:
+        exec(compile(code, f"sqloracle.py@{added[:7]}^", "exec"), module.__dict__)
+    except ImportError:
+        return None
     return module.ExecutionOracle(), f"{added[:7]}^"
 
 
