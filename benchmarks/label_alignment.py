@@ -45,7 +45,7 @@ def main() -> int:
     ap.add_argument("overrides", nargs="*", help="label.KEY=VALUE ...")
     args = ap.parse_args()
 
-    from rlaif.config import load_config
+    from rlaif.core.config import load_config
     from rlaif.stages import run_stage
 
     work = Path(args.out or tempfile.mkdtemp(prefix="label_alignment_"))

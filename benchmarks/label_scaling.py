@@ -41,7 +41,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def label_once(urls: list[str], pairs, concurrency: int) -> tuple[float, dict]:
-    from rlaif.config import load_config
+    from rlaif.core.config import load_config
     from rlaif.labelers import build_labeler
 
     cfg = load_config(None, ["task=summarize", "label.backend=openai", f"label.openai.base_url=[{', '.join(urls)}]",

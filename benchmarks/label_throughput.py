@@ -75,8 +75,8 @@ class GenerateJudge:
     def __call__(self, pairs) -> tuple[int, int]:
         import torch
 
-        from rlaif.models import encode_prompt, render_prompt
-        from rlaif.records import prompt_text
+        from rlaif.core.models import encode_prompt, render_prompt
+        from rlaif.core.records import prompt_text
 
         parsed = 0
         for p in pairs:
@@ -125,7 +125,7 @@ def main() -> int:
 
     from rlaif.labelers.backends.hf import HFBackend
     from rlaif.labelers.prompts import load_template
-    from rlaif.models import load_tokenizer, resolve_model_path
+    from rlaif.core.models import load_tokenizer, resolve_model_path
 
     torch.set_num_threads(args.threads)
     pairs = make_pairs(args.pairs, args.chars)

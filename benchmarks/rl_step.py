@@ -36,7 +36,7 @@ RUNNERS = ["ours", "ours_a2c", "trl_rloo", "trl_grpo", "trl_rloo_fp32", "trl_grp
 
 def sql_reward(prompts, completions, **kw):
     """1 if the completion looks like a SELECT query, else 0 (cheap, deterministic, same for all)."""
-    from rlaif.records import response_text  # TRL passes chat completions as message lists
+    from rlaif.core.records import response_text  # TRL passes chat completions as message lists
 
     return [1.0 if "select" in response_text(c).lower() else 0.0 for c in completions]
 
@@ -53,11 +53,11 @@ def peak_rss_mb() -> float:
 
 
 def run_ours(steps: int, warmup: int, algo: str) -> dict:
-    from rlaif.config import load_config
-    from rlaif.models import load_tokenizer, render_prompt, resolve_model_path
-    from rlaif.rewards import build_rewards
-    from rlaif.stages.rl import Trainer, make_engine
-    from rlaif.training import accelerator
+    from rlaif.core.config import load_config
+    from rlaif.core.models import load_tokenizer, render_prompt, resolve_model_path
+    from rlaif.rl.rewards import build_rewards
+    from rlaif.rl.trainer import Trainer, make_engine
+    from rlaif.core.training import accelerator
 
     path = resolve_model_path("smollm2-135m")
     n = N if algo == "rloo" else 1
@@ -88,7 +88,7 @@ def run_trl(steps: int, warmup: int, kind: str, fp32: bool) -> dict:
     import datasets
     from transformers import TrainerCallback
 
-    from rlaif.models import resolve_model_path
+    from rlaif.core.models import resolve_model_path
 
     path = resolve_model_path("smollm2-135m")
     if kind == "rloo":

@@ -73,8 +73,8 @@ def make_pairs(n: int, seed: int = 0) -> list[dict]:
 
 def encode(pairs: list[dict], model_path: str) -> list[dict]:
     """Token ids for every pair, with the end-of-turn token closing each response (what TRL adds)."""
-    from rlaif.models import load_tokenizer, render_prompt
-    from rlaif.reward_model import encode_group
+    from rlaif.core.models import load_tokenizer, render_prompt
+    from rlaif.rm.model import encode_group
 
     tok = load_tokenizer(model_path)
     out = []
@@ -115,9 +115,9 @@ def child_trl(data: list[dict], model_path: str, batch: int, steps: int, out: Pa
 
 def child_rlaif(data: list[dict], model_path: str, batch: int, steps: int, out: Path,
                 share_prompt: bool, checkpointing: bool) -> list[float]:
-    from rlaif.config import load_config
-    from rlaif.models import load_tokenizer
-    from rlaif.stages.rm import train
+    from rlaif.core.config import load_config
+    from rlaif.core.models import load_tokenizer
+    from rlaif.rm.train import train
 
     cfg = load_config(None, {"model": {"name": model_path},
                              "rm": {"batch_size": batch, "max_steps": steps, "lr": 2e-5, "log_every": 1,
@@ -185,7 +185,7 @@ def main() -> None:
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    from rlaif.models import resolve_model_path
+    from rlaif.core.models import resolve_model_path
 
     model_path = resolve_model_path(args.model)
     total = args.steps + args.warmup

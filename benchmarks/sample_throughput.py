@@ -65,9 +65,9 @@ def main() -> None:
 
     import torch
 
-    from rlaif.config import load_config
-    from rlaif.models import load_causal_lm, load_tokenizer, render_prompt
-    from rlaif.stages.sample import sample_records
+    from rlaif.core.config import load_config
+    from rlaif.core.models import load_causal_lm, load_tokenizer, render_prompt
+    from rlaif.generation import sample_records
 
     cfg = load_config(None, [f"model.name={args.model}", "sample.temperature=0", "sample.n=1",
                              f"sample.max_new_tokens={args.max_new_tokens}"])

@@ -6,8 +6,8 @@ import importlib
 import sys
 import textwrap
 
-from .config import Config, ConfigError, describe, load_config
-from .errors import UserError
+from .core.config import Config, ConfigError, describe, load_config, parse_stage_args
+from .core.errors import UserError
 
 # what a user's mistake raises: answered with one line, never a traceback (a FileNotFoundError or a
 # permission error is about a path the user gave)
@@ -39,11 +39,7 @@ examples:
 def _stage_help() -> str:
     from .stages import STAGES
 
-    rows = []
-    for name, module in STAGES.items():
-        mod = importlib.import_module(module)
-        rows.append(f"  {name:<10} {mod.HELP}")
-    return "\n".join(rows)
+    return "\n".join(f"  {name:<10} {st.help}" for name, st in STAGES.items())
 
 
 def _command_help() -> str:
@@ -53,12 +49,15 @@ def _command_help() -> str:
         f"  {n:<10} {h}" for n, (_, h) in COMMANDS.items()) + "\n"
 
 
-def stage_usage(name: str, mod) -> str:
+def stage_usage(name: str) -> str:
     """Every option a stage reads, with its default and meaning."""
-    rows = [r for r in describe(Config) if "." not in r[0] or r[0].split(".")[0] in mod.SECTIONS]
+    from .stages import STAGES
+
+    st = STAGES[name]
+    rows = [r for r in describe(Config) if "." not in r[0] or r[0].split(".")[0] in st.sections]
     width = max(len(k) for k, _, _ in rows) + 2
     lines = [f"usage: rlaif {name} [--config FILE.yaml] [--force] [--KEY=VALUE ...]", "",
-             mod.HELP, "", "options (YAML keys; on the command line as --KEY=VALUE):"]
+             st.help, "", "options (YAML keys; on the command line as --KEY=VALUE):"]
     for key, default, help_ in rows:
         wrapped = textwrap.wrap(f"{help_} [default: {default}]", 100 - width) or [""]
         lines.append(f"  {key:<{width}}{wrapped[0]}")
@@ -66,30 +65,6 @@ def stage_usage(name: str, mod) -> str:
     lines += ["", "  --config FILE   YAML file with any of the sections above",
               "  --force         recompute even if OUT/" + name + " is complete"]
     return "\n".join(lines)
-
-
-def parse_stage_args(argv: list[str]) -> tuple[str | None, bool, list[str]]:
-    config, force, overrides = None, False, []
-    it = iter(argv)
-    for a in it:
-        if a == "--config":
-            config = next(it, None)
-            if config is None:
-                raise ConfigError("--config needs a file")
-        elif a.startswith("--config="):
-            config = a.split("=", 1)[1]
-        elif a == "--force":
-            force = True
-        elif a.startswith("--") and "=" in a:
-            overrides.append(a[2:])
-        elif a.startswith("--"):
-            value = next(it, None)  # `--sft.lr 1e-4` form
-            if value is None:
-                raise ConfigError(f"flag {a} needs a value")
-            overrides.append(f"{a[2:]}={value}")
-        else:
-            raise ConfigError(f"unexpected argument {a!r}; options look like --section.key=value")
-    return config, force, overrides
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,15 +93,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(name: str, rest: list[str]) -> int:
-    from .stages import run_stage, stage_module
+    from .stages import STAGES, run_stage
 
     if name in COMMANDS:
         return importlib.import_module(COMMANDS[name][0]).main(rest)
-    mod = stage_module(name)
-    if rest and rest[0] in getattr(mod, "SUBCOMMANDS", {}):  # e.g. `rlaif rm serve ...`
-        return mod.subcommand(rest[0], rest[1:])
+    if rest and rest[0] in STAGES[name].subcommands:  # e.g. `rlaif rm serve ...`
+        return importlib.import_module(STAGES[name].subcommands[rest[0]]).main(rest[1:])
     if "-h" in rest or "--help" in rest:
-        print(stage_usage(name, mod))
+        print(stage_usage(name))
         return 0
     config, force, overrides = parse_stage_args(rest)
     cfg = load_config(config, overrides)

@@ -26,8 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-from .config import Config, ConfigError, load_config
-from .records import RecordError
+from .core.config import Config, ConfigError, load_config
+from .core.records import RecordError
 
 # sizes: --quick must finish in ~10 minutes on 2 CPU cores, the full demo in ~60
 SIZES = {
@@ -116,15 +116,15 @@ def build_configs(out: str, quick: bool, arms: list[str], big: str, extra: list[
 
 
 def _flags(extra: list[str]) -> dict:
-    from .cli import parse_stage_args
-    from .config import _parse_flag_value
+    from .core.config import parse_stage_args
+    from .core.config import _parse_flag_value
 
     _, _, overrides = parse_stage_args(extra)
     return {k: _parse_flag_value(v) for k, _, v in (o.partition("=") for o in overrides)}
 
 
 def _installed(model: str) -> bool:
-    from .models import BUILTINS
+    from .core.models import BUILTINS
 
     return model not in BUILTINS or all(importlib.util.find_spec(p) for p in BUILTINS[model].packages)
 

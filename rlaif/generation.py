@@ -1,11 +1,12 @@
-"""Stage `sample`: N completions per prompt from the policy, written as they are made.
+"""Sampling from a policy: the one generation routine, used by `rlaif sample`, RL rollouts, the HF
+labeler backend and evaluation.
 
 1. Batched `generate` with left padding and the KV cache; prompts are length-sorted so a batch
    wastes little on padding.
 2. Deterministic for a seed and resumable: batch k is always the same prompts and is seeded with
    seed + k, so a run killed after any batch and restarted produces the same file as one that never
    stopped. Records carry their input `index`; the final file is in input order.
-3. `generate_texts` is the one sampling routine: RL rollouts and evaluation call it too.
+3. `generate_texts` is the one sampling routine: RL rollouts, the HF labeler and evaluation call it.
 4. Its settings are complete and explicit (`generation_config`): `generate` fills whatever its
    caller leaves unset from the checkpoint's generation_config.json, so a `repetition_penalty` or
    `no_repeat_ngram_size` saved there would reshape every sample, and RL rollouts would no longer
@@ -18,12 +19,8 @@ import contextlib
 import time
 from pathlib import Path
 
-from ..config import Config, SampleConfig
-from ..runs import JsonlAppender, Run, read_done
-
-SECTIONS = ("model", "sample")
-HELP = "sample N completions per prompt from the policy (default: the sft checkpoint)"
-
+from .core.config import Config, SampleConfig
+from .core.runs import JsonlAppender, read_done
 
 def policy_path(cfg: Config, explicit: str = "") -> str:
     """The policy a stage should use: explicit, else the sft stage's checkpoint, else model.name."""
@@ -73,7 +70,7 @@ def generate_texts(model, tokenizer, prompt_texts: list[str], n: int, temperatur
     With return_ids, also the (B*n, T) prompt+response token tensor and the prompt width, for RL."""
     import torch
 
-    from ..models import encode_prompt, stop_token_ids
+    from .core.models import encode_prompt, stop_token_ids
 
     enc = [encode_prompt(tokenizer, t)[-max_prompt_length:] for t in prompt_texts]
     width = max(len(e) for e in enc)
@@ -100,7 +97,7 @@ def server_sampler(s: SampleConfig, model_path: str):
     """`fn(prompt_texts, seed) -> [[str] * n]` through OpenAI-compatible servers (sample.server_url:
     one or a list; least-loaded routing and failover, rlaif/endpoints.py). Each sample has its own
     seed, so the file does not depend on which server answered."""
-    from ..endpoints import EndpointPool, complete
+    from .serving.endpoints import EndpointPool, complete
 
     pool = EndpointPool(s.server_url)
 
@@ -118,8 +115,8 @@ def sample_records(cfg: Config, records: list[dict], out_file: Path, model_path:
     """Sample for `records` into `out_file` (appending, resuming what is there); return all rows.
 
     `model` and `tokenizer` may be passed already loaded (evaluation and benchmarks reuse them)."""
-    from ..models import load_causal_lm, load_tokenizer, render_prompt
-    from ..training import Progress
+    from .core.models import load_causal_lm, load_tokenizer, render_prompt
+    from .core.training import Progress
 
     s = s or cfg.sample
     done = {r["index"]: r for r in read_done(out_file)}
@@ -151,23 +148,3 @@ def sample_records(cfg: Config, records: list[dict], out_file: Path, model_path:
                 bar.update(len(batch), tokens=n_tokens)
         bar.close()
     return [done[i] for i in range(len(records))]
-
-
-def run(cfg: Config, force: bool = False) -> Path:
-    from ..records import write_jsonl
-    from ..tasks import resolve_records
-
-    records, source = resolve_records(cfg.sample.prompts, "prompt", cfg.task, "preference", cfg.sample.limit)
-    model_path = policy_path(cfg, cfg.sample.model)
-    r = Run(cfg, "sample", SECTIONS)
-    r.add_input("prompts", source if Path(source).exists() else None, records=records, source=source)
-    r.add_model("model", model_path)
-    r.open(force)
-    t0 = time.time()
-    rows = sample_records(cfg, records, r.dir / "samples.partial.jsonl", model_path)
-    r.time("sample_s", time.time() - t0)
-    write_jsonl(r.dir / "samples.jsonl", rows)
-    (r.dir / "samples.partial.jsonl").unlink()
-    chars = sum(len(c) for row in rows for c in row["completions"])
-    return r.finish(prompts=len(rows), completions=sum(len(x["completions"]) for x in rows),
-                    completion_chars=chars, model=model_path)

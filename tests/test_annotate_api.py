@@ -10,7 +10,7 @@ from rlaif.annotate.cli import main as annotate_main
 from rlaif.annotate.export import export
 from rlaif.annotate.items import load_gold, load_items
 from rlaif.annotate.store import Settings, Store
-from rlaif.records import RecordError, read_records
+from rlaif.core.records import RecordError, read_records
 
 fastapi = pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402

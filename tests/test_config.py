@@ -1,6 +1,6 @@
 import pytest
 
-from rlaif.config import Config, ConfigError, describe, load_config, section_hash
+from rlaif.core.config import Config, ConfigError, describe, load_config, section_hash
 
 
 def test_defaults_and_yaml_and_flags(tmp_path):

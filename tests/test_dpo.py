@@ -2,7 +2,7 @@ import json
 
 import torch
 
-from rlaif.config import load_config
+from rlaif.core.config import load_config
 from rlaif.stages import run_stage
 from rlaif.stages.dpo import hard_pairs
 
@@ -21,7 +21,7 @@ def test_hard_pairs_follow_p_a_not_slot_order():
 def _logratio(model_dir, tok_dir, prompt, good, bad):
     from transformers import AutoModelForCausalLM
 
-    from rlaif.models import encode_prompt, load_tokenizer, render_prompt
+    from rlaif.core.models import encode_prompt, load_tokenizer, render_prompt
 
     tok = load_tokenizer(tok_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir)

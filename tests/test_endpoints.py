@@ -14,8 +14,8 @@ import openai
 import pytest
 
 from conftest import write_jsonl
-from rlaif.config import load_config
-from rlaif.endpoints import EndpointPool, NoEndpointError, complete
+from rlaif.core.config import load_config
+from rlaif.serving.endpoints import EndpointPool, NoEndpointError, complete
 from rlaif.stages import run_stage
 
 pytest.importorskip("llama_cpp.server.app", reason="pip install 'llama-cpp-python[server]'")
@@ -180,10 +180,10 @@ def test_rl_rollouts_from_a_server_with_weights_pushed_after_each_update(servers
     import torch
     from safetensors.torch import load_file
 
-    from rlaif import weight_sync
-    from rlaif.models import load_tokenizer, render_prompt
-    from rlaif.rollouts import OpenAIRollout
-    from rlaif.stages.rl import prompt_batches
+    from rlaif.rl import weight_sync
+    from rlaif.core.models import load_tokenizer, render_prompt
+    from rlaif.rl.rollouts import OpenAIRollout
+    from rlaif.rl.trainer import prompt_batches
 
     fake = FakeVLLM()
     monkeypatch.setattr(weight_sync, "_nccl_engine", lambda: fake)
@@ -308,7 +308,7 @@ def test_server_samples_switch_off_every_sampler_but_temperature_and_top_p():
     repeat_penalty 1.1), so samples meant to come from the policy at temperature T say so in full."""
     from types import SimpleNamespace
 
-    from rlaif.endpoints import EndpointPool, complete
+    from rlaif.serving.endpoints import EndpointPool, complete
 
     seen = []
 

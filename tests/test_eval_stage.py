@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from rlaif import cli
-from rlaif.config import load_config
+from rlaif.core.config import load_config
 from rlaif.evaluation import judges as judges_mod
 from rlaif.evaluation.report import SECTIONS
 from rlaif.stages import run_stage

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from conftest import write_jsonl
-from rlaif.config import load_config
+from rlaif.core.config import load_config
 from rlaif.labelers import Pair, score_pairs
 from rlaif.labelers.judges import FakeJudge, LMJudge, OracleJudge
 from rlaif.labelers.prompts import load_template

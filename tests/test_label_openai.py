@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from rlaif.config import OpenAIBackendConfig
+from rlaif.core.config import OpenAIBackendConfig
 from rlaif.labelers import Pair, score_pairs
 from rlaif.labelers.backends.openai import NoLogprobsError, OpenAIBackend
 from rlaif.labelers.judges import LMJudge

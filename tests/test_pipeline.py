@@ -76,7 +76,7 @@ def test_demo_quick_on_a_tiny_model(tiny_model, tmp_path):
 def test_reruns_follow_the_inputs_downstream_only(tiny_model, tmp_path, capsys):
     """Change nothing: everything skips. Change an unrelated section: nothing reruns. Change an upstream
     output (the labels): exactly the stages downstream of it rerun, each saying why."""
-    from rlaif.config import load_config
+    from rlaif.core.config import load_config
     from rlaif.pipeline import run_pipeline
 
     yaml_file = _pipeline_yaml(tmp_path, tiny_model)
@@ -109,7 +109,7 @@ def test_reruns_follow_the_inputs_downstream_only(tiny_model, tmp_path, capsys):
 
 def test_every_stage_runs_on_a_spider_folder_without_extra_flags(tiny_model, tmp_path):
     """`task: spider:PATH` takes the text2sql template, oracle and report wording from the task's kind."""
-    from rlaif.config import load_config
+    from rlaif.core.config import load_config
     from rlaif.pipeline import run_pipeline
     from rlaif.tasks import get_task
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from rlaif.records import RecordError, read_records, response_text, validate
+from rlaif.core.records import RecordError, read_records, response_text, validate
 
 
 def test_sft_aliases_and_chat_forms(tmp_path):

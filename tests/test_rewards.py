@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from rlaif.rewards import SOURCES, RewardError, build_rewards, build_source, register
+from rlaif.rl.rewards import SOURCES, RewardError, build_rewards, build_source, register
 
 
 def length(prompts, completions, **kw):
@@ -55,7 +55,7 @@ def test_errors_name_the_source():
 
 
 def test_rm_source_without_a_model_says_what_to_do(tmp_path):
-    from rlaif.config import load_config
+    from rlaif.core.config import load_config
 
     cfg = load_config(None, [f"out={tmp_path}"])
     with pytest.raises(RewardError, match="run `rlaif rm` first"):

@@ -6,9 +6,9 @@ import math
 import pytest
 import torch
 
-from rlaif.config import load_config
+from rlaif.core.config import load_config
 from rlaif.stages import run_stage
-from rlaif.stages import rl as rl_mod
+from rlaif.rl import trainer as rl_mod
 
 
 def vowel_count(prompts, completions, **kw):
@@ -120,10 +120,10 @@ def test_missing_eos_penalty_and_adaptive_kl(tiny_model, prompts, tmp_path):
 
 
 def _trainer(cfg, model):
-    from rlaif.models import load_tokenizer
-    from rlaif.rewards import build_rewards
+    from rlaif.core.models import load_tokenizer
+    from rlaif.rl.rewards import build_rewards
     from rlaif.tasks import resolve_records
-    from rlaif.training import accelerator
+    from rlaif.core.training import accelerator
 
     records, _ = resolve_records(cfg.rl.prompts, "prompt", cfg.task, "rl")
     tok = load_tokenizer(model)
@@ -132,7 +132,7 @@ def _trainer(cfg, model):
 
 @pytest.mark.parametrize("critic", ["separate", "shared"])
 def test_one_step_changes_every_trainable_parameter(tiny_model, prompts, tmp_path, critic):
-    from rlaif.models import render_prompt
+    from rlaif.core.models import render_prompt
 
     cfg = _cfg(tmp_path, tiny_model, prompts, algo="a2c", critic=critic, steps=1)
     tr, records = _trainer(cfg, tiny_model)
@@ -180,7 +180,7 @@ def test_cli_rl_with_a_module_reward(tiny_model, prompts, tmp_path, monkeypatch,
 
 @pytest.mark.parametrize("algo", ["a2c", "rloo"])
 def test_fused_pass_gives_the_same_update_as_a_separate_scoring_pass(tiny_model, prompts, tmp_path, algo):
-    from rlaif.models import render_prompt
+    from rlaif.core.models import render_prompt
 
     weights, logs = [], []
     for fused in (True, False):
@@ -208,7 +208,7 @@ def _scale_logits(model, factor):
 
 def _one_token_rows(tr, prompt_text, tokens):
     """(ids, attn, resp) for the prompt followed by each of `tokens` as a one-token response."""
-    from rlaif.models import encode_prompt
+    from rlaif.core.models import encode_prompt
 
     p = torch.tensor(encode_prompt(tr.tok, prompt_text))
     resp = torch.as_tensor(tokens).view(-1, 1)
@@ -218,7 +218,7 @@ def _one_token_rows(tr, prompt_text, tokens):
 
 def test_kl_under_rollouts_is_the_kl_at_the_sampling_temperature(tiny_model, prompts, tmp_path):
     """Monte-Carlo k1 over rollouts sampled at T estimates KL(pi_T || ref_T), the exact value."""
-    from rlaif.models import render_prompt
+    from rlaif.core.models import render_prompt
 
     T, N = 0.9, 4000
     cfg = _cfg(tmp_path, tiny_model, prompts, algo="rloo", n=2, temperature=T, max_new_tokens=1,
@@ -259,7 +259,7 @@ def _grad_of(tr, ids, attn, resp, adv):
 def test_a_constant_advantage_has_zero_expected_policy_gradient(tiny_model, prompts, tmp_path):
     """E_{a ~ pi_T}[c * grad log pi(a)] = 0 exactly when pi is scored where it was sampled: computed
     over the whole vocabulary for one step instead of by sampling."""
-    from rlaif.models import render_prompt
+    from rlaif.core.models import render_prompt
 
     T = 0.9
     cfg = _cfg(tmp_path, tiny_model, prompts, algo="rloo", n=2, temperature=T, micro_batch_size=1024)
@@ -279,7 +279,7 @@ def test_a_constant_advantage_has_zero_expected_policy_gradient(tiny_model, prom
 
 def test_rl_logprobs_use_an_fp32_head_under_bf16_autocast(tiny_model, prompts, tmp_path):
     from rlaif.algos.losses import token_logprobs
-    from rlaif.models import render_prompt
+    from rlaif.core.models import render_prompt
 
     cfg = _cfg(tmp_path, tiny_model, prompts, algo="rloo", n=2, temperature=1.0)
     cfg.model.dtype = "bf16"
@@ -300,7 +300,7 @@ def test_step0_kl_is_exactly_zero_when_micro_batches_split_groups(tiny_model, pr
     """The fused update rounds micro-batches down to whole prompt groups; the reference must be
     scored in the same chunks: another batch shape may round differently (on this CPU it happens
     not to, on GPUs it does), and step 0's KL would then be near 0 instead of exactly 0."""
-    from rlaif.models import render_prompt
+    from rlaif.core.models import render_prompt
 
     real = rl_mod.forward
     for mbs, chunks in ((3, [2, 2, 2, 2, 2]), (5, [4, 4, 2])):  # 10 rows; mbs not a multiple of n = 2
@@ -323,7 +323,7 @@ def test_step0_kl_is_exactly_zero_when_micro_batches_split_groups(tiny_model, pr
 def test_fp16_loss_scale_is_undone_before_clipping_and_stepping(tiny_model, prompts, tmp_path):
     """accelerate's fp16 GradScaler multiplies the loss; the logged norm, the clipping and the step
     must see the true gradients (a real GradScaler on CPU stands in for a GPU's)."""
-    from rlaif.models import render_prompt
+    from rlaif.core.models import render_prompt
 
     out = []
     for scaled in (False, True):
@@ -344,7 +344,7 @@ def test_rl_logits_keep_the_models_final_logit_processing(tiny_model):
     """RL applies the LM head itself (in fp32): Gemma-2's soft-capping must still be there."""
     import transformers
 
-    from rlaif.models import load_tokenizer
+    from rlaif.core.models import load_tokenizer
 
     tok = load_tokenizer(tiny_model)
     torch.manual_seed(0)

@@ -18,9 +18,9 @@ def execution_accuracy(model_path: str, records: list[dict], max_new_tokens: int
     """Greedy outputs of `model_path` on `records`, scored by the task oracle."""
     import torch
 
-    from rlaif.config import ModelConfig
-    from rlaif.models import load_causal_lm, load_tokenizer, render_prompt
-    from rlaif.stages.sample import generate_texts
+    from rlaif.core.config import ModelConfig
+    from rlaif.core.models import load_causal_lm, load_tokenizer, render_prompt
+    from rlaif.generation import generate_texts
     from rlaif.tasks import get_task
 
     tok = load_tokenizer(model_path)
@@ -35,7 +35,7 @@ def execution_accuracy(model_path: str, records: list[dict], max_new_tokens: int
 
 
 def test_text2sql_sft_then_rl_raises_execution_accuracy(tmp_path):
-    from rlaif.config import load_config
+    from rlaif.core.config import load_config
     from rlaif.stages import run_stage
     from rlaif.tasks import get_task
 

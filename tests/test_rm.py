@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rlaif.config import load_config
-from rlaif.records import RecordError
+from rlaif.core.config import load_config
+from rlaif.core.records import RecordError
 
 WORDS = "the quick brown fox jumps over lazy dog cat sat on mat and ate a fish yes no maybe".split()
 
@@ -55,9 +55,9 @@ def shorter_rm(tmp_path_factory, tiny_model):
 def test_shared_prompt_rows_equal_separate_rows_and_hf_forward(tiny_model):
     import torch
 
-    from rlaif.config import ModelConfig
-    from rlaif.models import load_tokenizer, render_prompt
-    from rlaif.reward_model import batch_rewards, encode_group, load_rm_for_training, pack_groups, pooled
+    from rlaif.core.config import ModelConfig
+    from rlaif.core.models import load_tokenizer, render_prompt
+    from rlaif.rm.model import batch_rewards, encode_group, load_rm_for_training, pack_groups, pooled
 
     tok = load_tokenizer(tiny_model)
     hf = load_rm_for_training(tiny_model, ModelConfig(dtype="fp32"), tok.pad_token_id)
@@ -82,9 +82,9 @@ def test_block_mask_is_exact_under_every_attention_implementation(tiny_model, at
     each response see the other. The mask must mean the same under eager and SDPA."""
     import torch
 
-    from rlaif.config import ModelConfig
-    from rlaif.models import load_tokenizer, render_prompt
-    from rlaif.reward_model import batch_rewards, encode_group, load_rm_for_training, pack_groups, pooled
+    from rlaif.core.config import ModelConfig
+    from rlaif.core.models import load_tokenizer, render_prompt
+    from rlaif.rm.model import batch_rewards, encode_group, load_rm_for_training, pack_groups, pooled
 
     tok = load_tokenizer(tiny_model)
     hf = load_rm_for_training(tiny_model, ModelConfig(dtype="fp32"), tok.pad_token_id)
@@ -137,7 +137,7 @@ def test_ties_everywhere_learn_no_preference(tmp_path, tiny_model):
 
 
 def test_reward_model_score_and_reward_fn(shorter_rm):
-    from rlaif.reward_model import RewardModel, reward_fn
+    from rlaif.rm.model import RewardModel, reward_fn
 
     rm = RewardModel.load(shorter_rm, dtype="fp32")
     prompts = ["Say something about the cat"] * 3 + ["Say something about a fox"]
@@ -161,7 +161,8 @@ def test_http_serve_matches_local_scores(shorter_rm):
     import urllib.error
     import urllib.request
 
-    from rlaif.reward_model import RewardModel, make_server, reward_fn
+    from rlaif.rm.model import RewardModel, reward_fn
+    from rlaif.serving.rm_server import make_server
 
     rm = RewardModel.load(shorter_rm, dtype="fp32")
     server = make_server(rm, "127.0.0.1", 0)
@@ -186,7 +187,7 @@ def test_http_serve_matches_local_scores(shorter_rm):
 
 
 def test_negating_the_principle_flips_the_learned_preference(tmp_path, tiny_model):
-    from rlaif.reward_model import RewardModel
+    from rlaif.rm.model import RewardModel
     from rlaif.stages.rm import run
 
     pfile = tmp_path / "p.yaml"
@@ -248,7 +249,7 @@ def test_default_input_is_the_label_stage_output(tmp_path, tiny_model):
 
 def test_bad_records_name_file_and_line(tmp_path, tiny_model, capsys):
     from rlaif.cli import main
-    from rlaif.stages.rm import read_pairs
+    from rlaif.rm.train import read_pairs
 
     rows = length_pairs(3, 0)
     rows[2]["p_a"] = 1.5

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import torch
 
-from rlaif.rollouts import HFRollout, OpenAIRollout, response_mask
+from rlaif.rl.rollouts import HFRollout, OpenAIRollout, response_mask
 
 
 def test_response_mask_ends_at_the_first_stop_token():
@@ -15,8 +15,8 @@ def test_response_mask_ends_at_the_first_stop_token():
 
 
 def test_hf_rollout_matches_its_prompts_and_groups(tiny_model):
-    from rlaif.models import load_causal_lm, load_tokenizer, render_prompt, stop_token_ids
-    from rlaif.config import ModelConfig
+    from rlaif.core.models import load_causal_lm, load_tokenizer, render_prompt, stop_token_ids
+    from rlaif.core.config import ModelConfig
 
     tok = load_tokenizer(tiny_model)
     model = load_causal_lm(ModelConfig(name=tiny_model, dtype="fp32"))
@@ -35,7 +35,7 @@ def test_hf_rollout_matches_its_prompts_and_groups(tiny_model):
 
 
 class FakeCompletions:
-    """One request per sample (what rlaif.endpoints.complete sends); text says which prompt it was."""
+    """One request per sample (what rlaif.serving.endpoints.complete sends); text says which prompt it was."""
 
     def __init__(self):
         self.calls = []
@@ -48,7 +48,7 @@ class FakeCompletions:
 
 
 def test_openai_rollout_with_a_fake_server(tiny_model):
-    from rlaif.models import load_tokenizer
+    from rlaif.core.models import load_tokenizer
 
     tok = load_tokenizer(tiny_model)
     client = SimpleNamespace(completions=FakeCompletions())
@@ -75,9 +75,9 @@ def test_a_checkpoints_generation_settings_do_not_reach_the_samples(tiny_model, 
 
     from transformers import GenerationConfig
 
-    from rlaif.config import ModelConfig
-    from rlaif.models import load_causal_lm, load_tokenizer, render_prompt
-    from rlaif.stages.sample import generate_texts
+    from rlaif.core.config import ModelConfig
+    from rlaif.core.models import load_causal_lm, load_tokenizer, render_prompt
+    from rlaif.generation import generate_texts
 
     shutil.copytree(tiny_model, tmp_path / "m")
     gc = GenerationConfig.from_pretrained(tmp_path / "m")

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from rlaif.config import load_config
-from rlaif.runs import JsonlAppender, Run, StageDone, StaleRunError, read_done
+from rlaif.core.config import load_config
+from rlaif.core.runs import JsonlAppender, Run, StageDone, StaleRunError, read_done
 
 
 def test_manifest_skip_stale_force(tmp_path):
@@ -92,7 +92,7 @@ def test_records_and_ids_are_fingerprinted_by_content(tmp_path):
 
 
 def test_large_file_digests_are_cached_by_mtime(tmp_path, monkeypatch):
-    from rlaif import runs
+    from rlaif.core import runs
 
     monkeypatch.setenv("RLAIF_CACHE", str(tmp_path / "cache"))
     big = tmp_path / "weights.bin"

@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from rlaif.records import RecordError, read_records
-from rlaif.salmon import (Principle, PrincipleSet, combine_orders, load_principles, normalised_scores,
+from rlaif.core.records import RecordError, read_records
+from rlaif.rm.salmon import (Principle, PrincipleSet, combine_orders, load_principles, normalised_scores,
                           synthetic_preferences, use_time_principles, with_principles)
 
 PSET = PrincipleSet([Principle("Concise", "prefer short answers", "Verbose: prefer long answers", 1.0),
@@ -129,10 +129,10 @@ def test_salmon_records_are_validated_with_file_and_line(tmp_path):
 
 
 def test_training_and_use_time_prompts_list_principles_through_one_function(tmp_path, monkeypatch):
-    from rlaif import salmon
-    from rlaif.config import load_config
-    from rlaif.reward_model import RewardModel
-    from rlaif.stages.rm import prepare_pairs
+    from rlaif.rm import salmon
+    from rlaif.core.config import load_config
+    from rlaif.rm.model import RewardModel
+    from rlaif.rm.train import prepare_pairs
 
     pfile = tmp_path / "p.yaml"
     pfile.write_text("principles:\n  - {name: Concise, definition: prefer short answers}\n"

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from rlaif.config import load_config
+from rlaif.core.config import load_config
 from rlaif.stages import run_stage
-from rlaif.stages import sample as sample_mod
+from rlaif import generation as sample_mod
 
 
 @pytest.fixture

@@ -1,13 +1,13 @@
 import torch
 
-from rlaif.config import load_config
-from rlaif.records import read_records
+from rlaif.core.config import load_config
+from rlaif.core.records import read_records
 from rlaif.stages import run_stage
-from rlaif.stages.sft import collate, output_loss, tokenize_example
+from rlaif.sft import collate, output_loss, tokenize_example
 
 
 def test_tokenize_masks_prompt_and_keeps_output_when_truncating(tiny_model):
-    from rlaif.models import load_tokenizer
+    from rlaif.core.models import load_tokenizer
 
     tok = load_tokenizer(tiny_model)
     ids, labels = tokenize_example(tok, "the cat sat on the mat " * 20, "a fish", max_length=16)
@@ -18,7 +18,7 @@ def test_tokenize_masks_prompt_and_keeps_output_when_truncating(tiny_model):
 
 
 def test_output_loss_ignores_prompt_tokens(tiny_model):
-    from rlaif.models import load_tokenizer
+    from rlaif.core.models import load_tokenizer
     from transformers import AutoModelForCausalLM
 
     tok = load_tokenizer(tiny_model)
@@ -62,7 +62,7 @@ def test_sft_lora_saves_adapters_that_load(tiny_model, sft_file, tmp_path):
                              "sft.max_steps=3", "model.lora.enabled=true", "model.lora.r=4"])
     out = run_stage("sft", cfg)
     assert (out / "checkpoint" / "adapter_config.json").exists()
-    from rlaif.models import load_causal_lm
+    from rlaif.core.models import load_causal_lm
 
     model = load_causal_lm(cfg.model, str(out / "checkpoint"))
     assert not any("lora" in n for n, _ in model.named_parameters())  # merged for inference

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from rlaif.records import RecordError, read_records
+from rlaif.core.records import RecordError, read_records
 from rlaif.tasks import loaders
 
 TLDR_SFT = [{"prompt": "SUBREDDIT: r/cats\nTITLE: My cat\nPOST: She sits on my keyboard.\nTL;DR:",

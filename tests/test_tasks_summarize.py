@@ -2,7 +2,7 @@
 
 import pytest
 
-from rlaif.records import validate
+from rlaif.core.records import validate
 from rlaif.tasks import get_task
 from rlaif.tasks.summarize import rouge, rouge_l, rouge_n, split_sentences, tokens
 from rlaif.tasks.text2sql.questions import SPLITS

@@ -5,7 +5,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from rlaif.records import RecordError, read_records, validate
+from rlaif.core.records import RecordError, read_records, validate
 from rlaif.tasks import get_task, parse_spec
 from rlaif.tasks.text2sql import Text2SQL
 from rlaif.tasks.text2sql.questions import SPLITS
@@ -74,7 +74,7 @@ def test_prompt_holds_whole_schema_and_fits_the_budget(task):
 
 
 def test_prompt_token_budget_with_the_bundled_tokenizer(task):
-    from rlaif.models import builtin_path, cache_dir, load_tokenizer, render_prompt
+    from rlaif.core.models import builtin_path, cache_dir, load_tokenizer, render_prompt
 
     if not (cache_dir() / "models" / "smollm2-135m" / "config.json").exists():
         pytest.skip("the bundled model is not converted yet (the slow tests do it)")

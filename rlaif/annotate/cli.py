@@ -7,7 +7,7 @@ import dataclasses
 import json
 import sys
 
-from ..records import RecordError
+from ..core.records import RecordError
 from .store import SessionError, Settings, Store
 
 HELP = "collect human preference labels in a browser, with gold items and agreement checks"
@@ -162,7 +162,7 @@ def _run(args) -> int:
     if args.cmd == "init":
         return _init(args)
     if args.cmd == "serve":
-        from ..errors import check_port_free
+        from ..core.errors import check_port_free
 
         check_port_free(args.host, args.port, "rlaif annotate serve")
     store = Store(args.db)

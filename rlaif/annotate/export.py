@@ -23,7 +23,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from ..records import validate, write_jsonl
+from ..core.records import validate, write_jsonl
 from .store import Store
 
 

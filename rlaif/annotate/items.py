@@ -22,7 +22,7 @@ import json
 from itertools import combinations
 from pathlib import Path
 
-from ..records import RecordError, rows_from_file, response_text, validate
+from ..core.records import RecordError, rows_from_file, response_text, validate
 
 TASKS = ("compare", "rate", "harmless")
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..config import opt
+from ..core.config import opt
 from . import quality
 
 SCHEMA_VERSION = 1

@@ -476,7 +476,7 @@ def check_rl(rl: "RLConfig", origin: str) -> None:
 def check_config(cfg: "Config", origin: str) -> None:
     """The structured options no type annotation can check: reward entries and their options, the
     eval labeler's overrides, eval policies."""
-    from .rewards import RewardError, check_spec
+    from ..rl.rewards import RewardError, check_spec
 
     check_rl(cfg.rl, origin)
     if not isinstance(cfg.rl.rewards, list) or not cfg.rl.rewards:
@@ -581,3 +581,28 @@ def describe(cls: type, prefix: str = "") -> list[tuple[str, str, str]]:
         else:
             rows.append((prefix + f.name, json.dumps(default), f.metadata.get("help", "")))
     return rows
+
+
+def parse_stage_args(argv: list[str]) -> tuple[str | None, bool, list[str]]:
+    """`[--config FILE] [--force] [--section.key=value | --section.key value ...]` -> (config, force, overrides)."""
+    config, force, overrides = None, False, []
+    it = iter(argv)
+    for a in it:
+        if a == "--config":
+            config = next(it, None)
+            if config is None:
+                raise ConfigError("--config needs a file")
+        elif a.startswith("--config="):
+            config = a.split("=", 1)[1]
+        elif a == "--force":
+            force = True
+        elif a.startswith("--") and "=" in a:
+            overrides.append(a[2:])
+        elif a.startswith("--"):
+            value = next(it, None)  # `--sft.lr 1e-4` form
+            if value is None:
+                raise ConfigError(f"flag {a} needs a value")
+            overrides.append(f"{a[2:]}={value}")
+        else:
+            raise ConfigError(f"unexpected argument {a!r}; options look like --section.key=value")
+    return config, force, overrides

@@ -1,10 +1,14 @@
-"""Pieces every training stage shares (SFT, reward model, RL): optimizer, schedule, devices, progress.
+"""Pieces every training stage shares (SFT, reward model, RL): optimizer, schedule, devices, progress,
+and the one optimisation loop of sft and rm (`train_loop`).
 
 1. `accelerate.Accelerator` owns devices and processes, so the same loop runs on one CPU, on a GPU,
    and under `accelerate launch` (DDP / FSDP / DeepSpeed) without changes.
 2. Weights train in fp32; forward passes autocast to bf16 where the hardware has it (the
    `model.dtype` setting). Callers compute losses in fp32.
 3. A progress bar shows loss and tokens/s; metrics go to a JSONL log in the run folder.
+4. `train_loop` owns batching across processes, gradient accumulation, the optimizer step, the
+   progress bar and logging; a trainer supplies only `loss_fn(indices) -> (loss, stats, tokens)`,
+   so a new way of building batches (packing, say) changes the callback and nothing else.
 """
 
 from __future__ import annotations
@@ -13,19 +17,27 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
 
 from tqdm.auto import tqdm
 
 
 def make_optimizer(model, lr: float, weight_decay: float, total_steps: int, warmup_ratio: float):
     """AdamW over trainable parameters with linear warm-up then linear decay to zero."""
-    import torch
-
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("the model has no trainable parameters")
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    return optimizer_for_groups([{"params": params}], lr, weight_decay, total_steps, warmup_ratio)
+
+
+def optimizer_for_groups(groups: list[dict], lr: float, weight_decay: float, total_steps: int,
+                         warmup_ratio: float):
+    """AdamW over parameter groups (each may set its own `lr`; RL's policy and critic do) and a
+    schedule of linear warm-up for `warmup_ratio` of `total_steps`, then linear decay to zero."""
+    import torch
+
+    opt = torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
     warmup = max(1, int(total_steps * warmup_ratio))
 
     def schedule(step: int) -> float:
@@ -148,3 +160,57 @@ def epoch_batches(n: int, batch_size: int, epochs: float, seed: int) -> Iterator
 
 def count_batches(n: int, batch_size: int, epochs: float) -> int:
     return math.ceil(n * epochs / batch_size) if epochs > 0 else 0
+
+
+def plain_mean(window: Sequence[tuple[float, ...]]) -> tuple[float, ...]:
+    """Column means of per-micro-batch stats (a NaN stays visible)."""
+    return tuple(sum(c) / len(c) for c in zip(*window))
+
+
+def mean_columns(window: Sequence[tuple[float, ...]]) -> tuple[float, ...]:
+    """Column means of per-micro-batch stats, NaNs left out (a column of NaNs averages to 0)."""
+    cols = list(zip(*window))
+    return tuple(sum(x for x in c if not math.isnan(x)) / max(1, sum(not math.isnan(x) for x in c)) for c in cols)
+
+
+@dataclass
+class LoopResult:
+    steps: int  # optimizer steps made
+    first: tuple[float, ...] | None  # the first step's averaged stats
+    last: tuple[float, ...] | None  # the last step's
+    tokens_per_s: float
+
+
+def train_loop(acc, model, opt, sched, batches: Iterator[list[int]],
+               loss_fn: Callable[[list[int]], tuple[Any, tuple[float, ...], int]], *, steps: int,
+               grad_accum: int, grad_clip: float, log_every: int, log: MetricLog, bar: Progress,
+               metrics: Callable[[tuple[float, ...], float, float], dict],
+               average: Callable[[Sequence[tuple[float, ...]]], tuple[float, ...]] = mean_columns) -> LoopResult:
+    """The optimisation loop of sft and rm. Each global batch of example indices is split across
+    processes; `loss_fn(this process's indices)` returns (loss, stats, tokens): the loss to
+    backpropagate, a tuple of floats whose first is the loss shown (averaged over the accumulated
+    micro-batches with `average`), and the tokens in the batch. Every `grad_accum` micro-batches
+    the optimizer steps; `metrics(mean_stats, lr, tokens_per_s)` is logged every `log_every` steps
+    and at the last. Stops after `steps` optimizer steps."""
+    world = acc.num_processes
+    step, window, first, mean, rate = 0, [], None, None, 0.0
+    for i, idx in enumerate(batches):
+        idx = idx[acc.process_index::world]  # data parallel: each process takes a share of the batch
+        loss, stats, tokens = loss_fn(idx)
+        acc.backward(loss / grad_accum)
+        window.append(stats)
+        if (i + 1) % grad_accum:
+            continue
+        optimizer_step(acc, model, opt, sched, grad_clip)
+        step += 1
+        mean = average(window)
+        first = first or mean
+        rate = bar.update(1, tokens=tokens * grad_accum * world, loss=mean[0])
+        if step % log_every == 0 or step == steps:
+            log.write(step, metrics(mean, sched.get_last_lr()[0], rate))
+        window = []
+        if step >= steps:
+            break
+    bar.close()
+    acc.wait_for_everyone()
+    return LoopResult(step, first, mean, rate)

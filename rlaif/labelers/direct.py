@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..config import Config
-from ..records import prompt_text, response_text
+from ..core.config import Config
+from ..core.records import prompt_text, response_text
 from .prompts import DirectTemplate, load_direct_template
 from .scoring import choice_logprobs, expected_score, soft_label
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ..records import prompt_text
+from ..core.records import prompt_text
 from .debias import Scored, Shown
 from .prompts import PairTemplate
 from .scoring import choice_logprobs, is_bounded, logit, sigmoid, soft_label

@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, LabelConfig
+from ..core.config import Config, LabelConfig
 from .debias import Pair, score_pairs
 
 
@@ -57,7 +57,7 @@ class LabelCache:
 
 def model_identity(name: str) -> str:
     """Model name plus, for a local folder, its files' names, sizes and mtimes (retrained = new)."""
-    from ..models import BUILTINS
+    from ..core.models import BUILTINS
 
     p = Path(name)
     if name in BUILTINS or not p.exists():
@@ -172,7 +172,7 @@ def fingerprint(cfg: Config, judge=None) -> str:
                   "cot": [lc.cot, lc.cot_max_tokens, lc.self_consistency, lc.sc_temperature],
                   "min_mass": lc.min_choice_mass, "seed": cfg.seed}
         if lc.backend == "openai":
-            from ..endpoints import as_url_list
+            from ..serving.endpoints import as_url_list
 
             urls = sorted(as_url_list(lc.openai.base_url))  # which servers answer a request does not matter
             parts |= {"server": [urls[0] if len(urls) == 1 else urls if urls else "", lc.openai.model,
@@ -181,7 +181,7 @@ def fingerprint(cfg: Config, judge=None) -> str:
 
 
 def open_cache(lc: LabelConfig, fp: str) -> LabelCache | None:
-    from ..models import cache_dir
+    from ..core.models import cache_dir
 
     if lc.cache in (False, "off", "none", "") or lc.cache is None:
         return None

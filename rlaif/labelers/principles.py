@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..records import prompt_text
+from ..core.records import prompt_text
 from .debias import Pair, Scored, Shown, score_pairs
 from .prompts import Principle, PrincipleTemplate
 from .judges import BOUNDED

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import UserError
+from ..core.errors import UserError
 
 RewardFn = Callable[..., list]
 SOURCES: dict[str, Callable[..., RewardFn]] = {}
@@ -78,7 +78,7 @@ def _lazy(module: str, attr: str, what: str):
 
 @register("oracle")
 def oracle_source(cfg=None, task: str = "") -> RewardFn:
-    from .tasks import get_task
+    from ..tasks import get_task
 
     name = task or (cfg.task if cfg is not None else "")
     if not name:
@@ -101,7 +101,7 @@ def python_source(cfg=None, function: Any = "", **kwargs: Any) -> RewardFn:
 
 @register("rm")
 def rm_source(cfg=None, path: str = "", **kwargs: Any) -> RewardFn:
-    reward_fn = _lazy("rlaif.reward_model", "reward_fn", "rm")
+    reward_fn = _lazy("rlaif.rm.model", "reward_fn", "rm")
     return reward_fn(path or _default_rm_path(cfg), **kwargs)
 
 
@@ -109,7 +109,7 @@ def rm_source(cfg=None, path: str = "", **kwargs: Any) -> RewardFn:
 def salmon_source(cfg=None, path: str = "", principles: str = "", **kwargs: Any) -> RewardFn:
     """A principle-following RM; `principles` (a YAML file) replaces the set it was trained with,
     which is how a discovered reward hack is fixed without new labels (METHOD §7)."""
-    reward_fn = _lazy("rlaif.reward_model", "reward_fn", "salmon")
+    reward_fn = _lazy("rlaif.rm.model", "reward_fn", "salmon")
     return reward_fn(path or _default_rm_path(cfg), **({"principles": principles} if principles else {}), **kwargs)
 
 
@@ -119,7 +119,7 @@ def direct_source(cfg=None, **label: Any) -> RewardFn:
     Options are `label` section fields (backend, model, template, ...) overriding the config's."""
     import dataclasses
 
-    from .config import Config
+    from ..core.config import Config
 
     factory = _lazy("rlaif.labelers.direct", "direct_reward_fn", "direct")
     cfg = cfg if cfg is not None else Config()
@@ -141,11 +141,11 @@ def source_options(name: str) -> set[str] | None:
                 if v.kind not in (v.VAR_KEYWORD, v.VAR_POSITIONAL)} - {"self", "cls", "cfg", "model",
                                                                            "tokenizer", "meta", "source"}
     if name in ("rm", "salmon"):
-        from .reward_model import RemoteRewardModel, RewardModel
+        from ..rm.model import RemoteRewardModel, RewardModel
 
         return params(SOURCES[name], RewardModel.load, RewardModel.__init__, RemoteRewardModel.__init__)
     if name == "direct":
-        from .config import LabelConfig
+        from ..core.config import LabelConfig
 
         return {f.name for f in dataclasses.fields(LabelConfig)}
     if name == "python":

@@ -77,8 +77,8 @@ class HFRollout:
     def generate(self, prompt_texts: list[str], n: int, seed: int) -> Rollout:
         import contextlib
 
-        from .models import encode_prompt, stop_token_ids
-        from .stages.sample import generate_texts
+        from ..core.models import encode_prompt, stop_token_ids
+        from ..generation import generate_texts
 
         with self.autocast() if self.autocast else contextlib.nullcontext():
             texts, out, width = generate_texts(
@@ -102,7 +102,7 @@ class OpenAIRollout:
     def __init__(self, tokenizer, base_url, model_name: str, temperature: float, top_p: float,
                  max_new_tokens: int, max_prompt_length: int = 1024, client: Any = None,
                  sync_fn: Callable | None = None, api_key: str = "EMPTY", concurrency: int = 8):
-        from .endpoints import EndpointPool
+        from ..serving.endpoints import EndpointPool
 
         # an injected client (sync or async) stands in for the server(s)
         self.pool = EndpointPool(base_url or "injected", api_key, concurrency=concurrency,
@@ -114,9 +114,9 @@ class OpenAIRollout:
     def generate(self, prompt_texts: list[str], n: int, seed: int) -> Rollout:
         import torch
 
-        from .models import encode_prompt, stop_token_ids
+        from ..core.models import encode_prompt, stop_token_ids
 
-        from .endpoints import complete
+        from ..serving.endpoints import complete
 
         enc = [encode_prompt(self.tok, t)[-self.max_prompt_length:] for t in prompt_texts]
         outs = complete(self.pool, self.model_name, [self.tok.decode(e) for e in enc], n, self.temperature,

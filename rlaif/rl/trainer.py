@@ -1,4 +1,4 @@
-"""Stage `rl`: maximise reward with a KL penalty to the SFT policy — A2C (the paper), PPO or RLOO.
+"""RL training (`rlaif rl`): maximise reward with a KL penalty to the SFT policy — A2C (the paper), PPO or RLOO.
 
 Objective (Lee et al. 2023 §4, METHOD.md §4): J = E[(1 - beta) r - beta KL(pi || pi_sft)], beta = 0.05,
 temperature 0.9, the reward on the last token, gamma = 1. One step is:
@@ -53,28 +53,8 @@ import shutil
 import time
 from pathlib import Path
 
-from ..config import Config
-from ..runs import Run
-
-SECTIONS = ("model", "rl")
-HELP = "RL with a KL penalty to the SFT policy (a2c, ppo, rloo) against any reward source"
-
-
-def sections(cfg: Config) -> tuple[str, ...]:
-    """The sections this run reads: d-RLAIF's reward is the `label` section's labeler."""
-    from ..rewards import uses_labeler
-
-    return SECTIONS + (("label",) if uses_labeler(cfg.rl.rewards) else ())
-
-
-def add_reward_inputs(cfg: Config, r: Run) -> None:
-    from ..rewards import reward_inputs
-
-    for name, kind, where in reward_inputs(cfg.rl.rewards, cfg):
-        if kind == "model":
-            r.add_model(name, where)
-        else:
-            r.add_input(name, where)
+from ..core.config import Config
+from ..core.runs import Run
 
 
 class NonFiniteError(RuntimeError):
@@ -86,7 +66,7 @@ class NonFiniteError(RuntimeError):
 
 def load_policy(cfg: Config, path: str):
     """The trainable policy in fp32: an adapter checkpoint is merged, then LoRA added if enabled."""
-    from ..models import add_lora, load_causal_lm
+    from ..core.models import add_lora, load_causal_lm
 
     model = load_causal_lm(dataclasses.replace(cfg.model, dtype="fp32"), path)  # merged, frozen, eval
     if cfg.model.lora.enabled:
@@ -100,7 +80,7 @@ def load_policy(cfg: Config, path: str):
 def check_sampling(rl) -> None:
     """Rollout settings whose log-probabilities the trainer can compute (see design decision 4);
     also checked when a config loads, this covers a Trainer built from Python."""
-    from ..config import check_rl
+    from ..core.config import check_rl
 
     check_rl(rl, "rl")
 
@@ -110,7 +90,7 @@ def head_logits(model, h):
     model's own final-logit processing."""
     import torch
 
-    from ..models import final_logits
+    from ..core.models import final_logits
 
     with torch.autocast(h.device.type, enabled=False):
         return final_logits(model.config, model.get_output_embeddings()(h.float()).float())
@@ -138,7 +118,7 @@ class Trainer:
 
         from ..algos.advantages import get_algo
         from ..algos.kl import KLController, kl_estimator
-        from ..models import check_head
+        from ..core.models import check_head
 
         check_sampling(cfg.rl)
         self.cfg, self.rl, self.acc, self.tok = cfg, cfg.rl, acc, tokenizer
@@ -175,7 +155,7 @@ class Trainer:
         self.chunk = max(self.n, rl.micro_batch_size // self.n * self.n) if self.fused else rl.micro_batch_size
 
     def _frozen(self, path: str):
-        from ..models import load_causal_lm
+        from ..core.models import load_causal_lm
 
         return load_causal_lm(dataclasses.replace(self.cfg.model, dtype="fp32"), path).to(self.acc.device)
 
@@ -189,22 +169,14 @@ class Trainer:
         return trunk + list(self.value_head.parameters())
 
     def _optimizer(self):
-        import torch
+        from ..core.training import optimizer_for_groups
 
         rl = self.rl
         groups = [{"params": self.policy_params(), "lr": rl.lr}]
         if self.critic_params():
             groups.append({"params": self.critic_params(), "lr": rl.critic_lr or rl.lr})
-        opt = torch.optim.AdamW(groups, lr=rl.lr, weight_decay=rl.weight_decay)
         total = max(1, rl.steps * rl.epochs * rl.mini_batches)
-        warmup = max(1, int(total * rl.warmup_ratio))
-
-        def schedule(step: int) -> float:  # linear warm-up, then linear decay to 0
-            if step < warmup:
-                return (step + 1) / warmup
-            return max(0.0, (total - step) / max(1, total - warmup))
-
-        return opt, torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+        return optimizer_for_groups(groups, rl.lr, rl.weight_decay, total, rl.warmup_ratio)
 
     # ------------------------------------------------------------------ passes
 
@@ -246,7 +218,8 @@ class Trainer:
         """1-2. completions for the prompts `idx` and their scores (no-EOS penalty applied)."""
         import torch
 
-        from ..rewards import RewardError
+        from ..algos.shaping import penalize_missing_eos
+        from .rewards import RewardError
 
         ro = engine.generate([texts[i] for i in idx], self.n, seed=self.cfg.seed + step)
         recs = [self.records[i] for i in idx for _ in range(self.n)]
@@ -257,7 +230,7 @@ class Trainer:
         except RewardError as e:
             raise NonFiniteError(f"step {step}: {e}") from None
         scores = torch.tensor(totals, dtype=torch.float32, device=ro.response_ids.device)
-        scores = scores - self.rl.missing_eos_penalty * (~ro.ended.to(scores.device)).float()
+        scores = penalize_missing_eos(scores, ro.ended, self.rl.missing_eos_penalty)
         return ro, scores, parts
 
     def step(self, engine, idx: list[int], texts: list[str], step: int) -> tuple[dict, list[dict]]:
@@ -308,15 +281,12 @@ class Trainer:
 
     def advantages(self, old_logp, ref_logp, values, scores, mask):
         """4-5. Per-token rewards (-beta KL_t everywhere, (1 - beta) r on the last token) and advantages."""
-        import torch
-
         from ..algos.losses import masked_whiten
+        from ..algos.shaping import token_rewards
 
         beta = self.kl_ctl.value
         kl = self.kl_fn(old_logp, ref_logp) * mask  # (N, R)
-        rewards = -beta * kl
-        last = mask.sum(-1).long() - 1
-        rewards[torch.arange(len(last)), last] += (1.0 - beta) * scores
+        rewards = token_rewards(scores, kl, mask, beta)
         adv, returns = self.algo.advantage(rewards, mask, values, group_size=self.n,
                                            gamma=self.rl.gamma, lam=self.rl.gae_lambda)
         if self.algo.whiten:
@@ -469,7 +439,7 @@ class Trainer:
 
     def export(self, dest: Path):
         """The final policy as full weights: what `sample`, `eval` and users load."""
-        from ..models import save_model
+        from ..core.models import save_model
 
         model = self.policy.merge_and_unload() if self.lora else self.policy
         return save_model(model, self.tok, dest)
@@ -556,7 +526,7 @@ class Trackers:
 
 
 def make_engine(cfg: Config, trainer: Trainer, model_path: str):
-    from ..rollouts import HFRollout, OpenAIRollout
+    from .rollouts import HFRollout, OpenAIRollout
 
     rl = cfg.rl
     if rl.rollout == "hf":
@@ -575,7 +545,7 @@ def weight_sync(rl):
     if rl.weight_sync == "none":
         return None
     if rl.weight_sync == "vllm":
-        from ..weight_sync import VLLMWeightSync
+        from .weight_sync import VLLMWeightSync
 
         return VLLMWeightSync(rl.weight_sync_url or rl.server_url, rl.weight_sync_dtype)
     raise ValueError(f"rl.weight_sync must be none or vllm, got {rl.weight_sync!r}")
@@ -585,7 +555,7 @@ def prompt_batches(n_records: int, batch_size: int, steps: int, seed: int) -> li
     """Step k's prompt indices: shuffled passes over the prompts, a fixed function of the seed."""
     import itertools
 
-    from ..training import epoch_batches
+    from ..core.training import epoch_batches
 
     if batch_size > n_records:
         raise ValueError(f"rl.batch_size={batch_size} is larger than the {n_records} RL prompts")
@@ -593,11 +563,11 @@ def prompt_batches(n_records: int, batch_size: int, steps: int, seed: int) -> li
 
 
 def train(cfg: Config, records: list[dict], out_dir: Path, model_path: str, run: Run | None = None) -> dict:
-    from ..config import to_dict
-    from ..models import describe_model, load_tokenizer, render_prompt
-    from ..rewards import build_rewards
-    from ..runs import JsonlAppender
-    from ..training import MetricLog, Progress, accelerator
+    from ..core.config import to_dict
+    from ..core.models import describe_model, load_tokenizer, render_prompt
+    from .rewards import build_rewards
+    from ..core.runs import JsonlAppender
+    from ..core.training import MetricLog, Progress, accelerator
 
     rl = cfg.rl
     acc = accelerator(cfg.seed, cfg.model)
@@ -658,19 +628,3 @@ def summarize(metrics_file: Path) -> dict:
 
     return {"reward_first": mean(rows[:k], "reward/mean"), "reward_last": mean(rows[-k:], "reward/mean"),
             "kl_last": mean(rows[-k:], "kl/mean"), "step_s": mean(rows, "perf/step_s")}
-
-
-def run(cfg: Config, force: bool = False) -> Path:
-    from ..tasks import resolve_records
-    from .sample import policy_path
-
-    records, source = resolve_records(cfg.rl.prompts, "prompt", cfg.task, "rl", cfg.rl.limit)
-    model_path = policy_path(cfg, cfg.rl.policy)
-    r = Run(cfg, "rl", sections(cfg))
-    r.add_input("prompts", source if Path(source).exists() else None, records=records, source=source)
-    r.add_model("policy", model_path)
-    add_reward_inputs(cfg, r)
-    r.open(force)
-    results = train(cfg, records, r.dir, model_path, r)
-    return r.finish(**results)
-

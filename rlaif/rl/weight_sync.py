@@ -32,7 +32,7 @@ import socket
 import threading
 from typing import Any, Iterator
 
-from .endpoints import as_url_list
+from ..serving.endpoints import as_url_list
 
 DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 

@@ -42,7 +42,7 @@ def encode_group(tokenizer, prompt_text: str, responses: Sequence[str], max_leng
     """(prompt ids, [response ids]) such that every prompt+response fits in max_length: responses
     keep their first max_length-1 tokens, the prompt loses tokens from the left. Every sequence
     gets at least one token."""
-    from .models import encode_prompt
+    from ..core.models import encode_prompt
 
     p = encode_prompt(tokenizer, prompt_text)
     rs = [tokenizer(r, add_special_tokens=False)["input_ids"][: max_length - 1] for r in responses]
@@ -161,7 +161,7 @@ def load_rm_for_training(path: str, model_cfg, pad_token_id: int, lora: bool = F
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from .models import _adapter_base, load_causal_lm, resolve_model_path, set_threads
+    from ..core.models import _adapter_base, load_causal_lm, resolve_model_path, set_threads
 
     set_threads(model_cfg.threads)
     if _adapter_base(path):
@@ -200,7 +200,7 @@ def save_rm(model, tokenizer, dest: str | Path, meta: dict) -> Path:
     """Save a full RM folder (LoRA merged) with its rlaif metadata, atomically."""
     import shutil
 
-    from .models import save_model
+    from ..core.models import save_model
 
     hf = model.hf if hasattr(model, "hf") else model
     if hasattr(hf, "merge_and_unload"):
@@ -238,7 +238,7 @@ class RewardModel:
         """A saved RM: a checkpoint folder or an `rlaif rm` run folder (uses its checkpoint)."""
         from transformers import AutoModelForSequenceClassification
 
-        from .models import load_tokenizer, resolve_device, resolve_dtype
+        from ..core.models import load_tokenizer, resolve_device, resolve_dtype
 
         path = Path(path)
         if (path / "checkpoint" / "config.json").exists():
@@ -266,7 +266,7 @@ class RewardModel:
     def score(self, prompts: Sequence[str | list], completions: Sequence[str | list],
               principles: Sequence[str] | None = None) -> list[float]:
         """One reward per (prompt, completion). Completions of the same prompt share its encoding."""
-        from .records import response_text
+        from ..core.records import response_text
 
         if len(prompts) != len(completions):
             raise ValueError(f"{len(prompts)} prompts but {len(completions)} completions")
@@ -299,7 +299,7 @@ class RewardModel:
     def _score_groups(self, groups: list[tuple[Any, list[str]]], principles=None, raw: bool = False) -> list[list[float]]:
         import torch
 
-        from .models import render_prompt
+        from ..core.models import render_prompt
         from .salmon import with_principles
 
         enc = []
@@ -374,43 +374,3 @@ class RemoteRewardModel:
 
     def __call__(self, prompts, completions, **kw) -> list[float]:
         return self.score(prompts, completions)
-
-
-def make_server(rm: RewardModel, host: str = "127.0.0.1", port: int = 8500):
-    """An HTTP server (stdlib, one request at a time) for `rm`:
-    POST /score {"prompts": [...], "completions": [...], "principles"?: [...]} -> {"rewards": [...]};
-    POST /compare {"prompts", "responses_a", "responses_b"} -> {"p_a": [...]}; GET /health."""
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
-    class Handler(BaseHTTPRequestHandler):
-        def _send(self, code: int, obj: dict) -> None:
-            data = json.dumps(obj).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self):  # noqa: N802
-            if self.path == "/health":
-                return self._send(200, {"ok": True, "salmon": rm.pset is not None, "meta": rm.meta})
-            self._send(404, {"error": f"unknown route {self.path}"})
-
-        def do_POST(self):  # noqa: N802
-            try:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                if self.path == "/score":
-                    out = {"rewards": rm.score(body["prompts"], body["completions"], body.get("principles"))}
-                elif self.path == "/compare":
-                    out = {"p_a": rm.compare(body["prompts"], body["responses_a"], body["responses_b"],
-                                             body.get("principles"))}
-                else:
-                    return self._send(404, {"error": f"unknown route {self.path}"})
-            except (KeyError, TypeError, ValueError) as e:
-                return self._send(400, {"error": f"bad request: {e!r}"})
-            self._send(200, out)
-
-        def log_message(self, fmt, *args):  # quiet; RL workers call this a lot
-            pass
-
-    return HTTPServer((host, port), Handler)

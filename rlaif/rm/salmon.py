@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DEFAULT_FILE = Path(__file__).parent / "principles" / "default.yaml"
+DEFAULT_FILE = Path(__file__).parent.parent / "principles" / "default.yaml"
 HEADER = "Judge the assistant's response by these principles:"
 
 
@@ -193,7 +193,7 @@ def synthetic_preferences(records: list[dict], pset: PrincipleSet, k: int = 3, n
 
 def _norm_salmon(rec: dict, where: str) -> dict:
     """Record kind `salmon`: {prompt, response_a, response_b, principle_scores: {name: score}}."""
-    from .records import RecordError, _check_text, response_text
+    from ..core.records import RecordError, _check_text, response_text
 
     for k in ("prompt", "response_a", "response_b"):
         _check_text(rec, k, where)
@@ -211,7 +211,7 @@ def _norm_salmon(rec: dict, where: str) -> dict:
 
 
 def _register() -> None:
-    from .records import NORMALIZERS
+    from ..core.records import NORMALIZERS
 
     NORMALIZERS.setdefault("salmon", _norm_salmon)
 

@@ -1,4 +1,4 @@
-"""Stage `rm`: train and evaluate a reward model from AI or human preferences (METHOD.md 3 and 7).
+"""Reward-model training and evaluation (`rlaif rm`): train and evaluate a reward model from AI or human preferences (METHOD.md 3 and 7).
 
 1. Input, detected from the first record: soft-labeled comparisons {prompt, response_a,
    response_b, p_a} (default: the label stage's OUT/label/comparisons.jsonl), hard preferences
@@ -20,13 +20,8 @@ import hashlib
 import time
 from pathlib import Path
 
-from ..config import Config
-from ..runs import Run, is_main_process
-
-SECTIONS = ("model", "rm")
-DATA_PARALLEL = True  # under `accelerate launch` every process trains on its share of each batch
-HELP = "train a reward model on soft/hard preferences or SALMON principle scores; `rlaif rm serve` serves one"
-SUBCOMMANDS = {"serve": "serve a trained RM over HTTP: POST /score, POST /compare, GET /health"}
+from ..core.config import Config
+from ..core.runs import Run
 
 
 # --------------------------------------------------------------------------- data
@@ -34,8 +29,8 @@ SUBCOMMANDS = {"serve": "serve a trained RM over HTTP: POST /score, POST /compar
 
 def read_pairs(source: str, limit: int = 0) -> tuple[str, list[dict]]:
     """(kind, records) with kind comparison, preference (converted to comparisons) or salmon."""
-    from .. import salmon  # noqa: F401  (registers the `salmon` record kind)
-    from ..records import RecordError, preference_to_comparison, read_records, response_text
+    from . import salmon  # noqa: F401  (registers the `salmon` record kind)
+    from ..core.records import RecordError, preference_to_comparison, read_records, response_text
 
     first = read_records(source, "prompt", limit=1)[0]
     if "principle_scores" in first:
@@ -60,7 +55,7 @@ def held_out(prompt, fraction: float, seed: int) -> bool:
 
 def prepare_pairs(cfg: Config) -> tuple[list[dict], list[dict], dict]:
     """Training and evaluation comparisons (with `principles` lists for SALMON) and their sources."""
-    from ..salmon import load_principles, rm_principles, synthetic_preferences, use_time_principles
+    from .salmon import load_principles, rm_principles, synthetic_preferences, use_time_principles
 
     rm = cfg.rm
     source = rm.data or str(Path(cfg.out) / "label" / "comparisons.jsonl")
@@ -95,9 +90,9 @@ def prepare_pairs(cfg: Config) -> tuple[list[dict], list[dict], dict]:
 
 
 def tokenize_pairs(tok, pairs: list[dict], chat_template: bool, max_length: int) -> list[tuple[list[int], list[list[int]]]]:
-    from ..models import render_prompt
-    from ..reward_model import encode_group
-    from ..salmon import with_principles
+    from ..core.models import render_prompt
+    from .model import encode_group
+    from .salmon import with_principles
 
     return [encode_group(tok, render_prompt(tok, with_principles(r["prompt"], r.get("principles") or []), chat_template),
                          [r["response_a"], r["response_b"]], max_length) for r in pairs]
@@ -119,10 +114,10 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
     import torch
 
     from ..algos.preference import pairwise_accuracy, preference_loss
-    from ..reward_model import batch_rewards, load_rm_for_training, pack_groups, pooled
-    from ..training import (MetricLog, Progress, accelerator, count_batches, epoch_batches, full_state_dict,
-                            make_optimizer, optimizer_step, prepare)
-    from .sample import policy_path
+    from .model import batch_rewards, load_rm_for_training, pack_groups, pooled
+    from ..core.training import (MetricLog, Progress, accelerator, count_batches, epoch_batches, full_state_dict,
+                                 make_optimizer, prepare, train_loop)
+    from ..generation import policy_path
 
     rm = cfg.rm
     acc = accelerator(cfg.seed, cfg.model)
@@ -140,13 +135,8 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
     opt, sched = make_optimizer(model, rm.lr, rm.weight_decay, steps, rm.warmup_ratio)
     use_fused_adamw(opt)
     model, opt = prepare(acc, model, opt, -(-rm.batch_size // world), rm.grad_accum)
-    log = MetricLog(out_dir / "metrics.jsonl", acc.is_main_process)
-    bar = Progress(steps, "rm", disable=not acc.is_local_main_process)
-    model.train()
-    step, window, first, t0, c0 = 0, [], None, time.time(), time.process_time()
-    batches = epoch_batches(len(examples), rm.batch_size, rm.epochs if not rm.max_steps else 1e9, cfg.seed)
-    for i, idx in enumerate(batches):
-        idx = idx[acc.process_index::world]  # data parallel: each process takes a share of the batch
+
+    def loss_fn(idx: list[int]):
         batch = pack_groups([examples[j] for j in idx], tok.pad_token_id, rm.share_prompt).to(acc.device)
         p_a, margin = (t.to(acc.device) for t in _targets(pairs, idx, rm.margin))
         r = batch_rewards(model, batch).view(-1, 2)                                  # (B, 2)
@@ -154,26 +144,23 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
         if world > 1:  # weight each share by its pairs, so DDP's mean equals the whole batch's loss
             w = (p_a != 0.5).sum().float() if rm.loss == "hard" else torch.tensor(float(len(idx)), device=acc.device)
             loss = loss * w * world / acc.reduce(w.clone(), reduction="sum").clamp(min=1)
-        acc.backward(loss / rm.grad_accum)
         rd = r.detach()
         shown = acc.reduce(loss.detach() / world, reduction="sum").item() if world > 1 else loss.item()
-        window.append((shown, pairwise_accuracy(rd[:, 0], rd[:, 1], p_a)[0], float((rd[:, 0] - rd[:, 1]).abs().mean())))
-        if (i + 1) % rm.grad_accum:
-            continue
-        optimizer_step(acc, model, opt, sched, rm.grad_clip)
-        step += 1
-        mean = _mean(window)
-        first = first or mean
-        rate = bar.update(1, tokens=batch.tokens * rm.grad_accum * world, loss=mean[0])
-        if step % rm.log_every == 0 or step == steps:
-            log.write(step, {"loss/rm": mean[0], "reward/train_accuracy": mean[1], "reward/abs_gap": mean[2],
-                             "lr": sched.get_last_lr()[0], "perf/tokens_per_s": rate,
-                             "perf/elapsed_s": round(time.time() - t0, 3), "perf/cpu_s": round(time.process_time() - c0, 3)})
-        window = []
-        if step >= steps:
-            break
-    bar.close()
-    acc.wait_for_everyone()
+        stats = (shown, pairwise_accuracy(rd[:, 0], rd[:, 1], p_a)[0], float((rd[:, 0] - rd[:, 1]).abs().mean()))
+        return loss, stats, batch.tokens
+
+    def metrics(mean: tuple[float, ...], lr: float, rate: float) -> dict:
+        return {"loss/rm": mean[0], "reward/train_accuracy": mean[1], "reward/abs_gap": mean[2], "lr": lr,
+                "perf/tokens_per_s": rate, "perf/elapsed_s": round(time.time() - t0, 3),
+                "perf/cpu_s": round(time.process_time() - c0, 3)}
+
+    model.train()
+    t0, c0 = time.time(), time.process_time()
+    batches = epoch_batches(len(examples), rm.batch_size, rm.epochs if not rm.max_steps else 1e9, cfg.seed)
+    done = train_loop(acc, model, opt, sched, batches, loss_fn, steps=steps, grad_accum=rm.grad_accum,
+                      grad_clip=rm.grad_clip, log_every=rm.log_every,
+                      log=MetricLog(out_dir / "metrics.jsonl", acc.is_main_process),
+                      bar=Progress(steps, "rm", disable=not acc.is_local_main_process), metrics=metrics)
     seconds = time.time() - t0
     if run:
         run.time("train_s", seconds)
@@ -182,16 +169,10 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
     if state is not None and acc.is_main_process:
         model.load_state_dict(state)
     return model, {
-        "steps": step, "first_loss": first[0] if first else None, "last_loss": mean[0] if step else None,
-        "pairs_per_s": round(step * rm.batch_size * rm.grad_accum / max(seconds, 1e-9), 3),
-        "train_pairs": len(examples), "tokens_per_s": round(rate, 1) if step else 0.0}
-
-
-def _mean(window: list[tuple[float, ...]]) -> tuple[float, ...]:
-    import math
-
-    cols = list(zip(*window))
-    return tuple(sum(x for x in c if not math.isnan(x)) / max(1, sum(not math.isnan(x) for x in c)) for c in cols)
+        "steps": done.steps, "first_loss": done.first[0] if done.first else None,
+        "last_loss": done.last[0] if done.steps else None,
+        "pairs_per_s": round(done.steps * rm.batch_size * rm.grad_accum / max(seconds, 1e-9), 3),
+        "train_pairs": len(examples), "tokens_per_s": round(done.tokens_per_s, 1) if done.steps else 0.0}
 
 
 def use_fused_adamw(opt) -> None:
@@ -214,7 +195,7 @@ def rewards_for_pairs(model, tok, examples: list, share_prompt: bool, batch_size
     """(r_a, r_b) fp32 tensors of shape (N,) for tokenized pairs, without gradients."""
     import torch
 
-    from ..reward_model import batch_rewards, pack_groups
+    from .model import batch_rewards, pack_groups
 
     model.eval()
     out = []
@@ -273,25 +254,22 @@ def plot_rewards(r_a, r_b, p_a, table: list, path: Path, title: str) -> Path:
     return path
 
 
-def _write_scores(path: Path, pairs: list[dict], r_a, r_b) -> None:
-    from ..records import write_jsonl
+def write_scores(path: Path, pairs: list[dict], r_a, r_b) -> None:
+    from ..core.records import write_jsonl
 
     write_jsonl(path, ({"index": i, "p_a": r["p_a"], "r_a": float(a), "r_b": float(b)} |
                        ({"dominant": r["dominant"]} if "dominant" in r else {})
                        for i, (r, a, b) in enumerate(zip(pairs, r_a, r_b))))
 
 
-# --------------------------------------------------------------------------- stage
-
-
-def _meta(cfg: Config, base: str, stats: dict) -> dict:
+def rm_meta(cfg: Config, base: str, stats: dict) -> dict:
     from dataclasses import asdict
 
     meta = {"base_model": base, "chat_template": cfg.model.chat_template, "max_length": cfg.rm.max_length,
             "loss": cfg.rm.loss, "salmon": cfg.rm.salmon, "rl_sampled": cfg.rm.rl_sampled, "seed": cfg.seed,
             "reward_mean": stats.get("reward_mean", 0.0), "reward_std": stats.get("reward_std", 1.0)}
     if cfg.rm.salmon:
-        from ..salmon import load_principles
+        from .salmon import load_principles
 
         ps = load_principles(cfg.rm.principles)
         meta["principle_set"] = {"principles": [asdict(p) for p in ps.principles],
@@ -299,29 +277,12 @@ def _meta(cfg: Config, base: str, stats: dict) -> dict:
     return meta
 
 
-def run(cfg: Config, force: bool = False) -> Path:
+def evaluate_rm(cfg: Config, model, tok, train_pairs: list[dict], train_ex: list, eval_pairs: list[dict]) -> tuple:
+    """Accuracy and calibration on the held-out pairs (or the first 512 training pairs when there
+    are none) and accuracy on the first 256 training pairs: (results, pairs scored, r_a, r_b, p_a)."""
     import torch
 
-    from ..models import load_tokenizer
-    from ..reward_model import save_rm
-    from .sample import policy_path
-
-    train_pairs, eval_pairs, sources = prepare_pairs(cfg)
-    base = cfg.rm.model or policy_path(cfg)
-    r = Run(cfg, "rm", SECTIONS)
-    r.add_input("data", sources["data"], pairs=len(train_pairs), kind=sources["kind"])
-    r.add_input("eval_data", cfg.rm.eval_data or None, pairs=len(eval_pairs), source=sources["eval_data"])
-    r.add_model("model", base)
-    if cfg.rm.salmon and cfg.rm.principles:
-        r.add_input("principles", cfg.rm.principles)
-    r.open(force)
-    tok = load_tokenizer(base, cfg.model.trust_remote_code)
-    train_ex = tokenize_pairs(tok, train_pairs, cfg.model.chat_template, cfg.rm.max_length)
-    model, summary = train(cfg, train_pairs, train_ex, tok, r.dir, r)
-    if not is_main_process():  # evaluation and saving are the main process's; run_stage waits for it
-        return r.dir
     device = next(model.parameters()).device
-    t0 = time.time()
     ev_pairs = eval_pairs or train_pairs[:512]
     ev_ex = tokenize_pairs(tok, ev_pairs, cfg.model.chat_template, cfg.rm.max_length)
     r_a, r_b = rewards_for_pairs(model, tok, ev_ex, cfg.rm.share_prompt, cfg.rm.eval_batch_size, device)
@@ -330,42 +291,4 @@ def run(cfg: Config, force: bool = False) -> Path:
     tr = train_ex[:256]
     tr_a, tr_b = rewards_for_pairs(model, tok, tr, cfg.rm.share_prompt, cfg.rm.eval_batch_size, device)
     results["train_accuracy"] = evaluate(tr_a, tr_b, torch.tensor([x["p_a"] for x in train_pairs[:256]])).get("accuracy")
-    r.time("eval_s", time.time() - t0)
-    _write_scores(r.dir / "eval_scores.jsonl", ev_pairs, r_a, r_b)
-    plot_rewards(r_a, r_b, p_a, results["eval"].get("table", []), r.dir / "rewards.png",
-                 f"rewards on {results['eval_on']} (acc {results['eval'].get('accuracy', float('nan')):.3f})")
-    save_rm(model, tok, r.dir / "checkpoint", _meta(cfg, base, results["eval"]))
-    print(f"[rlaif] rm: eval accuracy {results['eval'].get('accuracy', float('nan')):.3f} on "
-          f"{results['eval'].get('pairs', 0)} {results['eval_on']}; {summary['pairs_per_s']} pairs/s", flush=True)
-    return r.finish(**summary, **results, sources=sources)
-
-
-def subcommand(name: str, argv: list[str]) -> int:
-    """`rlaif rm serve [--config FILE] [--rm.serve_model=DIR] [--rm.port=N] [--rm.principles=FILE]`."""
-    from ..cli import parse_stage_args
-    from ..config import load_config
-    from ..errors import check_port_free
-    from ..reward_model import RewardModel, make_server
-
-    if "-h" in argv or "--help" in argv:
-        print(f"usage: rlaif rm serve [--config FILE.yaml] [--rm.serve_model=DIR] [--rm.host=H] [--rm.port=N] "
-              f"[--rm.principles=FILE]\n\n{SUBCOMMANDS['serve']}")
-        return 0
-    config, _, overrides = parse_stage_args(argv)
-    cfg = load_config(config, overrides)
-    path = cfg.rm.serve_model or str(Path(cfg.out) / "rm" / "checkpoint")
-    check_port_free(cfg.rm.host, cfg.rm.port, "rlaif rm serve")
-    if not Path(path).exists():
-        raise FileNotFoundError(f"{path}: no reward model to serve (run `rlaif rm` first or set --rm.serve_model)")
-    rm = RewardModel.load(path, device=cfg.model.device, dtype=cfg.model.dtype,
-                          principles=cfg.rm.principles or None, batch_size=cfg.rm.eval_batch_size)
-    server = make_server(rm, cfg.rm.host, cfg.rm.port)
-    print(f"[rlaif] rm serve: {path} on http://{cfg.rm.host}:{server.server_port} "
-          f"(POST /score, POST /compare, GET /health)", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return results, ev_pairs, r_a, r_b, p_a

@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
-from .errors import UserError
+from ..core.errors import UserError
 
 Call = Callable[[Any], Awaitable[Any]]  # client -> awaitable response
 

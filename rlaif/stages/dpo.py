@@ -15,12 +15,10 @@ import json
 import time
 from pathlib import Path
 
-from ..config import Config
-from ..runs import Run
+from ..core.config import Config
+from ..core.runs import Run
+from . import stage_sections
 
-SECTIONS = ("model", "dpo")
-DATA_PARALLEL = True  # under `accelerate launch`, TRL's trainer shards the pairs across processes
-HELP = "direct preference optimisation (TRL's DPOTrainer) from soft-labeled comparisons or preferences"
 
 
 def hard_pairs(records: list[dict], min_confidence: float) -> list[dict]:
@@ -38,7 +36,7 @@ def hard_pairs(records: list[dict], min_confidence: float) -> list[dict]:
 
 def load_pairs(source: str, limit: int = 0) -> list[dict]:
     """Comparisons or preferences from a file, as comparisons."""
-    from ..records import iter_jsonl, preference_to_comparison, read_records
+    from ..core.records import iter_jsonl, preference_to_comparison, read_records
 
     first = next(iter_jsonl(source), (0, {}))[1] if Path(source).suffix == ".jsonl" else {}
     if isinstance(first, dict) and "chosen" in first:
@@ -50,8 +48,8 @@ def run(cfg: Config, force: bool = False) -> Path:
     import datasets
     from trl import DPOConfig, DPOTrainer
 
-    from ..models import describe_model, load_causal_lm, load_tokenizer, mixed_precision, render_prompt, save_model
-    from .sample import policy_path
+    from ..core.models import describe_model, load_causal_lm, load_tokenizer, mixed_precision, render_prompt, save_model
+    from ..generation import policy_path
 
     d = cfg.dpo
     source = d.data or str(Path(cfg.out) / "label" / "comparisons.jsonl")
@@ -59,7 +57,7 @@ def run(cfg: Config, force: bool = False) -> Path:
     if not pairs:
         raise ValueError(f"{source}: no pair is confident enough for DPO (min_confidence={d.min_confidence})")
     policy = policy_path(cfg, d.policy)
-    r = Run(cfg, "dpo", SECTIONS)
+    r = Run(cfg, "dpo", stage_sections("dpo", cfg))
     r.add_input("data", source, pairs=len(pairs))
     r.add_model("policy", policy)
     r.open(force)

@@ -3,7 +3,7 @@
 1. Policies are named (`eval.policies: {sft: OUT/sft/checkpoint, rlaif: runs/x/rl, ...}`); the first
    (or `eval.baseline`) is the baseline. A policy is a checkpoint, a stage or run folder (its
    checkpoint is found), a model name, or a JSONL file of outputs made elsewhere.
-2. Outputs for the held-out prompts come from `sample.sample_records`, the one sampling routine,
+2. Outputs for the held-out prompts come from `generation.sample_records`, the one sampling routine,
    into OUT/eval/outputs/NAME.jsonl: cached and resumable like every long stage.
 3. Judges follow one protocol (evaluation/judges.py); each judgment is appended to
    OUT/eval/judgments/JUDGE/A__B.jsonl as soon as it is made, so a killed run resumes. Each pair of
@@ -26,12 +26,11 @@ from datetime import datetime, timezone
 from itertools import combinations
 from pathlib import Path
 
-from ..config import Config, SampleConfig
-from ..runs import JsonlAppender, Run, read_done
+from ..core.config import Config, SampleConfig
+from ..core.runs import JsonlAppender, Run, read_done
+from . import stage_sections
 from ..tasks import task_kind
 
-SECTIONS = ("model", "eval", "label")
-HELP = "evaluate policies: win rates (oracle, labeler), lengths, labeler quality; HTML report"
 
 CHECKPOINT_NAMES = ("checkpoint", "final", "policy", "model")
 OUTPUT_FIELDS = ("completion", "output", "response")
@@ -111,7 +110,7 @@ def pairs_to_judge(names: list[str], baseline: str, head_to_head: bool) -> list[
 
 def read_outputs_file(path: Path, records: list[dict]) -> list[str]:
     """Outputs made elsewhere, matched to the eval prompts by prompt text."""
-    from ..records import iter_jsonl, response_text
+    from ..core.records import iter_jsonl, response_text
 
     by_prompt = {}
     for line, r in iter_jsonl(path):
@@ -129,8 +128,8 @@ def read_outputs_file(path: Path, records: list[dict]) -> list[str]:
 
 def policy_outputs(cfg: Config, policy: Policy, records: list[dict], folder: Path) -> list[str]:
     """One output per prompt: generated (cached in folder/NAME.jsonl, resumable) or read from a file."""
-    from ..records import write_jsonl
-    from . import sample
+    from ..core.records import write_jsonl
+    from .. import generation
 
     if policy.outputs_file:
         return read_outputs_file(policy.outputs_file, records)
@@ -144,7 +143,7 @@ def policy_outputs(cfg: Config, policy: Policy, records: list[dict], folder: Pat
     # a seed per policy name: two names for one model are two independent samples of it, which is
     # what "a policy against itself" means (with greedy decoding the seed does not matter)
     seeded = dataclasses.replace(cfg, seed=cfg.seed + zlib.crc32(policy.name.encode()) % 100_000)
-    rows = sample.sample_records(seeded, records, partial, policy.model, s)
+    rows = generation.sample_records(seeded, records, partial, policy.model, s)
     write_jsonl(final, [{"index": r["index"], "prompt": r["prompt"], "completions": r["completions"]} for r in rows])
     partial.unlink(missing_ok=True)
     return [r["completions"][0] for r in rows]
@@ -171,7 +170,7 @@ def load_task(cfg: Config, notes: list[str]):
 
 def labeler_config(cfg: Config):
     """The label section with eval.labeler's overrides applied (validated like any config)."""
-    from ..config import eval_labeler_config
+    from ..core.config import eval_labeler_config
 
     return eval_labeler_config(cfg)
 
@@ -363,7 +362,7 @@ def collect_stages(cfg: Config, policies: list[Policy]) -> dict:
 
 
 def examples(records: list[dict], outputs: dict[str, list[str]], summaries: list[dict], k: int) -> list[dict]:
-    from ..records import prompt_text
+    from ..core.records import prompt_text
 
     oracle = {s["name"]: (s.get("oracle") or {}) for s in summaries}
     scores = {s["name"]: s.get("oracle_scores") for s in summaries}
@@ -376,9 +375,6 @@ def examples(records: list[dict], outputs: dict[str, list[str]], summaries: list
     return out
 
 
-def sections(cfg: Config) -> tuple[str, ...]:
-    """The sections this run reads: `label` only when the labeler judges."""
-    return tuple(s for s in SECTIONS if s != "label" or "labeler" in cfg.eval.judges)
 
 
 def declare_inputs(cfg: Config, run: Run) -> None:
@@ -404,7 +400,7 @@ def declare_inputs(cfg: Config, run: Run) -> None:
 def run(cfg: Config, force: bool = False) -> Path:
     from ..evaluation.report import write_report
 
-    r = Run(cfg, "eval", sections(cfg))
+    r = Run(cfg, "eval", stage_sections("eval", cfg))
     declare_inputs(cfg, r)
     r.open(force)
     results = evaluate(cfg, r.dir, r)

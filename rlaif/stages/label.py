@@ -27,11 +27,10 @@ import json
 import time
 from pathlib import Path
 
-from ..config import Config
-from ..runs import JsonlAppender, Run, read_done
+from ..core.config import Config
+from ..core.runs import JsonlAppender, Run, read_done
+from . import stage_sections
 
-SECTIONS = ("model", "label")
-HELP = "label pairs with an AI labeler: soft labels from P('1')/P('2'), both orders averaged"
 
 
 # --------------------------------------------------------------------------- input
@@ -44,7 +43,7 @@ def _slot_swap(prompt, x: str, y: str) -> bool:
 
 def record_to_pair_fields(rec: dict, where: str) -> dict:
     """{prompt, response_a, response_b, gold_p_a?, ...extras} from any accepted input record."""
-    from ..records import RecordError, response_text
+    from ..core.records import RecordError, response_text
 
     extras = {k: v for k, v in rec.items() if k not in ("completions", "chosen", "rejected", "response_a",
                                                          "response_b", "p_a", "index")}
@@ -68,7 +67,7 @@ def record_to_pair_fields(rec: dict, where: str) -> dict:
 
 
 def read_pairs(cfg: Config) -> tuple[list[dict], str]:
-    from ..records import RecordError, read_records
+    from ..core.records import RecordError, read_records
 
     src = cfg.label.input or str(Path(cfg.out) / "sample" / "samples.jsonl")
     if not cfg.label.input and not Path(src).exists():
@@ -107,7 +106,7 @@ def attach_gold(cfg: Config, rows: list[dict]) -> str:
 
 def _gold_from_file(path: str, rows: list[dict]) -> str:
     """Human labels {prompt, chosen, rejected} or comparisons with p_a, matched by content."""
-    from ..records import RecordError, read_records
+    from ..core.records import RecordError, read_records
 
     known: dict[str, float] = {}
     try:
@@ -197,7 +196,7 @@ def _public(r: dict) -> dict:
 def finish_pairwise(cfg: Config, run: Run, rows: list[dict], labs: list[dict], stats: dict) -> Path:
     from ..labelers.report import quality_report, write_report
     from ..labelers.scoring import fit_temperature, postprocess
-    from ..records import write_jsonl
+    from ..core.records import write_jsonl
 
     lc = cfg.label
     temperature = 1.0
@@ -228,7 +227,7 @@ def finish_pairwise(cfg: Config, run: Run, rows: list[dict], labs: list[dict], s
 def _fit_temperature(cfg: Config, rows, labs, fit) -> tuple[float, str]:
     if cfg.label.calibration:
         from ..labelers import build_labeler
-        from ..records import read_records
+        from ..core.records import read_records
 
         recs = [record_to_pair_fields(r, cfg.label.calibration) for r in read_records(cfg.label.calibration, "prompt")]
         got = build_labeler(cfg).label([_pair(r) for r in recs])
@@ -258,7 +257,7 @@ def run(cfg: Config, force: bool = False) -> Path:
     if lc.mode not in ("pairwise", "principles"):
         raise ValueError(f"label.mode: unknown {lc.mode!r}; use pairwise or principles")
     rows, src = read_pairs(cfg)
-    r = Run(cfg, "label", SECTIONS)
+    r = Run(cfg, "label", stage_sections("label", cfg))
     r.add_input("pairs", src if Path(src).exists() else None, source=src, pairs=len(rows))
     declare_labeler_inputs(cfg, r)
     r.open(force)
@@ -294,7 +293,7 @@ def _stats(cfg: Config, backend, labs: list[dict], elapsed: float) -> dict:
 
 def _run_principles(cfg: Config, r: Run, rows: list[dict], t0: float) -> Path:
     from ..labelers.principles import build_principle_scorer
-    from ..records import write_jsonl
+    from ..core.records import write_jsonl
 
     scorer = build_principle_scorer(cfg)
 

@@ -29,8 +29,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ..errors import UserError
-from ..records import read_records
+from ..core.errors import UserError
+from ..core.records import read_records
 
 
 class TaskError(UserError, KeyError):
@@ -78,7 +78,7 @@ def task_kind(spec: str) -> str:
 
 def get_task(name: str, **kwargs: Any):
     """The task for a spec string; built once per spec, arguments and cache folder, then shared."""
-    from ..models import cache_dir
+    from ..core.models import cache_dir
 
     key = f"{cache_dir()}|{name}|{sorted(kwargs.items())!r}"
     if key not in _CACHE:
@@ -111,7 +111,7 @@ def resolve_records(source: str, kind: str, task_name: str, default_split: str, 
     if source and not source.startswith("task:"):
         return read_records(source, kind, limit), source
     split = source[5:] if source else default_split
-    from ..records import validate
+    from ..core.records import validate
 
     rows = get_task(task_name).records(split)
     where = f"task:{task_name}/{split}"

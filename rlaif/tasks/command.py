@@ -53,7 +53,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _write(path: Path, rows: list[dict]) -> None:
-    from ..records import write_jsonl
+    from ..core.records import write_jsonl
 
     write_jsonl(path, rows)
     print(f"  {path}  ({len(rows)} records)")
@@ -101,7 +101,7 @@ def write_dataset(name: str, out: Path, splits: list[str], limit: int, from_file
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..records import RecordError
+    from ..core.records import RecordError
     from .loaders import LOADERS
 
     args = parser().parse_args(argv)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..records import RecordError, rows_from_file, validate
+from ..core.records import RecordError, rows_from_file, validate
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..models import cache_dir
+from ..core.models import cache_dir
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import re
 import warnings
 from collections import Counter
 
-from ..records import prompt_text, response_text
+from ..core.records import prompt_text, response_text
 from .text2sql.questions import SHARES, SPLITS
 
 LEE_FILES = ("gensim/test/test_data/lee_background.cor", "gensim/test/test_data/lee.cor")

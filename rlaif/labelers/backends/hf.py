@@ -41,8 +41,8 @@ class HFBackend:
     def __init__(self, model_name: str, dtype: str = "auto", device: str = "auto", chat_template: bool = True,
                  batch_size: int = 8, share_prefix: bool = True, threads: int = 0,
                  trust_remote_code: bool = False, model=None, tokenizer=None):
-        from ...config import ModelConfig
-        from ...models import load_causal_lm, load_tokenizer
+        from ...core.config import ModelConfig
+        from ...core.models import load_causal_lm, load_tokenizer
 
         mcfg = ModelConfig(name=model_name, dtype=dtype, device=device, threads=threads,
                            trust_remote_code=trust_remote_code)
@@ -55,14 +55,14 @@ class HFBackend:
         self._prefix: tuple[list[int], Any] | None = None  # (ids, [(k, v)] per layer), batch 1
         self._head_fp32 = None
         self.stats = {"prompt_tokens": 0, "forward_tokens": 0, "generated_tokens": 0, "calls": 0}
-        from ...models import check_head
+        from ...core.models import check_head
 
         check_head(self.model, self._head, f"labeler {model_name}")
 
     # ------------------------------------------------------------------ text and tokens
 
     def text(self, prompt: Prompt) -> str:
-        from ...models import render_prompt
+        from ...core.models import render_prompt
 
         user, ending = prompt
         if self.chat:
@@ -70,7 +70,7 @@ class HFBackend:
         return f"{user}\n\n{ending}" if ending else user
 
     def encode(self, prompt: Prompt, continuation: str = "") -> list[int]:
-        from ...models import encode_prompt
+        from ...core.models import encode_prompt
 
         ids = encode_prompt(self.tok, self.text(prompt))
         if continuation:  # appended as tokens, never re-merged with the ending ("=1" stays "=", "1")
@@ -223,7 +223,7 @@ class HFBackend:
         model's own final-logit processing (soft-capping, scaling), as its forward would do."""
         import torch
 
-        from ...models import final_logits
+        from ...core.models import final_logits
 
         head = self.model.get_output_embeddings()
         if head.weight.dtype == torch.float32:
@@ -239,7 +239,7 @@ class HFBackend:
 
     def generate(self, prompts: list[Prompt], max_tokens: int, temperature: float = 0.0, n: int = 1,
                  seed: int = 0) -> list[list[str]]:
-        from ...stages.sample import generate_texts
+        from ...generation import generate_texts
 
         out: list[list[str]] = []
         for k in range(0, len(prompts), self.batch_size):
@@ -251,7 +251,7 @@ class HFBackend:
         return out
 
     def describe(self) -> dict:
-        from ...models import describe_model
+        from ...core.models import describe_model
 
         return describe_model(self.model) | {"chat_template": self.chat}
 

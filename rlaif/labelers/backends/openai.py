@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ...config import OpenAIBackendConfig
+from ...core.config import OpenAIBackendConfig
 from ..scoring import NEG_INF, Bounded, logsumexp
 
 Prompt = tuple[str, str]
@@ -43,7 +43,7 @@ class OpenAIBackend:
         key = os.environ.get(cfg.api_key_env, "") if cfg.api_key_env != "none" else ""
         self.api_key = key or "none"  # local servers accept anything; the client insists on a value
         self.stats = {"prompt_tokens": 0, "generated_tokens": 0, "calls": 0, "retries": 0}
-        from ...endpoints import EndpointPool, as_url_list
+        from ...serving.endpoints import EndpointPool, as_url_list
 
         urls = as_url_list(cfg.base_url) or [os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"]
         self.pool = EndpointPool(urls, self.api_key, cfg.timeout, cfg.concurrency, cfg.max_retries, cfg.backoff)

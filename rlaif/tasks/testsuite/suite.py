@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ...models import cache_dir
+from ...core.models import cache_dir
 from ..sqloracle import GoldRun, SQLTimeout, _authorizer, check_sql, is_ordered, results_match, run_gold, run_query
 from .edits import Editor, Variant, candidates, witness_rows
 from .facts import Table, _q, schema_facts

@@ -26,7 +26,7 @@ import os
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from ...records import prompt_text, response_text
+from ...core.records import prompt_text, response_text
 from ..sqloracle import ExecutionOracle, Verdict
 from .questions import SHARES, SPLITS, assign_splits, generate
 from .schema import describe_schema, make_prompt, schema_from_sqlite

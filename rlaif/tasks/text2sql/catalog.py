@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ...models import cache_dir
+from ...core.models import cache_dir
 from .. import sources
 from . import databases
 

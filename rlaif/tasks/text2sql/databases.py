@@ -20,7 +20,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from ...models import cache_dir
+from ...core.models import cache_dir
 from .. import sources
 
 VERSION = 2

@@ -19,7 +19,7 @@ import json
 import shutil
 from pathlib import Path
 
-from ...records import RecordError, rows_from_file
+from ...core.records import RecordError, rows_from_file
 from .questions import SHARES, SPLITS, assign_splits
 from .schema import Schema, schema_from_sqlite, schema_from_tables_json
 
