@@ -117,10 +117,10 @@ def build_configs(out: str, quick: bool, arms: list[str], big: str, extra: list[
 
 def _flags(extra: list[str]) -> dict:
     from .core.config import parse_stage_args
-    from .core.config import _parse_flag_value
+    from .core.config import parse_flag_value
 
     _, _, overrides = parse_stage_args(extra)
-    return {k: _parse_flag_value(v) for k, _, v in (o.partition("=") for o in overrides)}
+    return {k: parse_flag_value(v) for k, _, v in (o.partition("=") for o in overrides)}
 
 
 def _installed(model: str) -> bool:

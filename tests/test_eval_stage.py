@@ -19,6 +19,9 @@ N = 16
 class ToyTask:
     """An oracle that knows the answer: an output is right when it contains the record's `answer`."""
 
+    name, splits = "toy", ("test",)
+    capabilities = frozenset({"prefer", "harmless"})  # declared, as every task does (tasks.base)
+
     oracle_name = "answer found"
 
     def reward(self, prompts, completions, answer, **kw):

@@ -112,7 +112,7 @@ def test_generator_rejects_ties_and_empty_results(tmp_path):
     top = lambda k: Template("toy", "order", "t", ("q {k}",), "SELECT name FROM teams ORDER BY wins DESC LIMIT {k}",  # noqa: E731
                              cross={"k": [k]})
     assert [x["gold_sql"][-1] for x in g.instantiate(top(1))] == ["1"]  # 9 | 8
-    assert g.instantiate(top(2)) == []  # 9 8 | 8: a tie at the cut (questions._usable)
+    assert g.instantiate(top(2)) == []  # 9 8 | 8: a tie at the cut (questions.usable)
     assert g.instantiate(top(3)) == []  # 9 8 8 | 7: a clean cut, but the order inside is not unique
     empty = Template("toy", "filter", "e", ("q",), "SELECT name FROM teams WHERE wins > 100")
     assert g.instantiate(empty) == []

@@ -498,7 +498,7 @@ def check_config(cfg: "Config", origin: str) -> None:
                               f"or outputs .jsonl; got {name!r}: {spec!r}")
 
 
-def _parse_flag_value(text: str) -> Any:
+def parse_flag_value(text: str) -> Any:
     """`--sft.lr=1e-4` -> 0.0001; YAML rules, so lists ([a, b]) and booleans work too."""
     try:
         return yaml.safe_load(text) if text != "" else ""
@@ -553,7 +553,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict | No
             if "=" not in item:
                 raise ConfigError(f"flag --{item}: expected --section.key=value")
             k, v = item.split("=", 1)
-            _set_dotted(flags, k.lstrip("-"), _parse_flag_value(v))
+            _set_dotted(flags, k.lstrip("-"), parse_flag_value(v))
         if flags:
             _build(cls, _merge(data, flags), "command-line flags")
             data = _merge(data, flags)

@@ -222,7 +222,7 @@ def load_tokenizer(path: str, trust_remote_code: bool = False):
     return tok
 
 
-def _adapter_base(path: str) -> str | None:
+def adapter_base(path: str) -> str | None:
     f = Path(path) / "adapter_config.json"
     if f.exists():
         return json.loads(f.read_text()).get("base_model_name_or_path")
@@ -246,7 +246,7 @@ def load_causal_lm(cfg: ModelConfig, path: str | None = None, trainable: bool = 
         # fp32 master weights + autocast (training.accelerator): bf16 weights would round away
         # most AdamW updates at fine-tuning learning rates.
         dtype = torch.float32
-    base = _adapter_base(name)
+    base = adapter_base(name)
     model = AutoModelForCausalLM.from_pretrained(
         resolve_model_path(base or name), dtype=dtype, trust_remote_code=cfg.trust_remote_code)
     if base:

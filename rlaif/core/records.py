@@ -18,6 +18,7 @@ Errors name the file, the line and the field: `data.jsonl:17: field 'output' is 
 from __future__ import annotations
 
 import gzip
+import math
 import json
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -38,7 +39,7 @@ def _is_messages(v: Any) -> bool:
         for m in v))
 
 
-def _check_text(rec: dict, key: str, where: str) -> None:
+def check_text(rec: dict, key: str, where: str) -> None:
     if key not in rec:
         raise RecordError(f"{where}: field '{key}' is missing (fields present: {sorted(rec)})")
     v = rec[key]
@@ -71,19 +72,19 @@ def _norm_sft(rec: dict, where: str) -> dict:
         if msgs[-1]["role"] != "assistant":
             raise RecordError(f"{where}: field 'messages' must end with an assistant turn")
         rec["prompt"], rec["output"] = msgs[:-1], msgs[-1]["content"]
-    _check_text(rec, "prompt", where)
-    _check_text(rec, "output", where)
+    check_text(rec, "prompt", where)
+    check_text(rec, "output", where)
     rec["output"] = response_text(rec["output"])
     return rec
 
 
 def _norm_prompt(rec: dict, where: str) -> dict:
-    _check_text(rec, "prompt", where)
+    check_text(rec, "prompt", where)
     return rec
 
 
 def _norm_samples(rec: dict, where: str) -> dict:
-    _check_text(rec, "prompt", where)
+    check_text(rec, "prompt", where)
     c = rec.get("completions")
     if not isinstance(c, list) or not c or not all(isinstance(x, str) for x in c):
         raise RecordError(f"{where}: field 'completions' must be a non-empty list of strings")
@@ -92,14 +93,14 @@ def _norm_samples(rec: dict, where: str) -> dict:
 
 def _norm_preference(rec: dict, where: str) -> dict:
     for k in ("prompt", "chosen", "rejected"):
-        _check_text(rec, k, where)
+        check_text(rec, k, where)
     rec["chosen"], rec["rejected"] = response_text(rec["chosen"]), response_text(rec["rejected"])
     return rec
 
 
 def _norm_comparison(rec: dict, where: str) -> dict:
     for k in ("prompt", "response_a", "response_b"):
-        _check_text(rec, k, where)
+        check_text(rec, k, where)
     p = rec.get("p_a")
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
         raise RecordError(f"{where}: field 'p_a' must be a number in [0, 1], got {p!r}")
@@ -107,8 +108,42 @@ def _norm_comparison(rec: dict, where: str) -> dict:
     return rec
 
 
+def combine_orders(value: Any) -> float | None:
+    """One principle's score from a labeler record field (see the module docstring), or None."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        s_ab, s_ba = float(value[0]), float(value[1])
+        if (s_ab > 0 > s_ba) or (s_ab < 0 < s_ba):
+            return (s_ab - s_ba) / 2
+        return None
+    raise ValueError(f"a principle score must be a number, null or [s_ab, s_ba], got {value!r}")
+
+
+def _norm_salmon(rec: dict, where: str) -> dict:
+    """Record kind `salmon` (SALMON's principle scores, rm/salmon.py):
+    {prompt, response_a, response_b, principle_scores: {name: score}}; a score is a number, null or
+    [s_ab, s_ba] (both orders, `combine_orders`)."""
+    for k in ("prompt", "response_a", "response_b"):
+        check_text(rec, k, where)
+    ps = rec.get("principle_scores")
+    if not isinstance(ps, dict) or not ps:
+        raise RecordError(f"{where}: field 'principle_scores' must be a non-empty mapping "
+                          f"{{principle name: score}}, got {ps!r}")
+    for name, v in ps.items():
+        try:
+            combine_orders(v)
+        except (ValueError, TypeError) as e:
+            raise RecordError(f"{where}: field 'principle_scores.{name}': {e}") from None
+    rec["response_a"], rec["response_b"] = response_text(rec["response_a"]), response_text(rec["response_b"])
+    return rec
+
+
+
 NORMALIZERS = {"sft": _norm_sft, "prompt": _norm_prompt, "samples": _norm_samples,
-               "preference": _norm_preference, "comparison": _norm_comparison}
+               "preference": _norm_preference, "comparison": _norm_comparison, "salmon": _norm_salmon}
 
 
 def validate(rec: Any, kind: str, where: str) -> dict:

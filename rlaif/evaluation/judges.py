@@ -52,15 +52,16 @@ def function_judge(fn: Callable[[Any, str, str], float | None]) -> PairJudge:
 def oracle_scores(task, prompts: list, outputs: list[str], columns: dict[str, list]) -> list[float] | None:
     """The task's oracle reward for each output (text2sql: 1.0 when the query executes to the gold
     result), or None when the task has no oracle."""
-    reward = getattr(task, "reward", None)
-    if reward is None:
+    if task is None:
         return None
-    return [float(x) for x in reward(prompts, outputs, **columns)]
+    return [float(x) for x in task.reward(prompts, outputs, **columns)]
 
 
 def task_rater(task) -> Callable | None:
-    """The task's own single-output harmlessness judgment, if it has one (`task.harmless`)."""
-    return getattr(task, "harmless", None)
+    """The task's own single-output harmlessness judgment, if it declares one (`task.harmless`)."""
+    from ..tasks import supports
+
+    return task.harmless if supports(task, "harmless") else None
 
 
 def normalize(result: Any) -> dict:

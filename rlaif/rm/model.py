@@ -161,10 +161,10 @@ def load_rm_for_training(path: str, model_cfg, pad_token_id: int, lora: bool = F
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from ..core.models import _adapter_base, load_causal_lm, resolve_model_path, set_threads
+    from ..core.models import adapter_base, load_causal_lm, resolve_model_path, set_threads
 
     set_threads(model_cfg.threads)
-    if _adapter_base(path):
+    if adapter_base(path):
         lm = load_causal_lm(model_cfg, path)  # merged, in inference dtype
         model = AutoModelForSequenceClassification.from_config(lm.config, num_labels=1, dtype=torch.float32)
         model.base_model.load_state_dict({k: v.float() for k, v in lm.base_model.state_dict().items()})

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.records import combine_orders
+
 DEFAULT_FILE = Path(__file__).parent.parent / "principles" / "default.yaml"
 HEADER = "Judge the assistant's response by these principles:"
 
@@ -124,20 +126,6 @@ def use_time_principles(pset: PrincipleSet, prompt: str | list, k: int, seed: in
 # --------------------------------------------------------------------------- synthetic preferences
 
 
-def combine_orders(value: Any) -> float | None:
-    """One principle's score from a labeler record field (see the module docstring), or None."""
-    if value is None:
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, (list, tuple)) and len(value) == 2:
-        s_ab, s_ba = float(value[0]), float(value[1])
-        if (s_ab > 0 > s_ba) or (s_ab < 0 < s_ba):
-            return (s_ab - s_ba) / 2
-        return None
-    raise ValueError(f"a principle score must be a number, null or [s_ab, s_ba], got {value!r}")
-
-
 def normalised_scores(records: list[dict]) -> list[dict[str, float]]:
     """Per record {principle: score / std(principle's scores)} with disagreeing orders dropped."""
     raw = [{k: s for k, v in r["principle_scores"].items() if (s := combine_orders(v)) is not None}
@@ -186,34 +174,3 @@ def synthetic_preferences(records: list[dict], pset: PrincipleSet, k: int = 3, n
                     "principles": [pset.get(n).text(ng) for n, ng, _ in signed],
                     "dominant": name, "negated": [n for n, ng, _ in signed if ng], "index": i})
     return out
-
-
-# --------------------------------------------------------------------------- record kind
-
-
-def _norm_salmon(rec: dict, where: str) -> dict:
-    """Record kind `salmon`: {prompt, response_a, response_b, principle_scores: {name: score}}."""
-    from ..core.records import RecordError, _check_text, response_text
-
-    for k in ("prompt", "response_a", "response_b"):
-        _check_text(rec, k, where)
-    ps = rec.get("principle_scores")
-    if not isinstance(ps, dict) or not ps:
-        raise RecordError(f"{where}: field 'principle_scores' must be a non-empty mapping "
-                          f"{{principle name: score}}, got {ps!r}")
-    for name, v in ps.items():
-        try:
-            combine_orders(v)
-        except (ValueError, TypeError) as e:
-            raise RecordError(f"{where}: field 'principle_scores.{name}': {e}") from None
-    rec["response_a"], rec["response_b"] = response_text(rec["response_a"]), response_text(rec["response_b"])
-    return rec
-
-
-def _register() -> None:
-    from ..core.records import NORMALIZERS
-
-    NORMALIZERS.setdefault("salmon", _norm_salmon)
-
-
-_register()

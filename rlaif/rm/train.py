@@ -29,7 +29,6 @@ from ..core.runs import Run
 
 def read_pairs(source: str, limit: int = 0) -> tuple[str, list[dict]]:
     """(kind, records) with kind comparison, preference (converted to comparisons) or salmon."""
-    from . import salmon  # noqa: F401  (registers the `salmon` record kind)
     from ..core.records import RecordError, preference_to_comparison, read_records, response_text
 
     first = read_records(source, "prompt", limit=1)[0]

@@ -29,7 +29,7 @@ from pathlib import Path
 from ..core.config import Config, SampleConfig
 from ..core.runs import JsonlAppender, Run, read_done
 from . import stage_sections
-from ..tasks import task_kind
+from ..tasks import supports, task_kind
 
 
 CHECKPOINT_NAMES = ("checkpoint", "final", "policy", "model")
@@ -185,10 +185,10 @@ def make_labeler_judge(cfg: Config, task):
     labeler = build_labeler(dataclasses.replace(cfg, label=lc))
     # the fake labeler simulates a judge of known accuracy *against the truth*, and the oracle
     # backend is the truth: both need the task's verdict; a real labeler never sees it
-    needs_gold = lc.backend in ("fake", "oracle") and task is not None and hasattr(task, "prefer")
+    needs_gold = lc.backend in ("fake", "oracle") and supports(task, "prefer")
 
     # text2sql's tool-augmented labeler sees what each query returns, as in the label stage
-    show = lc.execution_results and task is not None and hasattr(task, "execution_summary")
+    show = lc.execution_results and supports(task, "execution_summary")
 
     def judge(prompts, a, b, **columns):
         rows = [{k: v[i] for k, v in columns.items()} for i in range(len(prompts))]
@@ -209,7 +209,7 @@ def build_judges(cfg: Config, task, notes: list[str]) -> dict:
     judges = {}
     for name in cfg.eval.judges:
         if name == "oracle":
-            if task is not None and hasattr(task, "prefer"):
+            if supports(task, "prefer"):
                 judges[name] = oracle_judge(task)
             else:
                 notes.append(f"judge 'oracle' skipped: task '{cfg.task}' has no preference oracle")
@@ -312,7 +312,7 @@ def evaluate(cfg: Config, folder: Path, run: Run | None = None) -> dict:
 def task_evaluation(task, records: list[dict], outputs: list[str]) -> dict | None:
     """The task's own evaluation summary, if it has one (text2sql: valid-SQL rate, accuracy by
     database and question kind); numbers only."""
-    if task is None or not hasattr(task, "evaluate"):
+    if not supports(task, "evaluate"):
         return None
     got = task.evaluate(records, outputs)
     keep = lambda v: isinstance(v, (int, float)) or isinstance(v, dict) and all(isinstance(x, (int, float)) for x in v.values())

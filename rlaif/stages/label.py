@@ -29,6 +29,7 @@ from pathlib import Path
 
 from ..core.config import Config
 from ..core.runs import JsonlAppender, Run, read_done
+from ..tasks import supports
 from . import stage_sections
 
 
@@ -89,7 +90,7 @@ def attach_gold(cfg: Config, rows: list[dict]) -> str:
     if how == "field" or (how == "auto" and have):
         return f"record fields ({have} pairs)"
     task = _task(cfg)
-    if task is None or not hasattr(task, "prefer"):
+    if not supports(task, "prefer"):
         return "none (no reference labels and no task oracle)"
     found = unknown = 0
     for r in rows:
@@ -141,12 +142,11 @@ def _task(cfg: Config):
 def attach_results(cfg: Config, rows: list[dict]) -> None:
     """text2sql: each query's execution result, shown under it (a tool-augmented labeler)."""
     task = _task(cfg)
-    fn = getattr(task, "execution_summary", None) if task is not None else None
-    if fn is None:
+    if not supports(task, "execution_summary"):
         raise ValueError(f"label.execution_results needs a task that can execute responses "
                          f"(execution_summary); task {cfg.task!r} cannot")
     for r in rows:
-        r["_results"] = [fn(r, r["response_a"]), fn(r, r["response_b"])]
+        r["_results"] = [task.execution_summary(r, r["response_a"]), task.execution_summary(r, r["response_b"])]
 
 
 # --------------------------------------------------------------------------- labeling

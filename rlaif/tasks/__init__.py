@@ -4,18 +4,21 @@ A task is looked up by a spec string (`get_task("text2sql")`, `get_task("spider:
 `get_task("summarize:source=docstrings")`) and imported lazily, so a task's heavy dependencies
 load only when it is used. Spec grammar: `NAME[:ARG][,KEY=VALUE...]`; a bare first ARG is the
 task's `path`. Built-in names: text2sql, spider, bird (text2sql over a Spider/BIRD folder),
-summarize. The interface every stage relies on:
+summarize; a user package adds its own with `register_task` or the `rlaif.tasks` entry-point
+group. The interface (`base.Task`, a typing.Protocol) every stage relies on:
 
-    task.records(split) -> list[dict]       # splits: "sft", "preference", "rl", "test"
-                                            # sft records: {prompt, output, ...}; others: {prompt, ...}
+    task.name, task.splits                  # splits: "sft", "preference", "rl", "test"
+    task.records(split) -> list[dict]       # sft records: {prompt, output, ...}; others: {prompt, ...}
     task.reward(prompts, completions, **kw) -> list[float]   # oracle reward (TRL's reward-fn shape)
-    task.prefer(prompt, a, b, **kw) -> float | None          # oracle P(a better than b); None: tie/unknown
+    task.capabilities                       # the optional methods below that this task has
 
-Added by the built-in tasks (optional for other tasks):
+Optional capabilities (`base.CAPABILITIES`; callers ask `supports(task, "prefer")`):
 
+    task.prefer(prompt, a, b, **kw) -> float | None  # oracle P(a better than b); None: tie/unknown
     task.evaluate(records, completions) -> dict   # one completion per record: accuracy / ROUGE, by group
     task.check(prompt, completion, **meta)         # text2sql: the oracle's Verdict (status, detail)
     task.execution_summary(record, response) -> str  # text2sql: what the query returns, for labelers
+    task.harmless(prompts, outputs, **kw)          # P(harmless) per output (eval's harmless rate)
 
 Record fields passed through every stage, and accepted by reward/prefer as keyword arguments
 (lists for `reward`, as TRL passes dataset columns; single values for `prefer`):
@@ -31,6 +34,10 @@ from typing import Any
 
 from ..core.errors import UserError
 from ..core.records import read_records
+from .base import CAPABILITIES, REGISTRY, Task, check_task, entry_point_tasks, register_task, supports
+
+__all__ = ["CAPABILITIES", "REGISTRY", "Task", "TaskError", "check_task", "get_task", "parse_spec",
+           "register_task", "resolve_records", "supports", "task_kind"]
 
 
 class TaskError(UserError, KeyError):
@@ -39,12 +46,6 @@ class TaskError(UserError, KeyError):
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
 
-REGISTRY: dict[str, str] = {
-    "text2sql": "rlaif.tasks.text2sql:Text2SQL",
-    "spider": "rlaif.tasks.text2sql:Text2SQL",
-    "bird": "rlaif.tasks.text2sql:Text2SQL",
-    "summarize": "rlaif.tasks.summarize:Summarize",
-}
 _CACHE: dict[str, Any] = {}
 
 
@@ -67,13 +68,33 @@ def task_kind(spec: str) -> str:
     """The kind of task a spec names, without building it: its class's `name` (`spider:/d` and
     `bird:/d` are text2sql tasks, so they get text2sql's labeler template and report wording)."""
     name = parse_spec(spec)[0]
-    if name not in REGISTRY:
+    factory = _factory_spec(name)
+    if factory is None:
         return name
-    module, _, cls = REGISTRY[name].partition(":")
     try:
-        return str(getattr(getattr(importlib.import_module(module), cls), "name", name))
-    except (ImportError, AttributeError):
+        return str(getattr(_load_factory(name, factory), "name", name))
+    except (ImportError, AttributeError, TaskError):
         return name
+
+
+def _factory_spec(name: str):
+    """The registered factory for a task name: REGISTRY first, then installed entry points."""
+    if name in REGISTRY:
+        return REGISTRY[name]
+    return entry_point_tasks().get(name)
+
+
+def _load_factory(name: str, factory):
+    if callable(factory):
+        return factory
+    module, _, attr = factory.partition(":")
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name == module:
+            raise TaskError(f"task {name!r} is registered but its module {module} is not available") from None
+        raise
+    return getattr(mod, attr)
 
 
 def get_task(name: str, **kwargs: Any):
@@ -91,16 +112,10 @@ def _build_task(spec: str, **kwargs: Any):
     kwargs = spec_kwargs | kwargs
     if name in ("spider", "bird") and not kwargs.get("path"):
         raise TaskError(f"task {name!r} needs a folder: {name}:PATH")
-    if name not in REGISTRY:
+    factory = _factory_spec(name)
+    if factory is None:
         raise TaskError(f"unknown task {name!r}; built-in tasks: {', '.join(sorted(REGISTRY))}")
-    module, _, cls = REGISTRY[name].partition(":")
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as e:
-        if e.name == module:
-            raise TaskError(f"task {name!r} is registered but its module {module} is not available") from None
-        raise
-    return getattr(mod, cls)(**kwargs)
+    return check_task(_load_factory(name, factory)(**kwargs), name)
 
 
 def resolve_records(source: str, kind: str, task_name: str, default_split: str, limit: int = 0) -> tuple[list[dict], str]:

@@ -61,7 +61,7 @@ def _write(path: Path, rows: list[dict]) -> None:
 
 def write_task(name: str, out: Path, splits: list[str], limit: int, spider: bool,
                build_suites: bool = False) -> dict:
-    from . import get_task
+    from . import get_task, supports
 
     task = get_task(name)
     stats: dict = {"task": name, "splits": {}}
@@ -73,13 +73,13 @@ def write_task(name: str, out: Path, splits: list[str], limit: int, spider: bool
         stats["splits"][split] = {"records": len(rows)} | {
             f"by_{k}": dict(Counter(r[k] for r in rows)) for k in ("db_id", "kind", "source") if rows and k in rows[0]}
     if spider:
-        if not hasattr(task, "write_spider"):
+        if not supports(task, "write_spider"):
             raise ValueError(f"--spider: task {name!r} is not a Text-to-SQL task")
         print(f"  {task.write_spider(out / 'spider')}/  (Spider layout)")
         if (out / "spider-heldout").is_dir() and "heldout" in task.splits:
             print(f"  {out / 'spider-heldout'}/  (Spider layout: train databases + held-out dev.json)")
     if build_suites:
-        if not hasattr(task, "oracle"):
+        if not supports(task, "oracle"):
             raise ValueError(f"--build-suites: task {name!r} has no SQL oracle")
         from .testsuite import build_all
 

@@ -190,6 +190,7 @@ class Summarize:
 
     name = "summarize"
     splits = SPLITS
+    capabilities = frozenset({"prefer", "evaluate"})
 
     def __init__(self, source: str = "news", format: str = "tldr", margin: float = 0.02,
                  tie: float | None = None, max_words: int = 300, seed: int = 0, path: str = ""):

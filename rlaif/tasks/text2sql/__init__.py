@@ -53,6 +53,7 @@ class Text2SQL:
 
     name = "text2sql"
     splits = SPLITS
+    capabilities = frozenset({"prefer", "evaluate", "check", "execution_summary", "write_spider", "oracle"})
 
     def __init__(self, path: str = "", format: str = "dbgpt", schema: str = "compact", copies: int = 3,
                  timeout: float = 2.0, tie: float | None = None, tie_break: str = "none",

@@ -14,7 +14,7 @@ database the only input is `specs.py` (nouns and column phrases); the rest comes
    (GROUP BY / HAVING), order (ORDER BY ... LIMIT), join, nested (subqueries), set (INTERSECT,
    EXCEPT, UNION). Values in questions are drawn from the data (thresholds at quantiles, categories,
    labels), so every question mentions things that exist.
-4. Every instance passes the template machinery's checks (`questions._usable`: runs, non-empty, not
+4. Every instance passes the template machinery's checks (`questions.usable`: runs, non-empty, not
    all NULL, no tie at a top-k cut) plus two more: at most 150 rows (a question a person would ask),
    and strictly increasing sort keys over the first k+1 rows of an ORDER BY ... LIMIT k, so the
    order inside the answer is unique too. Sampling is seeded by database and family.
@@ -27,7 +27,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from .questions import _param_rows, _usable, sql_literal
+from .questions import param_rows, usable, sql_literal
 from .schema import schema_from_sqlite
 from .specs import SPECS, TableSpec
 from .templates import Template
@@ -521,11 +521,11 @@ class Generator:
     def instantiate(self, t: Template) -> list[dict]:
         """Like `questions.instantiate`, with the two extra checks of the module docstring."""
         rng = random.Random(f"{self.db_id}/{t.name}")
-        cands = _param_rows(self.conn, t) if t.cross or t.params else [{}]
+        cands = param_rows(self.conn, t) if t.cross or t.params else [{}]
         if not cands:
             return []
         if cands == [{}]:
-            ok = _usable(self.conn, t.sql) and len(self.conn.execute(t.sql).fetchmany(MAX_ROWS + 1)) <= MAX_ROWS
+            ok = usable(self.conn, t.sql) and len(self.conn.execute(t.sql).fetchmany(MAX_ROWS + 1)) <= MAX_ROWS
             return [{"question": q, "gold_sql": t.sql} for q in t.questions] if ok else []
         rng.shuffle(cands)
         out, seen = [], set()
@@ -534,7 +534,7 @@ class Generator:
             if sql in seen:
                 continue
             seen.add(sql)
-            if (not _usable(self.conn, sql) or len(self.conn.execute(sql).fetchmany(MAX_ROWS + 1)) > MAX_ROWS
+            if (not usable(self.conn, sql) or len(self.conn.execute(sql).fetchmany(MAX_ROWS + 1)) > MAX_ROWS
                     or not self._strict_order(sql)):
                 continue
             q = t.questions[(len(out) + rng.randrange(len(t.questions))) % len(t.questions)]

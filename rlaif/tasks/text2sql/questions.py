@@ -33,7 +33,7 @@ def sql_literal(v) -> str:
     return "'" + str(v).replace("'", "''") + "'"
 
 
-def _param_rows(conn: sqlite3.Connection, t: Template) -> list[dict]:
+def param_rows(conn: sqlite3.Connection, t: Template) -> list[dict]:
     rows = [{}]
     if t.params:
         cur = conn.execute(t.params)
@@ -60,7 +60,7 @@ def _ambiguous_top_k(conn: sqlite3.Connection, sql: str) -> bool:
     return len(rows) > k and rows[k - 1][n_out:] == rows[k][n_out:]
 
 
-def _usable(conn: sqlite3.Connection, sql: str) -> bool:
+def usable(conn: sqlite3.Connection, sql: str) -> bool:
     rows = conn.execute(sql).fetchall()
     if not rows or all(v is None for r in rows for v in r):
         return False
@@ -70,14 +70,14 @@ def _usable(conn: sqlite3.Connection, sql: str) -> bool:
 def instantiate(t: Template, conn: sqlite3.Connection) -> list[dict]:
     """The kept instances of one template: [{question, gold_sql, params}]."""
     rng = random.Random(f"{t.db_id}/{t.name}")
-    cands = _param_rows(conn, t)
+    cands = param_rows(conn, t)
     if cands == [{}]:
         return [{"question": q, "gold_sql": t.sql, "params": {}} for q in t.questions]
     rng.shuffle(cands)
     out, seen = [], set()
     for p in cands:
         sql = t.sql.format(**{k: sql_literal(v) for k, v in p.items()})
-        if sql in seen or not _usable(conn, sql):
+        if sql in seen or not usable(conn, sql):
             continue
         seen.add(sql)
         q = t.questions[(len(out) + rng.randrange(len(t.questions))) % len(t.questions)]
