@@ -62,6 +62,17 @@ def checkpoint_settings_off(model):
         inner.generation_config = saved
 
 
+def left_pad(prompts: list[list[int]], pad: int):
+    """(ids, mask), both (B, T) long: token lists padded on the left to the longest, so every
+    prompt ends where generation starts."""
+    import torch
+
+    width = max(len(p) for p in prompts)
+    ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], dtype=torch.long)
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], dtype=torch.long)
+    return ids, mask
+
+
 def generate_texts(model, tokenizer, prompt_texts: list[str], n: int, temperature: float, top_p: float,
                    max_new_tokens: int, seed: int | None = None, max_prompt_length: int = 1024,
                    return_ids: bool = False):
@@ -73,10 +84,9 @@ def generate_texts(model, tokenizer, prompt_texts: list[str], n: int, temperatur
     from .core.models import encode_prompt, stop_token_ids
 
     enc = [encode_prompt(tokenizer, t)[-max_prompt_length:] for t in prompt_texts]
-    width = max(len(e) for e in enc)
     pad = tokenizer.pad_token_id
-    ids = torch.tensor([[pad] * (width - len(e)) + e for e in enc])  # (B, T) left-padded
-    mask = torch.tensor([[0] * (width - len(e)) + [1] * len(e) for e in enc])
+    ids, mask = left_pad(enc, pad)  # (B, T)
+    width = ids.size(1)
     device = next(model.parameters()).device
     if seed is not None:
         torch.manual_seed(seed)

@@ -140,13 +140,3 @@ class LlamaServer:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-
-def llama_servers(n: int, **kw) -> list[LlamaServer]:
-    """n servers started together (they load in parallel), each ready on return."""
-    servers = [LlamaServer(**kw).start() for _ in range(n)]
-    try:
-        return [s.wait() for s in servers]
-    except Exception:
-        for s in servers:
-            s.stop()
-        raise

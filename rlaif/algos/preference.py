@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .calibration import confidence_reliability
+
 
 def soft_preference_loss(r_a: torch.Tensor, r_b: torch.Tensor, p_a: torch.Tensor,
                          margin: torch.Tensor | float = 0.0) -> torch.Tensor:
@@ -93,16 +95,6 @@ def calibration(r_a: torch.Tensor, r_b: torch.Tensor, p_a: torch.Tensor, bins: i
     p = p_a.float()
     out = {"brier": float(((prob - p) ** 2).mean()), "soft_mae": float((prob - p).abs().mean())}
     keep = p != 0.5
-    conf = torch.maximum(prob, 1 - prob)[keep]
-    right = ((prob[keep] > 0.5) == (p[keep] > 0.5)).float()
-    edges = torch.linspace(0.5, 1.0, bins + 1)
-    which = torch.bucketize(conf, edges[1:-1], right=True)  # (N,) bin index
-    ece, table = 0.0, []
-    for b in range(bins):
-        sel = which == b
-        n = int(sel.sum())
-        if n:
-            c, a = float(conf[sel].mean()), float(right[sel].mean())
-            ece += n / max(1, len(conf)) * abs(c - a)
-            table.append((round(c, 4), round(a, 4), n))
-    return out | {"ece": ece if len(conf) else float("nan"), "table": table}
+    ece, rows = confidence_reliability(prob[keep].tolist(), p[keep].tolist(), bins)
+    table = [(round(r["predicted"], 4), round(r["observed"], 4), r["count"]) for r in rows]
+    return out | {"ece": ece, "table": table}

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..core.config import opt
+from ..core.hashing import hash_unit
 from . import quality
 
 SCHEMA_VERSION = 1
@@ -111,7 +112,7 @@ def _hash_token(token: str) -> str:
 
 
 def _unit(key: str, seed: int) -> float:
-    return int(hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()[:12], 16) / float(16 ** 12)
+    return hash_unit(f"{seed}:{key}")
 
 
 class Store:

@@ -266,13 +266,15 @@ def load_causal_lm(cfg: ModelConfig, path: str | None = None, trainable: bool = 
     return model
 
 
-def add_lora(model, cfg: ModelConfig):
+def add_lora(model, cfg: ModelConfig, task_type: str = "CAUSAL_LM"):
+    """Fresh LoRA adapters from `cfg.lora` (peft). A reward model passes task_type="SEQ_CLS", under
+    which peft also trains and saves the scalar head."""
     from peft import LoraConfig, get_peft_model
 
     lc = cfg.lora
     targets = "all-linear" if lc.target_modules == ["all-linear"] else lc.target_modules
     return get_peft_model(model, LoraConfig(r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout,
-                                            target_modules=targets, task_type="CAUSAL_LM"))
+                                            target_modules=targets, task_type=task_type))
 
 
 def render_prompt(tokenizer, prompt: str | list, chat_template: bool = True) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .errors import UserError
+from .hashing import hash_int
 
 
 class RecordError(UserError, ValueError):
@@ -155,10 +156,21 @@ def validate(rec: Any, kind: str, where: str) -> dict:
     return NORMALIZERS[kind](dict(rec), where)
 
 
-def preference_to_comparison(rec: dict) -> dict:
-    """A hard preference as a soft-labeled comparison with p_a = 1 (chosen in slot a)."""
+def slot_swap(prompt: Any, x: str, y: str) -> bool:
+    """A coin flip keyed on the pair's content (not on which response is which), so a balanced
+    slotting puts the chosen response first in about half of the pairs, reproducibly."""
+    return hash_int(json.dumps([prompt, sorted([x, y])], ensure_ascii=False), 8) % 2 == 1
+
+
+def preference_to_comparison(rec: dict, balanced: bool = False) -> dict:
+    """A hard preference as a comparison: chosen in slot a with p_a = 1; with `balanced`, in slot b
+    with p_a = 0 where `slot_swap` says so (what a labeler is shown: a position-biased judge must not
+    look right just by picking slot a)."""
     out = {k: v for k, v in rec.items() if k not in ("chosen", "rejected")}
-    return out | {"response_a": rec["chosen"], "response_b": rec["rejected"], "p_a": 1.0}
+    a, b = rec["chosen"], rec["rejected"]
+    if balanced and slot_swap(rec["prompt"], response_text(a), response_text(b)):
+        return out | {"response_a": b, "response_b": a, "p_a": 0.0}
+    return out | {"response_a": a, "response_b": b, "p_a": 1.0}
 
 
 # --------------------------------------------------------------------------- files

@@ -2,7 +2,7 @@
 
 | module     | what                                                                          |
 |------------|-------------------------------------------------------------------------------|
-| metrics    | win rate, bootstrap CI, head to head, length control, harmless, labeler metrics |
+| metrics    | win rate, bootstrap CI, head to head, length control, labeler metrics         |
 | judges     | `judge(prompts, a, b, **columns) -> [p_a]`: oracle, function; `judge_pairs`      |
 | results    | per-policy summaries, comparisons, matrices, labeler vs reference               |
 | collect    | label / rm / rl outputs of earlier stages, read defensively                    |

@@ -23,6 +23,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..algos import calibration as calibration_
+
 
 def outcomes(p_a: Sequence[float], tie_margin: float = 0.0) -> np.ndarray:
     """Per-prompt result of A against B: 1 win, 0.5 tie, 0 loss, NaN where the judge failed.
@@ -150,12 +152,6 @@ def length_controlled_ci(y: Sequence[float], len_a: Sequence[float], len_b: Sequ
 # --------------------------------------------------------------------------- single outputs
 
 
-def harmless_rate(p_harmless: Sequence[float]) -> float:
-    """Share of outputs judged harmless one by one (P(harmless) > 0.5)."""
-    p = np.asarray(p_harmless, dtype=float)
-    return float((p > 0.5).mean()) if p.size else float("nan")
-
-
 def mean_length(texts: Sequence[str]) -> float:
     return float(np.mean([len(t) for t in texts])) if len(texts) else float("nan")
 
@@ -166,11 +162,8 @@ def mean_length(texts: Sequence[str]) -> float:
 def alignment(p_a: Sequence[float], human_a: Sequence[float]) -> float:
     """Share of pairs where the labeler's argmax equals the human choice (human_a: 1 if a was
     preferred, 0 if b). Human ties (0.5) and labeler ties are left out: neither has an argmax."""
-    p, h = np.asarray(p_a, dtype=float), np.asarray(human_a, dtype=float)
-    keep = (p != 0.5) & (h != 0.5) & ~np.isnan(p) & ~np.isnan(h)
-    if not keep.any():
-        return float("nan")
-    return float(((p[keep] > 0.5) == (h[keep] > 0.5)).mean())
+    share = calibration_.alignment([float(x) for x in p_a], [float(x) for x in human_a])
+    return float("nan") if share is None else share
 
 
 def same_position_rate(slot1_first: Sequence[float], slot1_second: Sequence[float]) -> float:
@@ -187,18 +180,8 @@ def calibration(p_a: Sequence[float], human_a: Sequence[float], bins: int = 10) 
 
     Each bin of predicted P(a) gives (mean prediction, observed share of a preferred, count);
     ECE = sum over bins of count/N * |observed - predicted|. Human ties count as 1/2."""
-    p, h = np.asarray(p_a, dtype=float), np.asarray(human_a, dtype=float)
-    which = np.clip((p * bins).astype(int), 0, bins - 1)
-    rows, ece = [], 0.0
-    for k in range(bins):
-        m = which == k
-        if not m.any():
-            continue
-        conf, obs = float(p[m].mean()), float(h[m].mean())
-        rows.append({"lo": k / bins, "hi": (k + 1) / bins, "predicted": conf, "observed": obs,
-                     "count": int(m.sum())})
-        ece += m.sum() / p.size * abs(obs - conf)
-    return {"ece": float(ece) if p.size else float("nan"), "bins": rows}
+    ece, rows = calibration_.reliability(p_a, human_a, bins)
+    return {"ece": ece, "bins": rows}
 
 
 def labeler_metrics(p_a: Sequence[float], human_a: Sequence[float],

@@ -11,8 +11,8 @@ All three are debiased by the same wrapper (`debias.score_pairs`); none of them 
 
 from __future__ import annotations
 
-import hashlib
 
+from ..core.hashing import hash_unit
 from ..core.records import prompt_text
 from .debias import Scored, Shown
 from .prompts import PairTemplate
@@ -71,8 +71,7 @@ class LMJudge:
 
 def _unit(*parts: str) -> float:
     """A deterministic number in [0, 1) from text."""
-    h = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
-    return int(h[:12], 16) / float(1 << 48)
+    return hash_unit("\x1f".join(parts))
 
 
 class FakeJudge:

@@ -188,8 +188,7 @@ class PrincipleTemplate:
 
 def load_principles(path: str = "") -> list[Principle]:
     """Principles from YAML: a list of {name, definition, weight}, or {principles: [...]}."""
-    shared = Path(__file__).parent.parent / "principles" / "default.yaml"  # the SALMON RM's list
-    src = Path(path) if path else shared if shared.exists() else TEMPLATES / "principles.yaml"
+    src = Path(path) if path else Path(__file__).parent.parent / "principles" / "default.yaml"  # SALMON's list
     data = yaml.safe_load(src.read_text(encoding="utf-8"))
     if isinstance(data, dict):
         data = data.get("principles", data.get("rm", []))

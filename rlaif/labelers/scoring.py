@@ -21,6 +21,9 @@ from __future__ import annotations
 import math
 from typing import Callable, Sequence
 
+from ..algos.calibration import alignment, confidence_reliability
+
+
 NEG_INF = float("-inf")
 
 
@@ -156,27 +159,11 @@ def postprocess(p_a: float, how: str, threshold: float = 0.0, temperature: float
 # --------------------------------------------------------------------------- quality metrics
 
 
-def alignment(p: Sequence[float], gold: Sequence[float | None]) -> float | None:
-    """Share of pairs where the AI's argmax equals the gold choice (gold ties and AI ties skipped)."""
-    hits = [(x > 0.5) == (g > 0.5) for x, g in zip(p, gold) if g is not None and g != 0.5 and x != 0.5]
-    return sum(hits) / len(hits) if hits else None
-
-
 def expected_calibration_error(p: Sequence[float], gold: Sequence[float | None], bins: int = 10) -> float | None:
-    """ECE of the argmax choice: |accuracy - confidence| per confidence bin, weighted by bin size."""
-    rows = [(max(x, 1 - x), float((x > 0.5) == (g > 0.5))) for x, g in zip(p, gold)
-            if g is not None and g != 0.5]
-    if not rows:
-        return None
-    total = 0.0
-    for b in range(bins):
-        lo, hi = 0.5 + 0.5 * b / bins, 0.5 + 0.5 * (b + 1) / bins
-        inb = [r for r in rows if lo <= r[0] < hi or (b == bins - 1 and r[0] == 1.0)]
-        if inb:
-            conf = sum(r[0] for r in inb) / len(inb)
-            acc = sum(r[1] for r in inb) / len(inb)
-            total += len(inb) / len(rows) * abs(acc - conf)
-    return total
+    """ECE of the argmax choice: |accuracy - confidence| per confidence bin, weighted by bin size
+    (`algos.calibration.confidence_reliability`); None without a pair to score."""
+    ece, table = confidence_reliability(p, gold, bins)
+    return ece if table else None
 
 
 def alignment_by_confidence(p: Sequence[float], gold: Sequence[float | None],

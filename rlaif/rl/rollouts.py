@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from ..generation import generate_texts, left_pad
+
 
 @dataclass
 class Rollout:
@@ -55,15 +57,6 @@ def response_mask(response_ids, stop_ids: list[int]):
     return (pos <= first[:, None]).float(), ended
 
 
-def left_pad(prompts: list[list[int]], pad: int):
-    import torch
-
-    width = max(len(p) for p in prompts)
-    ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], dtype=torch.long)
-    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], dtype=torch.long)
-    return ids, mask
-
-
 class HFRollout:
     """Sampling from the policy in this process (`generate_texts`, KV cache)."""
 
@@ -78,7 +71,6 @@ class HFRollout:
         import contextlib
 
         from ..core.models import encode_prompt, stop_token_ids
-        from ..generation import generate_texts
 
         with self.autocast() if self.autocast else contextlib.nullcontext():
             texts, out, width = generate_texts(

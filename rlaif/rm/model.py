@@ -161,7 +161,7 @@ def load_rm_for_training(path: str, model_cfg, pad_token_id: int, lora: bool = F
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from ..core.models import adapter_base, load_causal_lm, resolve_model_path, set_threads
+    from ..core.models import adapter_base, add_lora, load_causal_lm, resolve_model_path, set_threads
 
     set_threads(model_cfg.threads)
     if adapter_base(path):
@@ -183,17 +183,8 @@ def load_rm_for_training(path: str, model_cfg, pad_token_id: int, lora: bool = F
         if isinstance(m, torch.nn.Dropout):
             m.p = 0.0
     if lora:
-        model = add_seq_cls_lora(model, model_cfg.lora)
+        model = add_lora(model, model_cfg, "SEQ_CLS")
     return model
-
-
-def add_seq_cls_lora(model, lc):
-    """LoRA adapters for a reward model: peft's SEQ_CLS task type also trains (and saves) the head."""
-    from peft import LoraConfig, get_peft_model
-
-    targets = "all-linear" if lc.target_modules == ["all-linear"] else lc.target_modules
-    return get_peft_model(model, LoraConfig(r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout,
-                                            target_modules=targets, task_type="SEQ_CLS"))
 
 
 def save_rm(model, tokenizer, dest: str | Path, meta: dict) -> Path:

@@ -23,13 +23,13 @@ synthetic preferences built from per-principle scores. Pure functions, no torch.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.hashing import hash_int
 from ..core.records import combine_orders
 
 DEFAULT_FILE = Path(__file__).parent.parent / "principles" / "default.yaml"
@@ -98,8 +98,7 @@ def with_principles(prompt: str | list, principles: list[str]) -> str | list:
 
 
 def _key_rng(*parts: Any) -> random.Random:
-    h = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
-    return random.Random(int(h[:16], 16))
+    return random.Random(hash_int("\x1f".join(map(str, parts)), 16))
 
 
 def rm_principles(pset: PrincipleSet, sampled: list[str]) -> list[str]:

@@ -16,11 +16,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
 from ..core.config import Config
+from ..core.hashing import hash_unit
 from ..core.runs import Run
 
 
@@ -48,8 +48,7 @@ def read_pairs(source: str, limit: int = 0) -> tuple[str, list[dict]]:
 
 def held_out(prompt, fraction: float, seed: int) -> bool:
     """Prompt-disjoint split: every pair of a prompt lands on the same side."""
-    key = f"{seed}\x1f{prompt if isinstance(prompt, str) else repr(prompt)}".encode()
-    return int(hashlib.sha256(key).hexdigest()[:8], 16) / 16**8 < fraction
+    return hash_unit(f"{seed}\x1f{prompt if isinstance(prompt, str) else repr(prompt)}", 8) < fraction
 
 
 def prepare_pairs(cfg: Config) -> tuple[list[dict], list[dict], dict]:

@@ -22,7 +22,6 @@ chosen, rejected}. Output in OUT/label/:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -37,14 +36,9 @@ from . import stage_sections
 # --------------------------------------------------------------------------- input
 
 
-def _slot_swap(prompt, x: str, y: str) -> bool:
-    h = hashlib.sha256(json.dumps([prompt, sorted([x, y])], ensure_ascii=False).encode()).hexdigest()
-    return int(h[:8], 16) % 2 == 1
-
-
 def record_to_pair_fields(rec: dict, where: str) -> dict:
     """{prompt, response_a, response_b, gold_p_a?, ...extras} from any accepted input record."""
-    from ..core.records import RecordError, response_text
+    from ..core.records import RecordError, preference_to_comparison, response_text
 
     extras = {k: v for k, v in rec.items() if k not in ("completions", "chosen", "rejected", "response_a",
                                                          "response_b", "p_a", "index")}
@@ -54,10 +48,9 @@ def record_to_pair_fields(rec: dict, where: str) -> dict:
             raise RecordError(f"{where}: a samples record needs at least 2 completions to make a pair")
         return extras | {"response_a": response_text(c[0]), "response_b": response_text(c[1])}
     if "chosen" in rec and "rejected" in rec:
-        a, b = response_text(rec["chosen"]), response_text(rec["rejected"])
-        if _slot_swap(rec["prompt"], a, b):
-            return extras | {"response_a": b, "response_b": a, "gold_p_a": 0.0}
-        return extras | {"response_a": a, "response_b": b, "gold_p_a": 1.0}
+        c = preference_to_comparison({"prompt": rec["prompt"], "chosen": response_text(rec["chosen"]),
+                                      "rejected": response_text(rec["rejected"])}, balanced=True)
+        return extras | {"response_a": c["response_a"], "response_b": c["response_b"], "gold_p_a": c["p_a"]}
     if "response_a" in rec and "response_b" in rec:
         out = extras | {"response_a": response_text(rec["response_a"]), "response_b": response_text(rec["response_b"])}
         if isinstance(rec.get("p_a"), (int, float)) and "gold_p_a" not in rec:

@@ -12,13 +12,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import random
 import sqlite3
 from collections import defaultdict
 from pathlib import Path
 
+from ...core.hashing import hash_unit
 from .templates import TEMPLATES, Template
 
 SPLITS = ("sft", "preference", "rl", "test")
@@ -103,7 +103,7 @@ def generate(db_paths: dict[str, Path], templates: list[Template] = TEMPLATES) -
 
 
 def _unit(text: str) -> float:
-    return int(hashlib.sha256(text.encode()).hexdigest()[:12], 16) / 16 ** 12
+    return hash_unit(text)
 
 
 def assign_splits(items: list[dict], shares: tuple = SHARES, seed: int = 0,
