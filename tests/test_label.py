@@ -345,7 +345,7 @@ def test_ties_short_circuit_and_degenerate_pairs_are_reported(tmp_path):
 
 
 def test_resume_after_kill_gives_the_same_file(tmp_path, tiny_model, monkeypatch):
-    from rlaif.stages import label as stage
+    from rlaif.labelers import pairs as stage
     from rlaif.stages import run_stage
 
     src = write_jsonl(tmp_path / "s.jsonl", [{"prompt": f"Text {i} " + "word " * (i % 5),
