@@ -11,7 +11,7 @@ from rlaif.core.config import load_config
 from rlaif.evaluation import judges as judges_mod
 from rlaif.evaluation.report import SECTIONS
 from rlaif.stages import run_stage
-from rlaif.stages import eval as eval_mod
+from rlaif.evaluation import evaluate as eval_mod
 
 N = 16
 

@@ -8,6 +8,8 @@
 | collect    | label / rm / rl outputs of earlier stages, read defensively                    |
 | plots      | the report's figures as inline SVG                                             |
 | report     | results.json -> report.html (self-contained) + summary.md                      |
+| evaluate   | policies, their outputs, the judges, the results dict                          |
+| calibration| (algos/calibration.py) alignment, ECE and reliability bins                     |
 
-The `eval` stage (rlaif/stages/eval.py) ties them together.
+`evaluate` generates, judges and measures (the `eval` stage, rlaif/stages/eval.py, runs it).
 """
