@@ -4,7 +4,7 @@ import torch
 
 from rlaif.core.config import load_config
 from rlaif.stages import run_stage
-from rlaif.stages.dpo import hard_pairs
+from rlaif.dpo import hard_pairs
 
 
 def test_hard_pairs_follow_p_a_not_slot_order():

@@ -1,56 +1,20 @@
-"""Stage `dpo`: direct preference optimisation from AI (or human) preferences, through TRL.
-
-The RL-free alternative users compare RLAIF against: no reward model, no rollouts. TRL's
-`DPOTrainer` does exactly this, so it is used as is (its config inherits `TrainingArguments`; only
-the few knobs below are exposed). What rlaif adds:
-1. Soft labels become hard pairs: p_a > 0.5 makes a chosen, p_a < 0.5 makes b chosen, and pairs
-   closer to 0.5 than `min_confidence` are dropped (a flat labeler's noise is not a preference).
-2. Prompts are rendered with the same chat template as every other stage (models.render_prompt),
-   so the DPO policy is trained on exactly the text SFT and sampling used.
-"""
+"""Stage `dpo`: direct preference optimisation from AI (or human) preferences, through TRL's
+DPOTrainer (`rlaif/dpo.py`); writes OUT/dpo/checkpoint and metrics.jsonl."""
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from ..core.config import Config
+from ..core.models import describe_model, save_model
 from ..core.runs import Run
+from ..dpo import hard_pairs, load_pairs, train
+from ..generation import policy_path
 from . import stage_sections
 
 
-
-def hard_pairs(records: list[dict], min_confidence: float) -> list[dict]:
-    """{prompt, chosen, rejected} from comparisons: the side with p_a's majority is chosen."""
-    out = []
-    for r in records:
-        p = r["p_a"]
-        if abs(p - 0.5) < max(min_confidence, 1e-9) or r["response_a"] == r["response_b"]:
-            continue
-        a_wins = p > 0.5
-        out.append({"prompt": r["prompt"], "chosen": r["response_a"] if a_wins else r["response_b"],
-                    "rejected": r["response_b"] if a_wins else r["response_a"]})
-    return out
-
-
-def load_pairs(source: str, limit: int = 0) -> list[dict]:
-    """Comparisons or preferences from a file, as comparisons."""
-    from ..core.records import iter_jsonl, preference_to_comparison, read_records
-
-    first = next(iter_jsonl(source), (0, {}))[1] if Path(source).suffix == ".jsonl" else {}
-    if isinstance(first, dict) and "chosen" in first:
-        return [preference_to_comparison(r) for r in read_records(source, "preference", limit)]
-    return read_records(source, "comparison", limit)
-
-
 def run(cfg: Config, force: bool = False) -> Path:
-    import datasets
-    from trl import DPOConfig, DPOTrainer
-
-    from ..core.models import describe_model, load_causal_lm, load_tokenizer, mixed_precision, render_prompt, save_model
-    from ..generation import policy_path
-
     d = cfg.dpo
     source = d.data or str(Path(cfg.out) / "label" / "comparisons.jsonl")
     pairs = hard_pairs(load_pairs(source, d.limit), d.min_confidence)
@@ -61,35 +25,10 @@ def run(cfg: Config, force: bool = False) -> Path:
     r.add_input("data", source, pairs=len(pairs))
     r.add_model("policy", policy)
     r.open(force)
-    tok = load_tokenizer(policy, cfg.model.trust_remote_code)
-    tok.padding_side = "right"
-    rows = [{"prompt": render_prompt(tok, p["prompt"], cfg.model.chat_template), "chosen": p["chosen"],
-             "rejected": p["rejected"]} for p in pairs]
-    model = load_causal_lm(cfg.model, policy, trainable=True)
-    ref = load_causal_lm(cfg.model, policy) if not cfg.model.lora.enabled else None  # LoRA: adapters off
-    mp = mixed_precision(cfg.model)
-    args = DPOConfig(
-        output_dir=str(r.dir / "trainer"), per_device_train_batch_size=d.batch_size,
-        gradient_accumulation_steps=d.grad_accum, num_train_epochs=d.epochs, max_steps=d.max_steps or -1,
-        learning_rate=d.lr, beta=d.beta, max_length=d.max_length, logging_steps=d.log_every,
-        save_strategy="no", report_to=[], bf16=mp == "bf16", fp16=mp == "fp16", seed=cfg.seed,
-        use_cpu=str(next(model.parameters()).device) == "cpu", disable_tqdm=False)
-    trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=datasets.Dataset.from_list(rows),
-                         processing_class=tok)
-    t0 = time.time()
-    out = trainer.train()
-    r.time("train_s", time.time() - t0)
-    model = trainer.accelerator.unwrap_model(trainer.model)
-    if cfg.model.lora.enabled:
-        model = model.merge_and_unload()
-    tok.padding_side = "left"
-    if not trainer.accelerator.is_main_process:
+    model, tok, out, history, main = train(cfg, pairs, policy, r.dir, r)
+    if not main:
         return r.dir  # the main process saves and writes the manifest
     save_model(model, tok, r.dir / "checkpoint")
-    history = [h for h in trainer.state.log_history if "loss" in h]
-    (r.dir / "metrics.jsonl").write_text("".join(
-        json.dumps({"step": h.get("step"), "loss/dpo": h["loss"],
-                                  "reward/margin": h.get("rewards/margins"),
-                                  "reward/accuracy": h.get("rewards/accuracies")}) + "\n" for h in history))
+    (r.dir / "metrics.jsonl").write_text("".join(json.dumps(h) + "\n" for h in history))
     return r.finish(pairs=len(pairs), steps=out.global_step, train_loss=out.training_loss,
                     model=describe_model(model))
