@@ -31,8 +31,15 @@ def sql_pairs(n: int) -> list[dict]:
         others = [o for o in by_db[it["db_id"]] if o["gold_sql"] != it["gold_sql"]]
         if others:
             wrong = others[i % len(others)]["gold_sql"]
-            out.append({"prompt": it["prompt"], "chosen": it["gold_sql"], "rejected": wrong,
-                        "db_id": it["db_id"], "gold_sql": it["gold_sql"]})
+            out.append(
+                {
+                    "prompt": it["prompt"],
+                    "chosen": it["gold_sql"],
+                    "rejected": wrong,
+                    "db_id": it["db_id"],
+                    "gold_sql": it["gold_sql"],
+                }
+            )
         if len(out) == n:
             break
     return out
@@ -52,13 +59,32 @@ def main() -> int:
     src = work / "sql_pairs.jsonl"
     work.mkdir(parents=True, exist_ok=True)
     src.write_text("".join(json.dumps(r) + "\n" for r in sql_pairs(args.pairs)))
-    cfg = load_config(overrides=[f"out={work}/run", "task=text2sql", f"label.input={src}", "label.cache=off",
-                                 *args.overrides])
+    cfg = load_config(
+        overrides=[
+            f"out={work}/run",
+            "task=text2sql",
+            f"label.input={src}",
+            "label.cache=off",
+            *args.overrides,
+        ]
+    )
     out = run_stage("label", cfg, force=True)
     rep = json.loads((out / "report.json").read_text())
-    keys = ("labeler", "preamble", "with_reference", "alignment", "alignment_one_order", "alignment_by_confidence",
-            "same_position", "ece", "mean_confidence", "p_a_range", "mean_choice_mass", "tokens_per_pair",
-            "pairs_per_s")
+    keys = (
+        "labeler",
+        "preamble",
+        "with_reference",
+        "alignment",
+        "alignment_one_order",
+        "alignment_by_confidence",
+        "same_position",
+        "ece",
+        "mean_confidence",
+        "p_a_range",
+        "mean_choice_mass",
+        "tokens_per_pair",
+        "pairs_per_s",
+    )
     print(json.dumps({"overrides": args.overrides} | {k: rep.get(k) for k in keys}, indent=2))
     return 0
 

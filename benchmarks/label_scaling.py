@@ -22,16 +22,46 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-WORDS = ["cats", "rain", "bread", "ships", "tea", "maps", "owls", "snow", "jazz", "kites", "mud", "figs",
-         "salt", "bees", "tide", "wool", "clay", "moss", "lamps", "reeds", "pears", "ink", "dust", "hay"]
+WORDS = [
+    "cats",
+    "rain",
+    "bread",
+    "ships",
+    "tea",
+    "maps",
+    "owls",
+    "snow",
+    "jazz",
+    "kites",
+    "mud",
+    "figs",
+    "salt",
+    "bees",
+    "tide",
+    "wool",
+    "clay",
+    "moss",
+    "lamps",
+    "reeds",
+    "pears",
+    "ink",
+    "dust",
+    "hay",
+]
 
 
 def make_pairs(n: int):
     from rlaif.labelers import Pair
 
-    return [Pair(f"The {w} story ({k}): a short text about {w} and the people who like them, told plainly.",
-                 f"A text about {w}.", f"Something else, not {w} at all ({k}).")
-            for k in range(n // len(WORDS) + 1) for w in WORDS][:n]
+    return [
+        Pair(
+            f"The {w} story ({k}): a short text about {w} and the people who like them, told plainly.",
+            f"A text about {w}.",
+            f"Something else, not {w} at all ({k}).",
+        )
+        for k in range(n // len(WORDS) + 1)
+        for w in WORDS
+    ][:n]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -44,9 +74,19 @@ def label_once(urls: list[str], pairs, concurrency: int) -> tuple[float, dict]:
     from rlaif.core.config import load_config
     from rlaif.labelers import build_labeler
 
-    cfg = load_config(None, ["task=summarize", "label.backend=openai", f"label.openai.base_url=[{', '.join(urls)}]",
-                             "label.openai.model=smol", "label.template=summarize", "label.preamble=base",
-                             "label.cache=off", f"label.openai.concurrency={concurrency}"])
+    cfg = load_config(
+        None,
+        [
+            "task=summarize",
+            "label.backend=openai",
+            f"label.openai.base_url=[{', '.join(urls)}]",
+            "label.openai.model=smol",
+            "label.template=summarize",
+            "label.preamble=base",
+            "label.cache=off",
+            f"label.openai.concurrency={concurrency}",
+        ],
+    )
     labeler = build_labeler(cfg)
     t0 = time.perf_counter()
     labs = labeler.label(pairs)
@@ -79,28 +119,47 @@ def main() -> int:
         finally:
             for s in servers:
                 s.stop()
-        row = {"servers": n, "pairs": len(pairs), "requests": stats["calls"], "seconds": round(seconds, 2),
-               "pairs_per_s": round(len(pairs) / seconds, 3), "retries": stats["retries"],
-               "per_server": list(stats.get("endpoints", {}).values()) or [stats["calls"]],
-               "server_cpu_s": round(cpu, 2), "server_cores_used": round(cpu / seconds, 2),
-               "server_cpu_s_per_pair": round(cpu / len(pairs), 3), "load_avg_before": round(load0, 2)}
+        row = {
+            "servers": n,
+            "pairs": len(pairs),
+            "requests": stats["calls"],
+            "seconds": round(seconds, 2),
+            "pairs_per_s": round(len(pairs) / seconds, 3),
+            "retries": stats["retries"],
+            "per_server": list(stats.get("endpoints", {}).values()) or [stats["calls"]],
+            "server_cpu_s": round(cpu, 2),
+            "server_cores_used": round(cpu / seconds, 2),
+            "server_cpu_s_per_pair": round(cpu / len(pairs), 3),
+            "load_avg_before": round(load0, 2),
+        }
         rows.append(row)
-        print(f"{n} server(s): {row['pairs_per_s']} pairs/s ({seconds:.1f} s, requests per server "
-              f"{row['per_server']}, servers used {row['server_cores_used']} cores, "
-              f"load avg before {load0:.1f})", flush=True)
+        print(
+            f"{n} server(s): {row['pairs_per_s']} pairs/s ({seconds:.1f} s, requests per server "
+            f"{row['per_server']}, servers used {row['server_cores_used']} cores, "
+            f"load avg before {load0:.1f})",
+            flush=True,
+        )
     base = rows[0]["pairs_per_s"]
     for r in rows:
         r["speedup"] = round(r["pairs_per_s"] / base, 2)
-    meta = {"cpu_count": os.cpu_count(), "platform": platform.platform(), "concurrency_per_server": args.concurrency,
-            "server": "llama-cpp-python server, SmolLM2-135M-Instruct Q4_1, n_ctx 1024, 1 thread",
-            "labeler": "summarize template, base preamble, both orders (2 requests per pair)"}
+    meta = {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "concurrency_per_server": args.concurrency,
+        "server": "llama-cpp-python server, SmolLM2-135M-Instruct Q4_1, n_ctx 1024, 1 thread",
+        "labeler": "summarize template, base preamble, both orders (2 requests per pair)",
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    print("\n| servers | pairs/s | speedup | cores used by the servers | server CPU s per pair | load avg before |"
-          "\n|---|---|---|---|---|---|")
+    print(
+        "\n| servers | pairs/s | speedup | cores used by the servers | server CPU s per pair | load avg before |"
+        "\n|---|---|---|---|---|---|"
+    )
     for r in rows:
-        print(f"| {r['servers']} | {r['pairs_per_s']} | {r['speedup']}x | {r['server_cores_used']} | "
-              f"{r['server_cpu_s_per_pair']} | {r['load_avg_before']} |")
+        print(
+            f"| {r['servers']} | {r['pairs_per_s']} | {r['speedup']}x | {r['server_cores_used']} | "
+            f"{r['server_cpu_s_per_pair']} | {r['load_avg_before']} |"
+        )
     return 0
 
 

@@ -83,9 +83,14 @@ class GenerateJudge:
             text = render_prompt(self.tok, self.t.user(prompt_text(p.prompt), p.a, p.b), True) + self.t.ending
             ids = torch.tensor([encode_prompt(self.tok, text)])
             with torch.no_grad():
-                out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=3,
-                                          do_sample=False, pad_token_id=self.tok.pad_token_id)
-            reply = self.tok.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+                out = self.model.generate(
+                    input_ids=ids,
+                    attention_mask=torch.ones_like(ids),
+                    max_new_tokens=3,
+                    do_sample=False,
+                    pad_token_id=self.tok.pad_token_id,
+                )
+            reply = self.tok.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
             parsed += bool(re.search(r"[12]", reply))
         return len(pairs), parsed
 
@@ -103,7 +108,7 @@ def run_ours(backend, template, pairs, orders: str) -> tuple[int, float]:
     per = max(1, backend.batch_size // (2 if orders == "both" else 1))
     res = []
     for k in range(0, len(order), per):
-        res += score_pairs(judge, [pairs[i] for i in order[k:k + per]], orders)
+        res += score_pairs(judge, [pairs[i] for i in order[k : k + per]], orders)
     n_orders = len(res) * (2 if orders == "both" else 1)
     return n_orders, sum(r["mass"] for r in res) / len(res)
 
@@ -123,9 +128,9 @@ def main() -> int:
     import torch
     from transformers import AutoModelForCausalLM
 
+    from rlaif.core.models import load_tokenizer, resolve_model_path
     from rlaif.labelers.backends.hf import HFBackend
     from rlaif.labelers.prompts import load_template
-    from rlaif.core.models import load_tokenizer, resolve_model_path
 
     torch.set_num_threads(args.threads)
     pairs = make_pairs(args.pairs, args.chars)
@@ -135,8 +140,9 @@ def main() -> int:
     fp32 = AutoModelForCausalLM.from_pretrained(path).eval()  # the default dtype: fp32
     bf16 = AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16).eval()
     probe = HFBackend(args.model, model=fp32, tokenizer=tok)
-    prompt_tokens = statistics.mean(probe.count_tokens((template.user(p.prompt, p.a, p.b), template.ending))
-                                    for p in pairs)
+    prompt_tokens = statistics.mean(
+        probe.count_tokens((template.user(p.prompt, p.a, p.b), template.ending)) for p in pairs
+    )
 
     def ours(model, batch, share, pairs_kv):
         b = HFBackend(args.model, model=model, tokenizer=tok, batch_size=batch, share_prefix=share)
@@ -148,16 +154,26 @@ def main() -> int:
         b._prefix = None
         return b
 
-    backends = {"B": ours(fp32, 1, False, False), "C": ours(bf16, 1, False, False),
-                "D": ours(bf16, args.batch, False, False), "E": ours(bf16, args.batch, True, False),
-                "F": ours(bf16, args.batch, True, True)}
+    backends = {
+        "B": ours(fp32, 1, False, False),
+        "C": ours(bf16, 1, False, False),
+        "D": ours(bf16, args.batch, False, False),
+        "E": ours(bf16, args.batch, True, False),
+        "F": ours(bf16, args.batch, True, True),
+    }
     configs = {
         "A baseline (fp32, generate, batch 1, one order)": lambda: GenerateJudge(fp32, tok, template)(pairs),
-        "B forward pass instead of generate (fp32, batch 1)": lambda: run_ours(fresh(backends["B"]), template, pairs, "ab"),
+        "B forward pass instead of generate (fp32, batch 1)": lambda: run_ours(
+            fresh(backends["B"]), template, pairs, "ab"
+        ),
         "C + bf16": lambda: run_ours(fresh(backends["C"]), template, pairs, "ab"),
-        "D + length-sorted batches, both orders together": lambda: run_ours(fresh(backends["D"]), template, pairs, "both"),
+        "D + length-sorted batches, both orders together": lambda: run_ours(
+            fresh(backends["D"]), template, pairs, "both"
+        ),
         "E + preamble KV cache reused": lambda: run_ours(fresh(backends["E"]), template, pairs, "both"),
-        "F + pair's shared text encoded once (ours)": lambda: run_ours(fresh(backends["F"]), template, pairs, "both"),
+        "F + pair's shared text encoded once (ours)": lambda: run_ours(
+            fresh(backends["F"]), template, pairs, "both"
+        ),
     }
     # warm-up: the first bf16/fp32 forward passes pay for kernel selection
     for m in (fp32, bf16):
@@ -173,15 +189,22 @@ def main() -> int:
             times[name].append(time.perf_counter() - t0)
             cpu[name].append(time.process_time() - c0)
             orders[name] = n
-            print(f"round {r} {name}: {n / times[name][-1]:.2f} orders/s wall, "
-                  f"{n / cpu[name][-1]:.2f} per CPU-s", flush=True)
+            print(
+                f"round {r} {name}: {n / times[name][-1]:.2f} orders/s wall, "
+                f"{n / cpu[name][-1]:.2f} per CPU-s",
+                flush=True,
+            )
     names = list(configs)
 
     def levers_of(rate):
         total = math.log(rate[names[-1]] / rate[names[0]])
-        return {names[i]: {"speedup": rate[names[i]] / rate[names[i - 1]],
-                           "share": math.log(rate[names[i]] / rate[names[i - 1]]) / total}
-                for i in range(1, len(names))}
+        return {
+            names[i]: {
+                "speedup": rate[names[i]] / rate[names[i - 1]],
+                "share": math.log(rate[names[i]] / rate[names[i - 1]]) / total,
+            }
+            for i in range(1, len(names))
+        }
 
     rate = {k: orders[k] / statistics.median(v) for k, v in times.items()}
     cpu_rate = {k: orders[k] / statistics.median(v) for k, v in cpu.items()}
@@ -196,11 +219,16 @@ def main() -> int:
     achieved = 2 * n_params * b.stats["forward_tokens"] / dt / 1e9
     mm = matmul_gflops(torch.bfloat16, args.threads)
     result = {
-        "machine": platform.processor() or platform.machine(), "threads": args.threads, "model": args.model,
-        "pairs": args.pairs, "rounds": args.rounds, "preamble": args.preamble,
+        "machine": platform.processor() or platform.machine(),
+        "threads": args.threads,
+        "model": args.model,
+        "pairs": args.pairs,
+        "rounds": args.rounds,
+        "preamble": args.preamble,
         "mean_prompt_tokens": round(prompt_tokens, 1),
         "orders_per_s": {k: round(v, 3) for k, v in rate.items()},
-        "baseline_pairs_per_s": round(rate[names[0]], 3), "ours_pairs_per_s_both_orders": round(rate[names[-1]] / 2, 3),
+        "baseline_pairs_per_s": round(rate[names[0]], 3),
+        "ours_pairs_per_s_both_orders": round(rate[names[-1]] / 2, 3),
         "speedup_orders": round(rate[names[-1]] / rate[names[0]], 2),
         "speedup_pairs": round(rate[names[-1]] / 2 / rate[names[0]], 2),
         "levers": {k: {kk: round(vv, 3) for kk, vv in v.items()} for k, v in levers.items()},
@@ -211,7 +239,8 @@ def main() -> int:
         "levers_cpu": {k: {kk: round(vv, 3) for kk, vv in v.items()} for k, v in levers_of(cpu_rate).items()},
         "forward_tokens_per_pair": round(b.stats["forward_tokens"] / args.pairs, 1),
         "prompt_tokens_per_pair": round(b.stats["prompt_tokens"] / args.pairs, 1),
-        "achieved_gflops": round(achieved, 1), "bf16_matmul_gflops": round(mm, 1),
+        "achieved_gflops": round(achieved, 1),
+        "bf16_matmul_gflops": round(mm, 1),
         "share_of_matmul_rate": round(achieved / mm, 3),
         "load_average": list(__import__("os").getloadavg()),
     }

@@ -45,7 +45,7 @@ def gflops(dtype: str, n: int = 2048, threads: int | None = None, repeats: int =
             t0 = time.perf_counter()
             a @ b
             best = min(best, time.perf_counter() - t0)
-        return 2 * n ** 3 / best / 1e9
+        return 2 * n**3 / best / 1e9
     finally:
         torch.set_num_threads(before)
 
@@ -67,8 +67,12 @@ def utilisation(tokens_per_s: float, n_params: int, gflops_ceiling: float, flops
 
 
 def non_embedding_params(model) -> int:
-    emb = {id(p) for m in (model.get_input_embeddings(), model.get_output_embeddings()) if m is not None
-           for p in m.parameters()}
+    emb = {
+        id(p)
+        for m in (model.get_input_embeddings(), model.get_output_embeddings())
+        if m is not None
+        for p in m.parameters()
+    }
     return sum(p.numel() for p in model.parameters() if id(p) not in emb)
 
 

@@ -55,16 +55,30 @@ def peak_rss_mb() -> float:
 def run_ours(steps: int, warmup: int, algo: str) -> dict:
     from rlaif.core.config import load_config
     from rlaif.core.models import load_tokenizer, render_prompt, resolve_model_path
+    from rlaif.core.training import accelerator
     from rlaif.rl.rewards import build_rewards
     from rlaif.rl.trainer import Trainer, make_engine
-    from rlaif.core.training import accelerator
 
     path = resolve_model_path("smollm2-135m")
     n = N if algo == "rloo" else 1
-    cfg = load_config(None, {"model": {"name": path}, "rl": {
-        "algo": algo, "n": n, "batch_size": PROMPTS * N // n, "max_new_tokens": MAX_NEW, "temperature": TEMP,
-        "kl_coef": BETA, "lr": LR, "micro_batch_size": PROMPTS * N, "steps": steps + warmup,
-        "rewards": [{"source": "python", "function": sql_reward}]}})
+    cfg = load_config(
+        None,
+        {
+            "model": {"name": path},
+            "rl": {
+                "algo": algo,
+                "n": n,
+                "batch_size": PROMPTS * N // n,
+                "max_new_tokens": MAX_NEW,
+                "temperature": TEMP,
+                "kl_coef": BETA,
+                "lr": LR,
+                "micro_batch_size": PROMPTS * N,
+                "steps": steps + warmup,
+                "rewards": [{"source": "python", "function": sql_reward}],
+            },
+        },
+    )
     qs = questions(cfg.rl.batch_size * (steps + warmup))
     records = [{"prompt": q} for q in qs]
     tok = load_tokenizer(path)
@@ -80,8 +94,11 @@ def run_ours(steps: int, warmup: int, algo: str) -> dict:
             times.append(time.time() - t0)
             toks.append(m["response/length"] * len(idx) * n)
             gen.append(m["perf/gen_s"])
-    return {"s_per_step": sum(times) / len(times), "gen_tokens_per_step": sum(toks) / len(toks),
-            "gen_s_per_step": sum(gen) / len(gen)}
+    return {
+        "s_per_step": sum(times) / len(times),
+        "gen_tokens_per_step": sum(toks) / len(toks),
+        "gen_s_per_step": sum(gen) / len(gen),
+    }
 
 
 def run_trl(steps: int, warmup: int, kind: str, fp32: bool) -> dict:
@@ -92,15 +109,31 @@ def run_trl(steps: int, warmup: int, kind: str, fp32: bool) -> dict:
 
     path = resolve_model_path("smollm2-135m")
     if kind == "rloo":
-        from trl import RLOOConfig as Cfg, RLOOTrainer as T
+        from trl import RLOOConfig as Cfg
+        from trl import RLOOTrainer as T
     else:
-        from trl import GRPOConfig as Cfg, GRPOTrainer as T
+        from trl import GRPOConfig as Cfg
+        from trl import GRPOTrainer as T
     extra = {"bf16": False, "gradient_checkpointing": False} if fp32 else {}
-    args = Cfg(output_dir=tempfile.mkdtemp(), use_cpu=True, per_device_train_batch_size=PROMPTS * N,
-               num_generations=N, max_completion_length=MAX_NEW, beta=BETA, temperature=TEMP, learning_rate=LR,
-               max_steps=steps + warmup, logging_steps=1, report_to=[], save_strategy="no", seed=0, **extra)
-    ds = datasets.Dataset.from_list([{"prompt": [{"role": "user", "content": q}]}
-                                     for q in questions(PROMPTS * (steps + warmup))])
+    args = Cfg(
+        output_dir=tempfile.mkdtemp(),
+        use_cpu=True,
+        per_device_train_batch_size=PROMPTS * N,
+        num_generations=N,
+        max_completion_length=MAX_NEW,
+        beta=BETA,
+        temperature=TEMP,
+        learning_rate=LR,
+        max_steps=steps + warmup,
+        logging_steps=1,
+        report_to=[],
+        save_strategy="no",
+        seed=0,
+        **extra,
+    )
+    ds = datasets.Dataset.from_list(
+        [{"prompt": [{"role": "user", "content": q}]} for q in questions(PROMPTS * (steps + warmup))]
+    )
 
     class Timer(TrainerCallback):
         def __init__(self):
@@ -117,7 +150,10 @@ def run_trl(steps: int, warmup: int, kind: str, fp32: bool) -> dict:
     trainer.train()
     lens = [h["completions/mean_length"] for h in trainer.state.log_history if "completions/mean_length" in h]
     t = timer.times[warmup:]
-    return {"s_per_step": sum(t) / len(t), "gen_tokens_per_step": sum(lens[warmup:]) / max(1, len(lens[warmup:])) * PROMPTS * N}
+    return {
+        "s_per_step": sum(t) / len(t),
+        "gen_tokens_per_step": sum(lens[warmup:]) / max(1, len(lens[warmup:])) * PROMPTS * N,
+    }
 
 
 def child(name: str, steps: int, warmup: int) -> dict:
@@ -147,8 +183,12 @@ def main() -> int:
     for name in a.only.split(","):
         if name not in RUNNERS:
             raise SystemExit(f"unknown runner {name!r}; runners: {', '.join(RUNNERS)}")
-        p = subprocess.run([sys.executable, __file__, "--child", name, "--steps", str(a.steps), "--warmup",
-                            str(a.warmup)], capture_output=True, text=True, env=os.environ | {"TOKENIZERS_PARALLELISM": "false"})
+        p = subprocess.run(
+            [sys.executable, __file__, "--child", name, "--steps", str(a.steps), "--warmup", str(a.warmup)],
+            capture_output=True,
+            text=True,
+            env=os.environ | {"TOKENIZERS_PARALLELISM": "false"},
+        )
         line = [x for x in p.stdout.splitlines() if x.startswith("RESULT ")]
         if p.returncode or not line:
             print(p.stdout[-3000:], p.stderr[-3000:], file=sys.stderr)
@@ -156,13 +196,30 @@ def main() -> int:
         results.append(json.loads(line[0][7:]))
         print(json.dumps(results[-1]), flush=True)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps({"setup": {"prompts": PROMPTS, "completions_per_prompt": N,
-                                                 "max_new_tokens": MAX_NEW, "beta": BETA, "temperature": TEMP,
-                                                 "steps": a.steps, "warmup": a.warmup, "cpus": os.cpu_count(),
-                                                 "load_avg": os.getloadavg()}, "results": results}, indent=2))
+    Path(a.out).write_text(
+        json.dumps(
+            {
+                "setup": {
+                    "prompts": PROMPTS,
+                    "completions_per_prompt": N,
+                    "max_new_tokens": MAX_NEW,
+                    "beta": BETA,
+                    "temperature": TEMP,
+                    "steps": a.steps,
+                    "warmup": a.warmup,
+                    "cpus": os.cpu_count(),
+                    "load_avg": os.getloadavg(),
+                },
+                "results": results,
+            },
+            indent=2,
+        )
+    )
     print("\n| runner | s/step | generated tokens/s | peak RSS (MB) |\n|---|---|---|---|")
     for r in results:
-        print(f"| {r['runner']} | {r['s_per_step']:.2f} | {r['gen_tokens_per_s']:.1f} | {r['peak_rss_mb']:.0f} |")
+        print(
+            f"| {r['runner']} | {r['s_per_step']:.2f} | {r['gen_tokens_per_s']:.1f} | {r['peak_rss_mb']:.0f} |"
+        )
     return 0
 
 

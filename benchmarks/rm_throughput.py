@@ -41,19 +41,31 @@ TABLES = {
 }
 QUESTIONS = [
     ("How many singers are there?", "SELECT count(*) FROM singer", "SELECT name FROM singer"),
-    ("What are the names of singers from France?", "SELECT name FROM singer WHERE country = 'France'",
-     "SELECT name FROM singer"),
-    ("Show the average capacity of all stadiums.", "SELECT avg(capacity) FROM stadium",
-     "SELECT max(capacity) FROM stadium"),
-    ("List concert names held in 2014 ordered by name.",
-     "SELECT concert_name FROM concert WHERE year = 2014 ORDER BY concert_name",
-     "SELECT concert_name FROM concert ORDER BY year"),
-    ("Which city has the most employees?",
-     "SELECT city FROM employee GROUP BY city ORDER BY count(*) DESC LIMIT 1",
-     "SELECT city FROM employee LIMIT 1"),
-    ("Find the shops with more than 5000 products in district 3.",
-     "SELECT name FROM shop WHERE number_products > 5000 AND district = 3",
-     "SELECT name FROM shop WHERE number_products > 5000"),
+    (
+        "What are the names of singers from France?",
+        "SELECT name FROM singer WHERE country = 'France'",
+        "SELECT name FROM singer",
+    ),
+    (
+        "Show the average capacity of all stadiums.",
+        "SELECT avg(capacity) FROM stadium",
+        "SELECT max(capacity) FROM stadium",
+    ),
+    (
+        "List concert names held in 2014 ordered by name.",
+        "SELECT concert_name FROM concert WHERE year = 2014 ORDER BY concert_name",
+        "SELECT concert_name FROM concert ORDER BY year",
+    ),
+    (
+        "Which city has the most employees?",
+        "SELECT city FROM employee GROUP BY city ORDER BY count(*) DESC LIMIT 1",
+        "SELECT city FROM employee LIMIT 1",
+    ),
+    (
+        "Find the shops with more than 5000 products in district 3.",
+        "SELECT name FROM shop WHERE number_products > 5000 AND district = 3",
+        "SELECT name FROM shop WHERE number_products > 5000",
+    ),
 ]
 
 
@@ -64,8 +76,10 @@ def make_pairs(n: int, seed: int = 0) -> list[dict]:
     for i in range(n):
         q, good, bad = QUESTIONS[i % len(QUESTIONS)]
         tables = rng.sample(sorted(TABLES), rng.randint(1, 2))
-        prompt = (f"Write one SQLite query that answers the question. Tables: "
-                  f"{'; '.join(TABLES[t] for t in tables)}.\nQuestion: {q}")
+        prompt = (
+            f"Write one SQLite query that answers the question. Tables: "
+            f"{'; '.join(TABLES[t] for t in tables)}.\nQuestion: {q}"
+        )
         a, b = (good, bad) if rng.random() < 0.5 else (bad, good)
         out.append({"prompt": prompt, "response_a": a, "response_b": b, "p_a": 1.0 if a == good else 0.0})
     return out
@@ -79,8 +93,12 @@ def encode(pairs: list[dict], model_path: str) -> list[dict]:
     tok = load_tokenizer(model_path)
     out = []
     for r in pairs:
-        p, (a, b) = encode_group(tok, render_prompt(tok, r["prompt"]),
-                                 [r["response_a"] + tok.eos_token, r["response_b"] + tok.eos_token], 1024)
+        p, (a, b) = encode_group(
+            tok,
+            render_prompt(tok, r["prompt"]),
+            [r["response_a"] + tok.eos_token, r["response_b"] + tok.eos_token],
+            1024,
+        )
         out.append({"prompt_ids": p, "a_ids": a, "b_ids": b, "p_a": r["p_a"]})
     return out
 
@@ -95,33 +113,70 @@ def child_trl(data: list[dict], model_path: str, batch: int, steps: int, out: Pa
     from trl import RewardConfig, RewardTrainer
 
     tok = AutoTokenizer.from_pretrained(model_path)
-    rows = [{"chosen_ids": d["prompt_ids"] + (d["a_ids"] if d["p_a"] > 0.5 else d["b_ids"]),
-             "rejected_ids": d["prompt_ids"] + (d["b_ids"] if d["p_a"] > 0.5 else d["a_ids"])} for d in data]
+    rows = [
+        {
+            "chosen_ids": d["prompt_ids"] + (d["a_ids"] if d["p_a"] > 0.5 else d["b_ids"]),
+            "rejected_ids": d["prompt_ids"] + (d["b_ids"] if d["p_a"] > 0.5 else d["a_ids"]),
+        }
+        for d in data
+    ]
     times: list[float] = []
 
     class Clock(TrainerCallback):
         def on_step_end(self, args, state, control, **kw):
             times.append((time.perf_counter(), time.process_time()))
 
-    args = RewardConfig(output_dir=str(out), per_device_train_batch_size=batch, max_steps=steps,
-                        learning_rate=2e-5, logging_steps=10_000, save_strategy="no", report_to="none",
-                        seed=0, disable_tqdm=True, dataloader_drop_last=True,
-                        use_cpu=not torch.cuda.is_available())
-    trainer = RewardTrainer(model=model_path, args=args, train_dataset=Dataset.from_list(rows),
-                            processing_class=tok, callbacks=[Clock()])
+    args = RewardConfig(
+        output_dir=str(out),
+        per_device_train_batch_size=batch,
+        max_steps=steps,
+        learning_rate=2e-5,
+        logging_steps=10_000,
+        save_strategy="no",
+        report_to="none",
+        seed=0,
+        disable_tqdm=True,
+        dataloader_drop_last=True,
+        use_cpu=not torch.cuda.is_available(),
+    )
+    trainer = RewardTrainer(
+        model=model_path,
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tok,
+        callbacks=[Clock()],
+    )
     trainer.train()
     return times
 
 
-def child_rlaif(data: list[dict], model_path: str, batch: int, steps: int, out: Path,
-                share_prompt: bool, checkpointing: bool) -> list[float]:
+def child_rlaif(
+    data: list[dict],
+    model_path: str,
+    batch: int,
+    steps: int,
+    out: Path,
+    share_prompt: bool,
+    checkpointing: bool,
+) -> list[float]:
     from rlaif.core.config import load_config
     from rlaif.core.models import load_tokenizer
     from rlaif.rm.train import train
 
-    cfg = load_config(None, {"model": {"name": model_path},
-                             "rm": {"batch_size": batch, "max_steps": steps, "lr": 2e-5, "log_every": 1,
-                                    "share_prompt": share_prompt, "gradient_checkpointing": checkpointing}})
+    cfg = load_config(
+        None,
+        {
+            "model": {"name": model_path},
+            "rm": {
+                "batch_size": batch,
+                "max_steps": steps,
+                "lr": 2e-5,
+                "log_every": 1,
+                "share_prompt": share_prompt,
+                "gradient_checkpointing": checkpointing,
+            },
+        },
+    )
     pairs = [{"p_a": d["p_a"]} for d in data]
     examples = [(d["prompt_ids"], [d["a_ids"], d["b_ids"]]) for d in data]
     out.mkdir(parents=True, exist_ok=True)
@@ -132,11 +187,18 @@ def child_rlaif(data: list[dict], model_path: str, batch: int, steps: int, out: 
 
 CONFIGS = {
     "trl": ("TRL RewardTrainer (defaults: bf16 autocast, gradient checkpointing)", {}),
-    "rlaif": ("rlaif rm (defaults: bf16 autocast, gradient checkpointing, shared prompt)",
-              {"share_prompt": True, "checkpointing": True}),
-    "rlaif-no-share": ("rlaif rm, share_prompt=false (two rows per pair, like TRL)",
-                       {"share_prompt": False, "checkpointing": True}),
-    "rlaif-no-ckpt": ("rlaif rm, gradient_checkpointing=false", {"share_prompt": True, "checkpointing": False}),
+    "rlaif": (
+        "rlaif rm (defaults: bf16 autocast, gradient checkpointing, shared prompt)",
+        {"share_prompt": True, "checkpointing": True},
+    ),
+    "rlaif-no-share": (
+        "rlaif rm, share_prompt=false (two rows per pair, like TRL)",
+        {"share_prompt": False, "checkpointing": True},
+    ),
+    "rlaif-no-ckpt": (
+        "rlaif rm, gradient_checkpointing=false",
+        {"share_prompt": True, "checkpointing": False},
+    ),
 }
 
 
@@ -151,9 +213,21 @@ def run_child(name: str, data_file: str, model_path: str, batch: int, steps: int
     seconds = times[-1][0] - times[warmup - 1][0]
     cpu = times[-1][1] - times[warmup - 1][1]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # bytes (Linux reports KiB)
-    print("RESULT " + json.dumps({"name": name, "steps": n, "seconds": seconds, "cpu_seconds": cpu,
-                                  "pairs_per_s": n * batch / seconds, "pairs_per_cpu_s": n * batch / cpu,
-                                  "peak_rss_gb": peak / 1e9}), flush=True)
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "name": name,
+                "steps": n,
+                "seconds": seconds,
+                "cpu_seconds": cpu,
+                "pairs_per_s": n * batch / seconds,
+                "pairs_per_cpu_s": n * batch / cpu,
+                "peak_rss_gb": peak / 1e9,
+            }
+        ),
+        flush=True,
+    )
 
 
 # --------------------------------------------------------------------------- parent
@@ -161,15 +235,20 @@ def run_child(name: str, data_file: str, model_path: str, batch: int, steps: int
 
 def table(results: dict, meta: dict) -> str:
     base, cbase = results["trl"]["pairs_per_s"], results["trl"]["pairs_per_cpu_s"]
-    lines = [f"Model {meta['model']}, {meta['batch']} pairs per batch, {meta['tokens_per_seq']:.0f} tokens per "
-             f"sequence on average ({meta['prompt_tokens']:.0f} prompt + {meta['response_tokens']:.0f} response), "
-             f"{meta['steps']} timed steps after {meta['warmup']} warm-up, best of {meta['repeats']}; "
-             f"{meta['machine']}; load average {meta['load']}.", "",
-             "| trainer | pairs/s (wall) | vs TRL | pairs per CPU-second | vs TRL | peak RSS (GB) |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"Model {meta['model']}, {meta['batch']} pairs per batch, {meta['tokens_per_seq']:.0f} tokens per "
+        f"sequence on average ({meta['prompt_tokens']:.0f} prompt + {meta['response_tokens']:.0f} response), "
+        f"{meta['steps']} timed steps after {meta['warmup']} warm-up, best of {meta['repeats']}; "
+        f"{meta['machine']}; load average {meta['load']}.",
+        "",
+        "| trainer | pairs/s (wall) | vs TRL | pairs per CPU-second | vs TRL | peak RSS (GB) |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, r in results.items():
-        lines.append(f"| {CONFIGS[name][0]} | {r['pairs_per_s']:.2f} | {r['pairs_per_s'] / base:.2f}x | "
-                     f"{r['pairs_per_cpu_s']:.3f} | {r['pairs_per_cpu_s'] / cbase:.2f}x | {r['peak_rss_gb']:.2f} |")
+        lines.append(
+            f"| {CONFIGS[name][0]} | {r['pairs_per_s']:.2f} | {r['pairs_per_s'] / base:.2f}x | "
+            f"{r['pairs_per_cpu_s']:.3f} | {r['pairs_per_cpu_s'] / cbase:.2f}x | {r['peak_rss_gb']:.2f} |"
+        )
     return "\n".join(lines)
 
 
@@ -201,15 +280,36 @@ def main() -> None:
         json.dump(data, f)
     for rep in range(args.repeats):
         for name in args.configs:
-            proc = subprocess.run([sys.executable, __file__, "--child", name, "--data", f.name, "--model", args.model,
-                                   "--steps", str(args.steps), "--warmup", str(args.warmup), "--batch", str(args.batch)],
-                                  capture_output=True, text=True, env=os.environ | {"TQDM_DISABLE": "1"})
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    name,
+                    "--data",
+                    f.name,
+                    "--model",
+                    args.model,
+                    "--steps",
+                    str(args.steps),
+                    "--warmup",
+                    str(args.warmup),
+                    "--batch",
+                    str(args.batch),
+                ],
+                capture_output=True,
+                text=True,
+                env=os.environ | {"TQDM_DISABLE": "1"},
+            )
             line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
             if proc.returncode or not line:
                 sys.exit(f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
             res = json.loads(line[0][7:])
-            print(f"[{rep}] {name}: {res['pairs_per_s']:.2f} pairs/s, {res['pairs_per_cpu_s']:.3f} pairs/CPU-s, "
-                  f"{res['peak_rss_gb']:.2f} GB", flush=True)
+            print(
+                f"[{rep}] {name}: {res['pairs_per_s']:.2f} pairs/s, {res['pairs_per_cpu_s']:.3f} pairs/CPU-s, "
+                f"{res['peak_rss_gb']:.2f} GB",
+                flush=True,
+            )
             runs.append(res)
             b = best.setdefault(name, dict(res))  # best throughputs, worst memory
             for k in ("pairs_per_s", "pairs_per_cpu_s"):
@@ -218,13 +318,24 @@ def main() -> None:
     os.unlink(f.name)
     import torch
 
-    meta = {"model": args.model, "batch": args.batch, "steps": args.steps, "warmup": args.warmup,
-            "repeats": args.repeats, "load": f"{load:.1f} before, {os.getloadavg()[0]:.1f} after", "prompt_tokens": p, "response_tokens": r, "tokens_per_seq": p + r,
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPU threads, torch {torch.__version__}"}
+    meta = {
+        "model": args.model,
+        "batch": args.batch,
+        "steps": args.steps,
+        "warmup": args.warmup,
+        "repeats": args.repeats,
+        "load": f"{load:.1f} before, {os.getloadavg()[0]:.1f} after",
+        "prompt_tokens": p,
+        "response_tokens": r,
+        "tokens_per_seq": p + r,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU threads, torch {torch.__version__}",
+    }
     md = table(best, meta)
     print(md)
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "rm_throughput.json").write_text(json.dumps({"meta": meta, "results": best, "runs": runs}, indent=2))
+    (HERE / "results" / "rm_throughput.json").write_text(
+        json.dumps({"meta": meta, "results": best, "runs": runs}, indent=2)
+    )
     if args.readme:
         with (HERE / "README.md").open("a") as fh:
             fh.write(f"\n### rm_throughput ({time.strftime('%Y-%m-%d')})\n\n{md}\n")

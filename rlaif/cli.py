@@ -15,10 +15,16 @@ USER_ERRORS = (UserError, FileNotFoundError, NotADirectoryError, IsADirectoryErr
 
 # commands that parse their own arguments: name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("rlaif.demo", "the built-in text2sql study: SFT, RLHF, RLAIF, d-RLAIF, DPO, measured (--quick: ~10 min)"),
+    "demo": (
+        "rlaif.demo",
+        "the built-in text2sql study: SFT, RLHF, RLAIF, d-RLAIF, DPO, measured (--quick: ~10 min)",
+    ),
     "run": ("rlaif.pipeline", "the whole chain from one YAML: sft -> sample -> label -> rm -> rl -> eval"),
     "annotate": ("rlaif.annotate.cli", "collect human preference labels in a browser (quality-checked)"),
-    "data": ("rlaif.tasks.command", "write a task's splits or a public data set as JSONL (text2sql, summarize, spider:PATH, tldr, hh-helpful, ...)"),
+    "data": (
+        "rlaif.tasks.command",
+        "write a task's splits or a public data set as JSONL (text2sql, summarize, spider:PATH, tldr, hh-helpful, ...)",
+    ),
 }
 
 USAGE = """usage: rlaif COMMAND [--config FILE.yaml] [--force] [--section.key=value ...]
@@ -45,8 +51,11 @@ def _stage_help() -> str:
 def _command_help() -> str:
     if not COMMANDS:
         return ""
-    return "other commands (`rlaif COMMAND --help`):\n" + "\n".join(
-        f"  {n:<10} {h}" for n, (_, h) in COMMANDS.items()) + "\n"
+    return (
+        "other commands (`rlaif COMMAND --help`):\n"
+        + "\n".join(f"  {n:<10} {h}" for n, (_, h) in COMMANDS.items())
+        + "\n"
+    )
 
 
 def stage_usage(name: str) -> str:
@@ -56,14 +65,22 @@ def stage_usage(name: str) -> str:
     st = STAGES[name]
     rows = [r for r in describe(Config) if "." not in r[0] or r[0].split(".")[0] in st.sections]
     width = max(len(k) for k, _, _ in rows) + 2
-    lines = [f"usage: rlaif {name} [--config FILE.yaml] [--force] [--KEY=VALUE ...]", "",
-             st.help, "", "options (YAML keys; on the command line as --KEY=VALUE):"]
+    lines = [
+        f"usage: rlaif {name} [--config FILE.yaml] [--force] [--KEY=VALUE ...]",
+        "",
+        st.help,
+        "",
+        "options (YAML keys; on the command line as --KEY=VALUE):",
+    ]
     for key, default, help_ in rows:
         wrapped = textwrap.wrap(f"{help_} [default: {default}]", 100 - width) or [""]
         lines.append(f"  {key:<{width}}{wrapped[0]}")
         lines += [" " * (width + 2) + w for w in wrapped[1:]]
-    lines += ["", "  --config FILE   YAML file with any of the sections above",
-              "  --force         recompute even if OUT/" + name + " is complete"]
+    lines += [
+        "",
+        "  --config FILE   YAML file with any of the sections above",
+        "  --force         recompute even if OUT/" + name + " is complete",
+    ]
     return "\n".join(lines)
 
 
@@ -87,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rlaif {name}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"rlaif {name}: interrupted; what was written so far is kept (run the same command to "
-              f"resume)", file=sys.stderr)
+        print(
+            f"rlaif {name}: interrupted; what was written so far is kept (run the same command to resume)",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -26,8 +26,13 @@ def hard_pairs(records: list[dict], min_confidence: float) -> list[dict]:
         if abs(p - 0.5) < max(min_confidence, 1e-9) or r["response_a"] == r["response_b"]:
             continue
         a_wins = p > 0.5
-        out.append({"prompt": r["prompt"], "chosen": r["response_a"] if a_wins else r["response_b"],
-                    "rejected": r["response_b"] if a_wins else r["response_a"]})
+        out.append(
+            {
+                "prompt": r["prompt"],
+                "chosen": r["response_a"] if a_wins else r["response_b"],
+                "rejected": r["response_b"] if a_wins else r["response_a"],
+            }
+        )
     return out
 
 
@@ -52,19 +57,42 @@ def train(cfg: Config, pairs: list[dict], policy: str, out_dir: Path, run: Run |
     d = cfg.dpo
     tok = load_tokenizer(policy, cfg.model.trust_remote_code)
     tok.padding_side = "right"
-    rows = [{"prompt": render_prompt(tok, p["prompt"], cfg.model.chat_template), "chosen": p["chosen"],
-             "rejected": p["rejected"]} for p in pairs]
+    rows = [
+        {
+            "prompt": render_prompt(tok, p["prompt"], cfg.model.chat_template),
+            "chosen": p["chosen"],
+            "rejected": p["rejected"],
+        }
+        for p in pairs
+    ]
     model = load_causal_lm(cfg.model, policy, trainable=True)
     ref = load_causal_lm(cfg.model, policy) if not cfg.model.lora.enabled else None  # LoRA: adapters off
     mp = mixed_precision(cfg.model)
     args = DPOConfig(
-        output_dir=str(out_dir / "trainer"), per_device_train_batch_size=d.batch_size,
-        gradient_accumulation_steps=d.grad_accum, num_train_epochs=d.epochs, max_steps=d.max_steps or -1,
-        learning_rate=d.lr, beta=d.beta, max_length=d.max_length, logging_steps=d.log_every,
-        save_strategy="no", report_to=[], bf16=mp == "bf16", fp16=mp == "fp16", seed=cfg.seed,
-        use_cpu=str(next(model.parameters()).device) == "cpu", disable_tqdm=False)
-    trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=datasets.Dataset.from_list(rows),
-                         processing_class=tok)
+        output_dir=str(out_dir / "trainer"),
+        per_device_train_batch_size=d.batch_size,
+        gradient_accumulation_steps=d.grad_accum,
+        num_train_epochs=d.epochs,
+        max_steps=d.max_steps or -1,
+        learning_rate=d.lr,
+        beta=d.beta,
+        max_length=d.max_length,
+        logging_steps=d.log_every,
+        save_strategy="no",
+        report_to=[],
+        bf16=mp == "bf16",
+        fp16=mp == "fp16",
+        seed=cfg.seed,
+        use_cpu=str(next(model.parameters()).device) == "cpu",
+        disable_tqdm=False,
+    )
+    trainer = DPOTrainer(
+        model=model,
+        ref_model=ref,
+        args=args,
+        train_dataset=datasets.Dataset.from_list(rows),
+        processing_class=tok,
+    )
     t0 = time.time()
     out = trainer.train()
     if run:
@@ -73,6 +101,14 @@ def train(cfg: Config, pairs: list[dict], policy: str, out_dir: Path, run: Run |
     if cfg.model.lora.enabled:
         model = model.merge_and_unload()
     tok.padding_side = "left"
-    history = [{"step": h.get("step"), "loss/dpo": h["loss"], "reward/margin": h.get("rewards/margins"),
-                "reward/accuracy": h.get("rewards/accuracies")} for h in trainer.state.log_history if "loss" in h]
+    history = [
+        {
+            "step": h.get("step"),
+            "loss/dpo": h["loss"],
+            "reward/margin": h.get("rewards/margins"),
+            "reward/accuracy": h.get("rewards/accuracies"),
+        }
+        for h in trainer.state.log_history
+        if "loss" in h
+    ]
     return model, tok, out, history, trainer.accelerator.is_main_process

@@ -16,18 +16,22 @@ labeler backend and evaluation.
 from __future__ import annotations
 
 import contextlib
-import time
 from pathlib import Path
 
 from .core.config import Config, SampleConfig
 from .core.runs import JsonlAppender, read_done
+
 
 def policy_path(cfg: Config, explicit: str = "") -> str:
     """The policy a stage should use: explicit, else the sft stage's checkpoint, else model.name."""
     if explicit:
         return explicit
     ckpt = Path(cfg.out) / "sft" / "checkpoint"
-    return str(ckpt) if (ckpt / "config.json").exists() or (ckpt / "adapter_config.json").exists() else cfg.model.name
+    return (
+        str(ckpt)
+        if (ckpt / "config.json").exists() or (ckpt / "adapter_config.json").exists()
+        else cfg.model.name
+    )
 
 
 def generation_config(gen, temperature: float, top_p: float, max_new_tokens: int, n: int, eos, pad):
@@ -38,11 +42,23 @@ def generation_config(gen, temperature: float, top_p: float, max_new_tokens: int
 
     sampling = temperature > 0
     return GenerationConfig(
-        do_sample=sampling, temperature=temperature if sampling else 1.0, top_p=top_p if sampling else 1.0,
-        top_k=0, typical_p=1.0, min_p=None, repetition_penalty=1.0, no_repeat_ngram_size=0,
-        max_new_tokens=max_new_tokens, min_new_tokens=0, num_beams=1,
-        num_return_sequences=n if sampling else 1, eos_token_id=eos, pad_token_id=pad,
-        bos_token_id=getattr(gen, "bos_token_id", None), use_cache=True)
+        do_sample=sampling,
+        temperature=temperature if sampling else 1.0,
+        top_p=top_p if sampling else 1.0,
+        top_k=0,
+        typical_p=1.0,
+        min_p=None,
+        repetition_penalty=1.0,
+        no_repeat_ngram_size=0,
+        max_new_tokens=max_new_tokens,
+        min_new_tokens=0,
+        num_beams=1,
+        num_return_sequences=n if sampling else 1,
+        eos_token_id=eos,
+        pad_token_id=pad,
+        bos_token_id=getattr(gen, "bos_token_id", None),
+        use_cache=True,
+    )
 
 
 @contextlib.contextmanager
@@ -54,8 +70,10 @@ def checkpoint_settings_off(model):
     inner = model.get_base_model() if hasattr(model, "get_base_model") else model  # peft
     saved = inner.generation_config
     inner.generation_config = GenerationConfig(
-        bos_token_id=getattr(saved, "bos_token_id", None), eos_token_id=getattr(saved, "eos_token_id", None),
-        pad_token_id=getattr(saved, "pad_token_id", None))
+        bos_token_id=getattr(saved, "bos_token_id", None),
+        eos_token_id=getattr(saved, "eos_token_id", None),
+        pad_token_id=getattr(saved, "pad_token_id", None),
+    )
     try:
         yield
     finally:
@@ -73,9 +91,18 @@ def left_pad(prompts: list[list[int]], pad: int):
     return ids, mask
 
 
-def generate_texts(model, tokenizer, prompt_texts: list[str], n: int, temperature: float, top_p: float,
-                   max_new_tokens: int, seed: int | None = None, max_prompt_length: int = 1024,
-                   return_ids: bool = False):
+def generate_texts(
+    model,
+    tokenizer,
+    prompt_texts: list[str],
+    n: int,
+    temperature: float,
+    top_p: float,
+    max_new_tokens: int,
+    seed: int | None = None,
+    max_prompt_length: int = 1024,
+    return_ids: bool = False,
+):
     """n completions for each rendered prompt, in one generate() call: [[str] * n] * len(prompts).
 
     With return_ids, also the (B*n, T) prompt+response token tensor and the prompt width, for RL."""
@@ -91,11 +118,13 @@ def generate_texts(model, tokenizer, prompt_texts: list[str], n: int, temperatur
     if seed is not None:
         torch.manual_seed(seed)
     sampling = temperature > 0
-    gen = generation_config(model.generation_config, temperature, top_p, max_new_tokens, n,
-                            stop_token_ids(tokenizer, model), pad)
+    gen = generation_config(
+        model.generation_config, temperature, top_p, max_new_tokens, n, stop_token_ids(tokenizer, model), pad
+    )
     with torch.no_grad(), checkpoint_settings_off(model):
-        out = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device),
-                             generation_config=gen)  # (B*n, T + new)
+        out = model.generate(
+            input_ids=ids.to(device), attention_mask=mask.to(device), generation_config=gen
+        )  # (B*n, T + new)
     if not sampling and n > 1:  # greedy: the n completions are the same one
         out = out.repeat_interleave(n, dim=0)
     texts = tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
@@ -112,16 +141,31 @@ def server_sampler(s: SampleConfig, model_path: str):
     pool = EndpointPool(s.server_url)
 
     def fn(prompt_texts: list[str], seed: int) -> list[list[str]]:
-        out = complete(pool, s.server_model or model_path, prompt_texts, s.n, s.temperature, s.top_p,
-                       s.max_new_tokens, seed)
+        out = complete(
+            pool,
+            s.server_model or model_path,
+            prompt_texts,
+            s.n,
+            s.temperature,
+            s.top_p,
+            s.max_new_tokens,
+            seed,
+        )
         return [[text.strip() for text, _ in group] for group in out]
 
     return fn
 
 
-def sample_records(cfg: Config, records: list[dict], out_file: Path, model_path: str,
-                   s: SampleConfig | None = None, model=None, tokenizer=None,
-                   progress: bool = True) -> list[dict]:
+def sample_records(
+    cfg: Config,
+    records: list[dict],
+    out_file: Path,
+    model_path: str,
+    s: SampleConfig | None = None,
+    model=None,
+    tokenizer=None,
+    progress: bool = True,
+) -> list[dict]:
     """Sample for `records` into `out_file` (appending, resuming what is there); return all rows.
 
     `model` and `tokenizer` may be passed already loaded (evaluation and benchmarks reuse them)."""
@@ -134,7 +178,7 @@ def sample_records(cfg: Config, records: list[dict], out_file: Path, model_path:
     texts = [render_prompt(tok, r["prompt"], cfg.model.chat_template) for r in records]
     lengths = [len(t) for t in texts]
     order = sorted(range(len(records)), key=lambda i: (-lengths[i], i))
-    batches = [order[k:k + s.batch_size] for k in range(0, len(order), s.batch_size)]
+    batches = [order[k : k + s.batch_size] for k in range(0, len(order), s.batch_size)]
     todo = [(k, b) for k, b in enumerate(batches) if any(i not in done for i in b)]
     if todo:
         served = server_sampler(s, model_path) if s.server_url else None
@@ -148,11 +192,23 @@ def sample_records(cfg: Config, records: list[dict], out_file: Path, model_path:
                     comps, n_tokens = served([texts[i] for i in batch], cfg.seed + k), 0
                 else:
                     comps, ids, width = generate_texts(
-                        model, tok, [texts[i] for i in batch], s.n, s.temperature, s.top_p, s.max_new_tokens,
-                        seed=cfg.seed + k, max_prompt_length=s.max_prompt_length, return_ids=True)
+                        model,
+                        tok,
+                        [texts[i] for i in batch],
+                        s.n,
+                        s.temperature,
+                        s.top_p,
+                        s.max_new_tokens,
+                        seed=cfg.seed + k,
+                        max_prompt_length=s.max_prompt_length,
+                        return_ids=True,
+                    )
                     n_tokens = int((ids[:, width:] != tok.pad_token_id).sum())
-                new = [{**records[i], "index": i, "completions": c}
-                       for i, c in zip(batch, comps) if i not in done]
+                new = [
+                    {**records[i], "index": i, "completions": c}
+                    for i, c in zip(batch, comps)
+                    if i not in done
+                ]
                 out.write_many(new)
                 done.update({r["index"]: r for r in new})
                 bar.update(len(batch), tokens=n_tokens)

@@ -34,9 +34,12 @@ def run_pipeline(cfg: Config, stages: list[str] | None = None, force: bool = Fal
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(
-        prog="rlaif run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="rlaif run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Any option of any stage can be overridden: --sft.epochs=2 --label.backend=fake ...\n"
-               "`rlaif STAGE --help` lists a stage's options.")
+        "`rlaif STAGE --help` lists a stage's options.",
+    )
     ap.add_argument("config", nargs="?", help="pipeline YAML (e.g. configs/demo.yaml)")
     ap.add_argument("--config", dest="config_flag", help="the same, as a flag")
     ap.add_argument("--stages", help="comma-separated subset, e.g. sft,sample (default: pipeline.stages)")

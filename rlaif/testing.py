@@ -22,7 +22,8 @@ CORPUS = [
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
 
 
 def make_tiny_tokenizer(vocab_size: int = 400, chat: bool = True):
@@ -33,18 +34,22 @@ def make_tiny_tokenizer(vocab_size: int = 400, chat: bool = True):
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=special,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
     tok.train_from_iterator(CORPUS * 4, trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>",
-                                   pad_token="<|endoftext|>", bos_token="<|endoftext|>")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|endoftext|>", bos_token="<|endoftext|>"
+    )
     if chat:
         fast.chat_template = CHAT_TEMPLATE
         fast.eos_token = "<|im_end|>"
     return fast
 
 
-def make_tiny_model(dest: str | Path, chat: bool = True, hidden: int = 64, layers: int = 2, seed: int = 0) -> Path:
+def make_tiny_model(
+    dest: str | Path, chat: bool = True, hidden: int = 64, layers: int = 2, seed: int = 0
+) -> Path:
     """Save a tiny Llama + tokenizer to `dest` and return the path."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -52,11 +57,19 @@ def make_tiny_model(dest: str | Path, chat: bool = True, hidden: int = 64, layer
     dest = Path(dest)
     tok = make_tiny_tokenizer(chat=chat)
     torch.manual_seed(seed)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=hidden * 2,
-                      num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
-                      max_position_embeddings=512, tie_word_embeddings=True,
-                      bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                      pad_token_id=tok.pad_token_id)
+    cfg = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=hidden,
+        intermediate_size=hidden * 2,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        tie_word_embeddings=True,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
     model = LlamaForCausalLM(cfg)
     model.generation_config.eos_token_id = tok.eos_token_id
     model.generation_config.pad_token_id = tok.pad_token_id
@@ -80,8 +93,15 @@ class LlamaServer:
     """A llama.cpp OpenAI-compatible server on loopback (`pip install "llama-cpp-python[server]"`),
     one CPU thread, for tests and benchmarks of the endpoint pool. `with LlamaServer() as s: s.url`."""
 
-    def __init__(self, model: str | Path | None = None, n_ctx: int = 1024, threads: int = 1,
-                 alias: str = "smol", log: str | Path | None = None, n_batch: int = 512):
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        n_ctx: int = 1024,
+        threads: int = 1,
+        alias: str = "smol",
+        log: str | Path | None = None,
+        n_batch: int = 512,
+    ):
         import socket
 
         with socket.socket() as s:
@@ -103,10 +123,29 @@ class LlamaServer:
         import subprocess
         import sys
 
-        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", self.model, "--host", "127.0.0.1",
-               "--port", str(self.port), "--n_ctx", str(self.n_ctx), "--n_threads", str(self.threads),
-               "--n_threads_batch", str(self.threads), "--model_alias", self.alias,
-               "--n_batch", str(self.n_batch), "--n_ubatch", str(self.n_batch)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            self.model,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            str(self.n_ctx),
+            "--n_threads",
+            str(self.threads),
+            "--n_threads_batch",
+            str(self.threads),
+            "--model_alias",
+            self.alias,
+            "--n_batch",
+            str(self.n_batch),
+            "--n_ubatch",
+            str(self.n_batch),
+        ]
         import os
 
         out = self.log.open("wb") if self.log else subprocess.DEVNULL
@@ -139,4 +178,3 @@ class LlamaServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-

@@ -30,6 +30,8 @@ def write_jsonl(path: Path, rows) -> Path:
 
 @pytest.fixture
 def sft_file(tmp_path) -> Path:
-    rows = [{"prompt": f"Question {i}: what is {i} plus {i}?", "output": f"The answer is {2 * i}."}
-            for i in range(12)]
+    rows = [
+        {"prompt": f"Question {i}: what is {i} plus {i}?", "output": f"The answer is {2 * i}."}
+        for i in range(12)
+    ]
     return write_jsonl(tmp_path / "sft.jsonl", rows)

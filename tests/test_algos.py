@@ -5,11 +5,23 @@ import math
 import pytest
 import torch
 
-from rlaif.algos.advantages import (ALGOS, a2c_advantages, discounted_returns, gae_advantages,
-                                    get_algo, rloo_advantages)
+from rlaif.algos.advantages import (
+    ALGOS,
+    a2c_advantages,
+    discounted_returns,
+    gae_advantages,
+    get_algo,
+    rloo_advantages,
+)
 from rlaif.algos.kl import KLController, k1, k2, k3, kl_estimator
-from rlaif.algos.losses import (entropy_from_logits, masked_mean, masked_whiten, policy_loss,
-                                token_logprobs, value_loss)
+from rlaif.algos.losses import (
+    entropy_from_logits,
+    masked_mean,
+    masked_whiten,
+    policy_loss,
+    token_logprobs,
+    value_loss,
+)
 
 MASK = torch.tensor([[1.0, 1, 1], [1, 1, 0]])
 

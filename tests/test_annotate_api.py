@@ -27,8 +27,10 @@ def write_jsonl(path, rows):
 
 @pytest.fixture
 def samples(tmp_path):
-    rows = [{"prompt": f"Question {i}?", "completions": [f"A{i}", f"B{i}", f"C{i}", f"D{i}"], "id": i}
-            for i in range(10)]
+    rows = [
+        {"prompt": f"Question {i}?", "completions": [f"A{i}", f"B{i}", f"C{i}", f"D{i}"], "id": i}
+        for i in range(10)
+    ]
     return write_jsonl(tmp_path / "samples.jsonl", rows)
 
 
@@ -61,9 +63,13 @@ def test_items_from_each_record_kind(tmp_path, samples):
     assert len(load_items(samples, "compare")) == 20  # 4 completions -> (1,2), (3,4)
     assert len(load_items(samples, "compare", pairs="all")) == 60
     assert len(load_items(samples, "rate")) == 40
-    comps = write_jsonl(tmp_path / "c.jsonl", [
-        {"prompt": "p", "response_a": "x", "response_b": "y", "p_a": 0.9, "src": "ai"},
-        {"prompt": "p", "response_a": "same", "response_b": "same"}])  # identical: nothing to judge
+    comps = write_jsonl(
+        tmp_path / "c.jsonl",
+        [
+            {"prompt": "p", "response_a": "x", "response_b": "y", "p_a": 0.9, "src": "ai"},
+            {"prompt": "p", "response_a": "same", "response_b": "same"},
+        ],
+    )  # identical: nothing to judge
     items = load_items(comps, "compare")
     assert len(items) == 1 and items[0]["meta"] == {"p_a": 0.9, "src": "ai"}
     sft = write_jsonl(tmp_path / "sft.jsonl", [{"prompt": "p", "completion": "out"}])
@@ -92,7 +98,9 @@ def test_tokens_are_required_and_scoped(tmp_path, samples):
     c = client_for(store)
     for headers in ({}, bearer("wrong"), {"Authorization": alice}):  # missing, wrong, not Bearer
         assert c.get("/api/next", headers=headers).status_code == 401
-        assert c.post("/api/submit", headers=headers, json={"assignment": "x", "answer": "1"}).status_code == 401
+        assert (
+            c.post("/api/submit", headers=headers, json={"assignment": "x", "answer": "1"}).status_code == 401
+        )
     assert c.get("/api/admin/report", headers=bearer(alice)).status_code == 401  # not the admin
     assert c.get("/api/admin/report", headers=bearer(admin)).status_code == 200
     assert c.get("/api/next", headers=bearer(admin)).status_code == 401  # admin is not an annotator
@@ -109,10 +117,14 @@ def test_inputs_are_validated_and_size_limited(tmp_path, samples):
     c = client_for(store)
     h = bearer(store.add_annotator("bob"))
     a = c.get("/api/next", headers=h).json()["item"]["assignment"]
-    for body in ({"assignment": a, "answer": "3"} | {"extra": 1}, {"assignment": a, "answer": "maybe"},
-                 {"assignment": a, "answer": "1", "confidence": 9}, {"assignment": a},
-                 {"assignment": a, "answer": "7"},  # a score is not a comparison answer
-                 {"assignment": a, "answer": "1", "rationale": "x" * 2001}):
+    for body in (
+        {"assignment": a, "answer": "3"} | {"extra": 1},
+        {"assignment": a, "answer": "maybe"},
+        {"assignment": a, "answer": "1", "confidence": 9},
+        {"assignment": a},
+        {"assignment": a, "answer": "7"},  # a score is not a comparison answer
+        {"assignment": a, "answer": "1", "rationale": "x" * 2001},
+    ):
         assert c.post("/api/submit", headers=h, json=body).status_code == 422, body
     big = {"assignment": a, "answer": "1", "rationale": "x" * 20_000}
     assert c.post("/api/submit", headers=h, json=big).status_code == 413
@@ -121,9 +133,19 @@ def test_inputs_are_validated_and_size_limited(tmp_path, samples):
         yield b'{"assignment": "%s", "answer": "1", "rationale": "' % a.encode()
         yield from (b"x" * 1000 for _ in range(30))
         yield b'"}'
-    assert c.post("/api/submit", headers=h | {"Content-Type": "application/json"},
-                  content=chunked()).status_code == 413
-    assert c.post("/api/submit", headers=h, content=b"{not json", ).status_code == 422
+
+    assert (
+        c.post("/api/submit", headers=h | {"Content-Type": "application/json"}, content=chunked()).status_code
+        == 413
+    )
+    assert (
+        c.post(
+            "/api/submit",
+            headers=h,
+            content=b"{not json",
+        ).status_code
+        == 422
+    )
     assert store.labels() == []
     r = c.get("/")
     assert "script-src 'self'" in r.headers["content-security-policy"]
@@ -148,10 +170,18 @@ def test_annotator_sees_neither_gold_answers_nor_others_work(tmp_path, samples, 
         assert set(item) == {"assignment", "kind", "prompt", "responses"}  # no id, no gold
         seen.append(item["prompt"][0]["content"])
         # bob cannot answer alice's item
-        assert c.post("/api/submit", headers=hb, json={"assignment": item["assignment"],
-                                                     "answer": "1"}).status_code == 409
-        assert c.post("/api/submit", headers=ha, json={"assignment": item["assignment"],
-                                                     "answer": "1"}).json()["duplicate"] is False
+        assert (
+            c.post(
+                "/api/submit", headers=hb, json={"assignment": item["assignment"], "answer": "1"}
+            ).status_code
+            == 409
+        )
+        assert (
+            c.post("/api/submit", headers=ha, json={"assignment": item["assignment"], "answer": "1"}).json()[
+                "duplicate"
+            ]
+            is False
+        )
     assert len(seen) == len(set(zip(seen, range(len(seen)))))
     assert sum(s.startswith("Gold") for s in seen) >= 1  # gold mixed in (p = 1 - 0.5**20 ...)
     assert len([s for s in seen if s.startswith("Gold")]) <= 4  # each gold item at most once
@@ -202,10 +232,13 @@ def test_page_reload_returns_the_same_item_and_leases_expire(tmp_path, samples):
 
 
 def test_export_vote_shares_flags_and_attributes(tmp_path, samples, gold):
-    store, admin = make_session(tmp_path, samples, gold, overlap=3, overlap_fraction=1.0,
-                                gold_rate=0.0, min_labels=5, min_seconds=0.0)
-    people = {n: store.authenticate(store.add_annotator(n, {"language": "en", "n": n}))
-              for n in ("ann", "ben", "cat")}
+    store, admin = make_session(
+        tmp_path, samples, gold, overlap=3, overlap_fraction=1.0, gold_rate=0.0, min_labels=5, min_seconds=0.0
+    )
+    people = {
+        n: store.authenticate(store.add_annotator(n, {"language": "en", "n": n}))
+        for n in ("ann", "ben", "cat")
+    }
     t = 0.0
     for name, who in people.items():
         while (item := store.next_item(who, now=t)) is not None:
@@ -230,25 +263,42 @@ def test_export_vote_shares_flags_and_attributes(tmp_path, samples, gold):
     assert {lab["attributes"]["language"] for lab in labels} == {"en"}
     m = export(store, tmp_path / "clean", exclude_flagged=True)
     assert m["excluded_annotators"] == ["cat"]
-    assert all(c["p_a"] == 1.0 and c["n_votes"] == 2
-               for c in read_records(tmp_path / "clean" / "comparisons.jsonl", "comparison"))
+    assert all(
+        c["p_a"] == 1.0 and c["n_votes"] == 2
+        for c in read_records(tmp_path / "clean" / "comparisons.jsonl", "comparison")
+    )
 
 
-@pytest.mark.parametrize("task,answers,field", [("rate", ["7", "9"], "score"),
-                                                ("harmless", ["yes", "no"], "p_harmless")])
+@pytest.mark.parametrize(
+    "task,answers,field", [("rate", ["7", "9"], "score"), ("harmless", ["yes", "no"], "p_harmless")]
+)
 def test_single_output_tasks(tmp_path, task, answers, field):
     sft = write_jsonl(tmp_path / "sft.jsonl", [{"prompt": f"p{i}", "output": f"o{i}"} for i in range(3)])
-    gold_rows = ([{"prompt": "g", "output": "fine", "score": 8}] if task == "rate"
-                 else [{"prompt": "g", "output": "fine", "harmless": True}])
-    store, _ = make_session(tmp_path, sft, write_jsonl(tmp_path / "g.jsonl", gold_rows), task=task,
-                            overlap=2, overlap_fraction=1.0, gold_rate=0.0)
+    gold_rows = (
+        [{"prompt": "g", "output": "fine", "score": 8}]
+        if task == "rate"
+        else [{"prompt": "g", "output": "fine", "harmless": True}]
+    )
+    store, _ = make_session(
+        tmp_path,
+        sft,
+        write_jsonl(tmp_path / "g.jsonl", gold_rows),
+        task=task,
+        overlap=2,
+        overlap_fraction=1.0,
+        gold_rate=0.0,
+    )
     c = client_for(store)
     for name, answer in zip(("a", "b"), answers):
         h = bearer(store.add_annotator(name))
         while (item := c.get("/api/next", headers=h).json()["item"]) is not None:
             assert item["kind"] == task and len(item["responses"]) == 1
-            assert c.post("/api/submit", headers=h, json={"assignment": item["assignment"],
-                                                        "answer": "tie"}).status_code == 422
+            assert (
+                c.post(
+                    "/api/submit", headers=h, json={"assignment": item["assignment"], "answer": "tie"}
+                ).status_code
+                == 422
+            )
             c.post("/api/submit", headers=h, json={"assignment": item["assignment"], "answer": answer})
     export(store, tmp_path / "out")
     rows = [json.loads(x) for x in (tmp_path / "out" / "ratings.jsonl").read_text().splitlines()]
@@ -261,8 +311,24 @@ def test_single_output_tasks(tmp_path, task, answers, field):
 
 def test_cli_session_end_to_end(tmp_path, samples, gold, capsys):
     db = str(tmp_path / "cli.db")
-    assert annotate_main(["init", "--db", db, "--input", str(samples), "--gold", str(gold),
-                          "--overlap-fraction", "0.5", "--gold-rate", "0.2"]) == 0
+    assert (
+        annotate_main(
+            [
+                "init",
+                "--db",
+                db,
+                "--input",
+                str(samples),
+                "--gold",
+                str(gold),
+                "--overlap-fraction",
+                "0.5",
+                "--gold-rate",
+                "0.2",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "20 items, 4 gold items" in out and "admin token: " in out
     assert annotate_main(["init", "--db", db, "--input", str(samples)]) == 1  # exists already
@@ -284,7 +350,9 @@ def test_cli_session_end_to_end(tmp_path, samples, gold, capsys):
 
 
 def test_import_rlaif_does_not_load_the_web_server():
-    code = ("import sys, rlaif, rlaif.cli, rlaif.annotate.cli, rlaif.annotate.store; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fastapi', 'uvicorn', 'starlette')))")
+    code = (
+        "import sys, rlaif, rlaif.cli, rlaif.annotate.cli, rlaif.annotate.store; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fastapi', 'uvicorn', 'starlette')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

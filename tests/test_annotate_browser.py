@@ -26,14 +26,17 @@ from rlaif.annotate.server import create_app  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
-                                reason="needs chromium and chromedriver (make install-dev)")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and DRIVER), reason="needs chromium and chromedriver (make install-dev)"
+)
 
 XSS = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
 PROMPTS = ["What is the capital of France?", "Write a haiku about SQL.", "Is 17 prime?"]
-OUTPUTS = [["Paris is the capital of France.", "Lyon. " + XSS],
-           ["Rows align in rows,\nJOIN the tables, SELECT all:\nthe query returns.", "SQL is a language."],
-           ["Yes: 17 has no divisors other than 1 and itself.", "No, 17 = 3 x 6."]]
+OUTPUTS = [
+    ["Paris is the capital of France.", "Lyon. " + XSS],
+    ["Rows align in rows,\nJOIN the tables, SELECT all:\nthe query returns.", "SQL is a language."],
+    ["Yes: 17 has no divisors other than 1 and itself.", "No, 17 = 3 x 6."],
+]
 
 
 @pytest.fixture
@@ -60,10 +63,19 @@ def server(tmp_path):
 def browser(tmp_path):
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1280,900",
-                 f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
         opts.add_argument(flag)
     driver = webdriver.Chrome(options=opts, service=webdriver.ChromeService(executable_path=DRIVER))
     driver.set_page_load_timeout(20)

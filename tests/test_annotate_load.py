@@ -27,8 +27,11 @@ def free_port() -> int:
 
 
 def start_server(db, port):
-    proc = subprocess.Popen([sys.executable, "-m", "rlaif", "annotate", "serve", "--db", str(db),
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rlaif", "annotate", "serve", "--db", str(db), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -54,7 +57,9 @@ def make_session(tmp_path, n_prompts, n_tokens, **settings):
     (tmp_path / "gold.jsonl").write_text("".join(json.dumps(r) + "\n" for r in gold))
     s = Settings(**settings).check()
     store, _ = Store.create(tmp_path / "s.db", s)
-    store.add_items(load_items(tmp_path / "samples.jsonl", "compare") + load_gold(tmp_path / "gold.jsonl", "compare"))
+    store.add_items(
+        load_items(tmp_path / "samples.jsonl", "compare") + load_gold(tmp_path / "gold.jsonl", "compare")
+    )
     tokens = [store.add_annotator(f"ann{i}") for i in range(n_tokens)]
     store.close()
     return tmp_path / "s.db", tokens
@@ -71,8 +76,12 @@ async def annotator(base, token, until, acked, stats, rng_seed):
                 item = r.json()["item"]
                 if item is None:
                     return
-                body = {"assignment": item["assignment"], "answer": "12"[(rng_seed + len(acked)) % 2],
-                        "confidence": 2, "rationale": "load"}
+                body = {
+                    "assignment": item["assignment"],
+                    "answer": "12"[(rng_seed + len(acked)) % 2],
+                    "confidence": 2,
+                    "rationale": "load",
+                }
                 while True:  # the same body again after a failure: at most one label results
                     try:
                         r = await c.post("/api/submit", json=body)
@@ -111,8 +120,10 @@ def check_invariants(db, acked):
     assert len(got) == len(labels) and max(got.values()) == 1  # one label per assignment
     pairs = Counter((lab["item"], lab["annotator"]) for lab in labels)
     assert max(pairs.values()) == 1  # nobody labels the same item twice
-    rows = store.db.execute("SELECT i.id, i.target, i.gold IS NOT NULL, COUNT(l.id) FROM items i "
-                            "LEFT JOIN labels l ON l.item_id = i.id GROUP BY i.id").fetchall()
+    rows = store.db.execute(
+        "SELECT i.id, i.target, i.gold IS NOT NULL, COUNT(l.id) FROM items i "
+        "LEFT JOIN labels l ON l.item_id = i.id GROUP BY i.id"
+    ).fetchall()
     over = [(i, t, n) for i, t, is_gold, n in rows if not is_gold and n > t]
     assert not over, f"items served beyond their overlap: {over[:5]}"
     store.close()
@@ -136,8 +147,10 @@ def test_fifty_concurrent_annotators_lose_nothing_and_respect_overlap(tmp_path):
     assert stats["duplicates"] > 0
     if elapsed < 8.0:  # the crowd ran out of work: every item got exactly its overlap
         assert all(n == t for _, t, is_gold, n in rows if not is_gold)
-    print(f"\n[load] 50 clients, {elapsed:.1f}s: {len(acked)} labels acknowledged and stored "
-          f"({len(acked) / elapsed:.0f}/s), {stats['duplicates']} duplicate submits absorbed")
+    print(
+        f"\n[load] 50 clients, {elapsed:.1f}s: {len(acked)} labels acknowledged and stored "
+        f"({len(acked) / elapsed:.0f}/s), {stats['duplicates']} duplicate submits absorbed"
+    )
 
 
 def test_server_killed_mid_session_loses_nothing_acknowledged(tmp_path):
@@ -164,5 +177,7 @@ def test_server_killed_mid_session_loses_nothing_acknowledged(tmp_path):
     assert before > 0 and stats["outages"] + stats["retries"] > 0  # the outage really hit clients
     labels, _ = check_invariants(db, acked)
     assert len(labels) > before  # work went on after the restart
-    print(f"\n[restart] kill -9 after {before} labels; {len(acked)} acknowledged in all, "
-          f"{len(labels)} stored; {stats['outages'] + stats['retries']} client errors retried")
+    print(
+        f"\n[restart] kill -9 after {before} labels; {len(acked)} acknowledged in all, "
+        f"{len(labels)} stored; {stats['outages'] + stats['retries']} client errors retried"
+    )

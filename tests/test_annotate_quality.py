@@ -4,8 +4,15 @@ import dataclasses
 
 import pytest
 
-from rlaif.annotate.quality import (agreement_report, annotator_stats, blind_kappa, cohen_kappa,
-                                    fleiss_kappa, krippendorff_alpha, pairwise_agreement)
+from rlaif.annotate.quality import (
+    agreement_report,
+    annotator_stats,
+    blind_kappa,
+    cohen_kappa,
+    fleiss_kappa,
+    krippendorff_alpha,
+    pairwise_agreement,
+)
 from rlaif.annotate.store import Settings
 
 SETTINGS = dataclasses.asdict(Settings())
@@ -21,8 +28,18 @@ def test_cohen_kappa_wikipedia_example():
 
 def test_fleiss_kappa_wikipedia_example():
     # 10 subjects, 14 raters, 5 categories (Fleiss 1971 as worked on Wikipedia): κ = 0.210
-    table = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
-             [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]
+    table = [
+        [0, 0, 0, 0, 14],
+        [0, 2, 6, 4, 2],
+        [0, 0, 3, 5, 6],
+        [0, 3, 9, 2, 0],
+        [2, 2, 8, 1, 1],
+        [7, 7, 0, 0, 0],
+        [3, 2, 6, 3, 0],
+        [2, 5, 3, 2, 2],
+        [6, 5, 2, 1, 0],
+        [0, 2, 2, 3, 7],
+    ]
     assert fleiss_kappa(table) == pytest.approx(0.2099, abs=1e-4)
     with pytest.raises(ValueError):
         fleiss_kappa([[1, 1], [3, 0]])
@@ -31,10 +48,12 @@ def test_fleiss_kappa_wikipedia_example():
 def test_krippendorff_alpha_reference_example():
     # Krippendorff (2011), "Computing Krippendorff's alpha-reliability": 4 coders, 12 units,
     # missing values; nominal α = 0.743, interval α = 0.849.
-    coders = [[1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
-              [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
-              [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
-              [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None]]
+    coders = [
+        [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
+        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
+        [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
+        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None],
+    ]
     units = [[v for v in unit if v is not None] for unit in zip(*coders)]
     assert krippendorff_alpha(units) == pytest.approx(0.743, abs=5e-4)
     assert krippendorff_alpha(units, "interval") == pytest.approx(0.849, abs=5e-4)
@@ -59,20 +78,29 @@ def test_pairwise_agreement_counts_pairs():
 
 
 def _lab(item, who, answer, shown=None, seconds=10.0, gold=None):
-    return {"item": item, "annotator": who, "answer": answer, "shown": shown or answer,
-            "seconds": seconds, "gold": gold}
+    return {
+        "item": item,
+        "annotator": who,
+        "answer": answer,
+        "shown": shown or answer,
+        "seconds": seconds,
+        "gold": gold,
+    }
 
 
 def test_flags_careless_annotators_but_not_careful_ones():
     labels = []
     for i in range(20):
         truth = "a" if i % 3 else "b"
-        labels.append(_lab(i, 1, truth, shown=str(1 + i % 2)))                    # careful
-        labels.append(_lab(i, 2, truth, shown=str(1 + (i + 1) % 2)))              # careful
+        labels.append(_lab(i, 1, truth, shown=str(1 + i % 2)))  # careful
+        labels.append(_lab(i, 2, truth, shown=str(1 + (i + 1) % 2)))  # careful
         labels.append(_lab(i, 3, "a" if i % 2 else "b", shown="1", seconds=0.8))  # clicks 1, fast
     for g in range(6):
-        labels += [_lab(100 + g, 1, "a", gold="a"), _lab(100 + g, 2, "a", gold="a"),
-                   _lab(100 + g, 3, "b" if g % 2 else "a", shown="1", seconds=0.8, gold="a")]
+        labels += [
+            _lab(100 + g, 1, "a", gold="a"),
+            _lab(100 + g, 2, "a", gold="a"),
+            _lab(100 + g, 3, "b" if g % 2 else "a", shown="1", seconds=0.8, gold="a"),
+        ]
     stats = annotator_stats("compare", labels, SETTINGS)
     assert stats[1]["flags"] == [] and stats[2]["flags"] == []
     assert stats[1]["gold_accuracy"] == 1.0 and stats[1]["kappa"] == pytest.approx(1.0)
@@ -91,8 +119,11 @@ def test_flags_need_evidence():
 
 
 def test_rating_agreement_is_interval():
-    labels = [_lab(i, w, str(s)) for i, scores in enumerate([(7, 8), (2, 3), (9, 9), (4, 5)])
-              for w, s in enumerate(scores)]
+    labels = [
+        _lab(i, w, str(s))
+        for i, scores in enumerate([(7, 8), (2, 3), (9, 9), (4, 5)])
+        for w, s in enumerate(scores)
+    ]
     rep = agreement_report("rate", labels)
     assert rep["krippendorff_alpha"] > 0.9  # off by one point on a 1-10 scale: near agreement
     assert rep["pairwise_agreement"] == 1.0  # within one point counts as agreeing

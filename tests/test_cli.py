@@ -6,13 +6,17 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import FULL, write_jsonl
 
 
 def rlaif(*args, check=True, env=None):
-    r = subprocess.run([sys.executable, "-m", "rlaif", *map(str, args)], capture_output=True, text=True,
-                       env={**os.environ, **(env or {})}, timeout=900)
+    r = subprocess.run(
+        [sys.executable, "-m", "rlaif", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=900,
+    )
     if check and r.returncode != 0:
         raise AssertionError(f"rlaif {' '.join(map(str, args))} failed:\n{r.stdout}\n{r.stderr}")
     return r
@@ -42,9 +46,11 @@ def test_bad_config_and_unknown_stage_are_clear_errors(tmp_path):
 
 def test_sft_then_sample_through_the_cli(tiny_model, sft_file, tmp_path):
     cfg = tmp_path / "pipe.yaml"
-    cfg.write_text(f"out: {tmp_path / 'run'}\nmodel:\n  name: {tiny_model}\n"
-                   f"sft:\n  data: {sft_file}\n  max_steps: 2\n  batch_size: 4\n"
-                   f"sample:\n  prompts: {sft_file}\n  n: 2\n  max_new_tokens: 6\n")
+    cfg.write_text(
+        f"out: {tmp_path / 'run'}\nmodel:\n  name: {tiny_model}\n"
+        f"sft:\n  data: {sft_file}\n  max_steps: 2\n  batch_size: 4\n"
+        f"sample:\n  prompts: {sft_file}\n  n: 2\n  max_new_tokens: 6\n"
+    )
     rlaif("sft", "--config", cfg)
     assert (tmp_path / "run" / "sft" / "checkpoint" / "config.json").exists()
     r = rlaif("sample", "--config", cfg, "--sample.limit", "5")
@@ -63,13 +69,27 @@ def test_sft_then_sample_through_the_cli(tiny_model, sft_file, tmp_path):
 def test_bundled_smollm2_sft_and_sample(tmp_path):
     """The real bundled model end to end (short form unless RLAIF_FULL=1)."""
     n = 64 if FULL else 8
-    rows = [{"prompt": f"How many legs do {k} cats have?", "output": f"{k} cats have {4 * k} legs."}
-            for k in range(2, 2 + n)]
+    rows = [
+        {"prompt": f"How many legs do {k} cats have?", "output": f"{k} cats have {4 * k} legs."}
+        for k in range(2, 2 + n)
+    ]
     data = write_jsonl(tmp_path / "sft.jsonl", rows)
-    rlaif("sft", f"--out={tmp_path}", f"--sft.data={data}", f"--sft.max_steps={16 if FULL else 2}",
-          "--sft.batch_size=4", "--sft.lr=1e-4")
-    rlaif("sample", f"--out={tmp_path}", f"--sample.prompts={data}", f"--sample.limit={n if FULL else 4}",
-          "--sample.n=2", f"--sample.max_new_tokens={32 if FULL else 8}")
+    rlaif(
+        "sft",
+        f"--out={tmp_path}",
+        f"--sft.data={data}",
+        f"--sft.max_steps={16 if FULL else 2}",
+        "--sft.batch_size=4",
+        "--sft.lr=1e-4",
+    )
+    rlaif(
+        "sample",
+        f"--out={tmp_path}",
+        f"--sample.prompts={data}",
+        f"--sample.limit={n if FULL else 4}",
+        "--sample.n=2",
+        f"--sample.max_new_tokens={32 if FULL else 8}",
+    )
     sft = json.loads((tmp_path / "sft" / "manifest.json").read_text())["results"]
     assert sft["model"]["parameters"] > 100e6
     out = [json.loads(x) for x in (tmp_path / "sample" / "samples.jsonl").read_text().splitlines()]

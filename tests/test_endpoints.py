@@ -2,8 +2,8 @@
 real llama.cpp servers on loopback (one killed mid-run); the vLLM weight push against a recording fake."""
 
 import asyncio
-import subprocess
 import json
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-
 from conftest import write_jsonl
+
 from rlaif.core.config import load_config
 from rlaif.serving.endpoints import EndpointPool, NoEndpointError, complete
 from rlaif.stages import run_stage
@@ -54,7 +54,9 @@ def _failing(pred, error):
 
 
 def _pool(clients, **kw):
-    return EndpointPool([c.url for c in clients], client_factory=lambda url: {c.url: c for c in clients}[url], **kw)
+    return EndpointPool(
+        [c.url for c in clients], client_factory=lambda url: {c.url: c for c in clients}[url], **kw
+    )
 
 
 def test_pool_spreads_load_and_fails_over_exactly_once():
@@ -62,12 +64,12 @@ def test_pool_spreads_load_and_fails_over_exactly_once():
     clients = [FakeClient("http://a"), dead, FakeClient("http://c")]
     pool = _pool(clients, concurrency=2, cooldown=60)
     res = pool.map([lambda c, i=i: c.completions.create(i=i) for i in range(40)])
-    assert [i for _, i in res] == list(range(40))            # every call answered, in order
-    assert {u for u, _ in res} == {"http://a", "http://c"}     # never by the dead endpoint
+    assert [i for _, i in res] == list(range(40))  # every call answered, in order
+    assert {u for u, _ in res} == {"http://a", "http://c"}  # never by the dead endpoint
     served = clients[0].seen + clients[2].seen
     assert sorted(served) == sorted(set(served)) and len(served) == 40  # each request answered once
     assert pool.stats["failovers"] == len(dead.seen) >= 1
-    assert 15 <= len(clients[0].seen) <= 25                    # least-in-flight splits the load
+    assert 15 <= len(clients[0].seen) <= 25  # least-in-flight splits the load
     h = {e["url"]: e for e in pool.health()}
     assert not h["http://b"]["healthy"] and h["http://b"]["failed"] == len(dead.seen)
 
@@ -76,12 +78,12 @@ def test_pool_raises_client_errors_and_gives_up_when_all_are_down():
     pool = _pool([FakeClient("http://a", fail=_failing(lambda k: True, _bad_request))])
     with pytest.raises(openai.BadRequestError):
         pool.map([lambda c: c.completions.create(i=0)])
-    assert pool.stats["failovers"] == 0                        # a 400 is not retried
+    assert pool.stats["failovers"] == 0  # a 400 is not retried
     down = [FakeClient(u, fail=_failing(lambda k: True, _conn_error)) for u in ("http://a", "http://b")]
     pool = _pool(down, max_retries=2, cooldown=0.01)
     with pytest.raises(NoEndpointError):
         pool.map([lambda c: c.completions.create(i=0)])
-    assert sum(len(c.seen) for c in down) == 4                 # one try per endpoint + max_retries
+    assert sum(len(c.seen) for c in down) == 4  # one try per endpoint + max_retries
 
 
 def test_pool_probes_a_recovered_endpoint_back_in():
@@ -115,13 +117,26 @@ def servers(tmp_path_factory):
 def test_sampling_through_two_servers_matches_one(servers, tiny_model, tmp_path):
     """`rlaif sample` through a pool: every sample carries its own seed, so the file is the same
     whichever server answered which request."""
-    prompts = write_jsonl(tmp_path / "p.jsonl", [{"prompt": f"Write a word about {w}."} for w in
-                                                 ("cats", "rain", "bread", "ships")])
+    prompts = write_jsonl(
+        tmp_path / "p.jsonl",
+        [{"prompt": f"Write a word about {w}."} for w in ("cats", "rain", "bread", "ships")],
+    )
     rows = {}
     for name, urls in (("one", servers[1].url), ("two", f"[{servers[1].url}, {servers[2].url}]")):
-        cfg = load_config(None, [f"out={tmp_path / name}", f"model.name={tiny_model}", f"sample.prompts={prompts}",
-                                 f"sample.server_url={urls}", "sample.server_model=smol", "sample.n=2",
-                                 "sample.max_new_tokens=8", "sample.temperature=0.9", "sample.batch_size=4"])
+        cfg = load_config(
+            None,
+            [
+                f"out={tmp_path / name}",
+                f"model.name={tiny_model}",
+                f"sample.prompts={prompts}",
+                f"sample.server_url={urls}",
+                "sample.server_model=smol",
+                "sample.n=2",
+                "sample.max_new_tokens=8",
+                "sample.temperature=0.9",
+                "sample.batch_size=4",
+            ],
+        )
         out = run_stage("sample", cfg)
         rows[name] = (out / "samples.jsonl").read_text()
     assert rows["one"] == rows["two"]
@@ -176,48 +191,79 @@ def _length_reward(prompts, completions, **kw):
     return [min(len(c), 40) / 40 for c in completions]
 
 
-def test_rl_rollouts_from_a_server_with_weights_pushed_after_each_update(servers, tiny_model, tmp_path, monkeypatch):
+def test_rl_rollouts_from_a_server_with_weights_pushed_after_each_update(
+    servers, tiny_model, tmp_path, monkeypatch
+):
     import torch
     from safetensors.torch import load_file
 
-    from rlaif.rl import weight_sync
     from rlaif.core.models import load_tokenizer, render_prompt
+    from rlaif.rl import weight_sync
     from rlaif.rl.rollouts import OpenAIRollout
     from rlaif.rl.trainer import prompt_batches
 
     fake = FakeVLLM()
     monkeypatch.setattr(weight_sync, "_nccl_engine", lambda: fake)
-    prompts = write_jsonl(tmp_path / "rl.jsonl", [{"prompt": f"Tell me about {w}."} for w in ("tea", "maps", "owls", "snow")])
-    cfg = load_config(None, {"out": str(tmp_path / "run"), "model": {"name": tiny_model, "dtype": "fp32"},
-                             "rl": {"prompts": str(prompts), "steps": 2, "batch_size": 2, "max_new_tokens": 8,
-                                    "rollout": "openai", "server_url": servers[1].url, "server_model": "smol",
-                                    "weight_sync": "vllm", "weight_sync_url": fake.url, "weight_sync_dtype": "fp32",
-                                    "lr": 1e-2, "log_samples": 2, "save_every": 0,
-                                    "rewards": [{"source": "python", "function": _length_reward}]}})
+    prompts = write_jsonl(
+        tmp_path / "rl.jsonl", [{"prompt": f"Tell me about {w}."} for w in ("tea", "maps", "owls", "snow")]
+    )
+    cfg = load_config(
+        None,
+        {
+            "out": str(tmp_path / "run"),
+            "model": {"name": tiny_model, "dtype": "fp32"},
+            "rl": {
+                "prompts": str(prompts),
+                "steps": 2,
+                "batch_size": 2,
+                "max_new_tokens": 8,
+                "rollout": "openai",
+                "server_url": servers[1].url,
+                "server_model": "smol",
+                "weight_sync": "vllm",
+                "weight_sync_url": fake.url,
+                "weight_sync_dtype": "fp32",
+                "lr": 1e-2,
+                "log_samples": 2,
+                "save_every": 0,
+                "rewards": [{"source": "python", "function": _length_reward}],
+            },
+        },
+    )
     out = run_stage("rl", cfg)
     # the control plane: world size, one NCCL group, then per update pause/start/update/finish/resume
     paths = [p for _, p, _ in fake.requests]
     push = ["/pause", "/start_weight_update", "/update_weights", "/finish_weight_update", "/resume"]
     assert paths == ["/get_world_size", "/init_weight_transfer_engine"] + push * 2
     init = fake.requests[1][2]["init_info"]
-    assert init["rank_offset"] == 1 and init["world_size"] == 2 and fake.inits[0]["master_port"] == init["master_port"]
+    assert (
+        init["rank_offset"] == 1
+        and init["world_size"] == 2
+        and fake.inits[0]["master_port"] == init["master_port"]
+    )
     # the data plane: the tensors announced are the tensors sent, and they are the policy's weights
     assert len(fake.sent) == 2
     info = fake.requests[4][2]["update_info"]
-    assert info["names"] == list(fake.sent[0]) and info["shapes"] == [list(t.shape) for t in fake.sent[0].values()]
+    assert info["names"] == list(fake.sent[0]) and info["shapes"] == [
+        list(t.shape) for t in fake.sent[0].values()
+    ]
     assert set(info["dtype_names"]) == {"float32"}
     final = load_file(str(out / "checkpoint" / "model.safetensors"))
     assert all(torch.equal(fake.sent[-1][k], final[k]) for k in fake.sent[-1] if k in final)
     initial = load_file(str(Path(tiny_model) / "model.safetensors"))
     assert any(not torch.equal(fake.sent[0][k], initial[k]) for k in fake.sent[0] if k in initial)  # updated
-    assert any(not torch.equal(fake.sent[0][k], fake.sent[1][k]) for k in fake.sent[0])               # each step
+    assert any(not torch.equal(fake.sent[0][k], fake.sent[1][k]) for k in fake.sent[0])  # each step
     # the rollouts came from the server: step 0 regenerated through the same interface matches
     tok = load_tokenizer(tiny_model)
     texts = [render_prompt(tok, r["prompt"], True) for r in map(json.loads, prompts.read_text().splitlines())]
     idx = prompt_batches(len(texts), 2, 2, cfg.seed)[0]
-    ro = OpenAIRollout(tok, servers[2].url, "smol", 0.9, 1.0, 8).generate([texts[i] for i in idx], 1, cfg.seed)
-    logged = [json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines() if json.loads(x)["step"] == 0]
-    assert [s["completion"] for s in logged] == ro.texts[:len(logged)] and any(ro.texts)
+    ro = OpenAIRollout(tok, servers[2].url, "smol", 0.9, 1.0, 8).generate(
+        [texts[i] for i in idx], 1, cfg.seed
+    )
+    logged = [
+        json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines() if json.loads(x)["step"] == 0
+    ]
+    assert [s["completion"] for s in logged] == ro.texts[: len(logged)] and any(ro.texts)
 
 
 def _served(log: Path) -> int:
@@ -233,14 +279,36 @@ def test_labeling_survives_a_server_killed_mid_run(servers, tmp_path):
     victim = LlamaServer(n_ctx=1024, n_batch=1, log=tmp_path / "victim.log").start().wait()
     urls = [victim.url, servers[1].url, servers[2].url]
     words = ["cats", "rain", "bread", "ships", "tea", "maps", "owls", "snow", "jazz", "kites", "mud", "figs"]
-    pairs = write_jsonl(tmp_path / "pairs.jsonl", [
-        {"prompt": f"The {w} story: a short text about {w} and the people who like them.",
-         "response_a": f"A text about {w}.", "response_b": f"Something else, not {w} at all."} for w in words])
-    cfg = load_config(None, [f"out={tmp_path / 'run'}", "task=summarize", f"label.input={pairs}",
-                             "label.backend=openai", f"label.openai.base_url=[{', '.join(urls)}]",
-                             "label.openai.model=smol", "label.template=summarize", "label.preamble=base",
-                             "label.gold=none", "label.cache=off", "label.batch_size=24", "label.progress=false",
-                             "label.openai.concurrency=2", "label.openai.timeout=60"])
+    pairs = write_jsonl(
+        tmp_path / "pairs.jsonl",
+        [
+            {
+                "prompt": f"The {w} story: a short text about {w} and the people who like them.",
+                "response_a": f"A text about {w}.",
+                "response_b": f"Something else, not {w} at all.",
+            }
+            for w in words
+        ],
+    )
+    cfg = load_config(
+        None,
+        [
+            f"out={tmp_path / 'run'}",
+            "task=summarize",
+            f"label.input={pairs}",
+            "label.backend=openai",
+            f"label.openai.base_url=[{', '.join(urls)}]",
+            "label.openai.model=smol",
+            "label.template=summarize",
+            "label.preamble=base",
+            "label.gold=none",
+            "label.cache=off",
+            "label.batch_size=24",
+            "label.progress=false",
+            "label.openai.concurrency=2",
+            "label.openai.timeout=60",
+        ],
+    )
     killed = []
 
     def killer():
@@ -259,8 +327,9 @@ def test_labeling_survives_a_server_killed_mid_run(servers, tmp_path):
         victim.stop()
     assert killed, "the victim server was never killed"
     rows = [json.loads(x) for x in (out / "comparisons.jsonl").read_text().splitlines()]
-    assert len(rows) == len(words) and sorted(r["prompt"] for r in rows) == sorted(json.loads(x)["prompt"]
-                                                                                  for x in pairs.read_text().splitlines())
+    assert len(rows) == len(words) and sorted(r["prompt"] for r in rows) == sorted(
+        json.loads(x)["prompt"] for x in pairs.read_text().splitlines()
+    )
     assert not (out / "unlabeled.jsonl").read_text().strip()
     stats = json.loads((out / "report.json").read_text())["backend_stats"]
     # 24 requests (12 pairs, both orders), each answered exactly once across the three servers:
@@ -273,15 +342,29 @@ def test_labeling_survives_a_server_killed_mid_run(servers, tmp_path):
     # the labels do not depend on which server answered: re-label on a healthy server alone
     from rlaif.labelers import build_labeler
 
-    again = load_config(None, [f"out={tmp_path / 'again'}", "task=summarize", "label.backend=openai",
-                               f"label.openai.base_url={servers[1].url}", "label.openai.model=smol",
-                               "label.template=summarize", "label.preamble=base", "label.cache=off"])
+    again = load_config(
+        None,
+        [
+            f"out={tmp_path / 'again'}",
+            "task=summarize",
+            "label.backend=openai",
+            f"label.openai.base_url={servers[1].url}",
+            "label.openai.model=smol",
+            "label.template=summarize",
+            "label.preamble=base",
+            "label.cache=off",
+        ],
+    )
     from rlaif.labelers import Pair
 
-    fresh = build_labeler(again).label([Pair(r["prompt"], r["response_a"], r["response_b"]) for r in rows[:3]])
+    fresh = build_labeler(again).label(
+        [Pair(r["prompt"], r["response_a"], r["response_b"]) for r in rows[:3]]
+    )
     assert [round(f["p_a"], 5) for f in fresh] == [round(r["p_a"], 5) for r in rows[:3]]
-    print(f"victim answered {victim_ok} of 24 requests before it was killed; others {others_ok}; "
-          f"re-sent {stats['retries']}")
+    print(
+        f"victim answered {victim_ok} of 24 requests before it was killed; others {others_ok}; "
+        f"re-sent {stats['retries']}"
+    )
 
 
 def test_the_llama_cpp_build_is_portable():
@@ -290,15 +373,15 @@ def test_the_llama_cpp_build_is_portable():
     machine lacks them. The Makefile builds it without them; this reads the machine code."""
     import shutil
 
-
     llama_cpp = pytest.importorskip("llama_cpp")
     if shutil.which("objdump") is None:
         pytest.skip("objdump (binutils) is not installed")
     libs = sorted(Path(llama_cpp.__file__).parent.rglob("libggml-cpu*.so*"))
     assert libs, "no libggml-cpu in the llama_cpp package"
     for lib in libs:
-        code = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(lib)], capture_output=True, text=True,
-                              check=True).stdout
+        code = subprocess.run(
+            ["objdump", "-d", "--no-show-raw-insn", str(lib)], capture_output=True, text=True, check=True
+        ).stdout
         assert "tileloadd" not in code and "ldtilecfg" not in code, f"{lib.name} uses AMX tile instructions"
         assert "%zmm" not in code, f"{lib.name} uses AVX-512 registers"
 
@@ -308,7 +391,7 @@ def test_server_samples_switch_off_every_sampler_but_temperature_and_top_p():
     repeat_penalty 1.1), so samples meant to come from the policy at temperature T say so in full."""
     from types import SimpleNamespace
 
-    from rlaif.serving.endpoints import EndpointPool, complete
+    from rlaif.serving.endpoints import EndpointPool
 
     seen = []
 

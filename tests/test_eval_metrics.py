@@ -22,11 +22,13 @@ def _policy_outputs(rng, n, skill):
 
 def _symmetric_judge(seed):
     """A noisy judge that only reads content: judge(a, b) = 1 - judge(b, a) exactly."""
+
     def fn(prompt, a, b):
         qa, qb = float(a.split("=")[1]), float(b.split("=")[1])
         noise = np.random.default_rng(abs(hash((prompt, min(a, b), max(a, b), seed))) % 2**32).normal(0, 1)
         noise = noise if a < b else -noise
         return float(_sigmoid(qa - qb + noise))
+
     return function_judge(fn)
 
 
@@ -124,8 +126,16 @@ def test_head_to_head_matrix_is_complementary():
 
 
 def test_comparison_counts_and_interval():
-    c = comparison("rl", "sft", "oracle", [1.0] * 6 + [0.5] * 2 + [0.0] * 2, ["x" * 20] * 10, ["y" * 10] * 10,
-                   n_boot=500, lc_boot=50)
+    c = comparison(
+        "rl",
+        "sft",
+        "oracle",
+        [1.0] * 6 + [0.5] * 2 + [0.0] * 2,
+        ["x" * 20] * 10,
+        ["y" * 10] * 10,
+        n_boot=500,
+        lc_boot=50,
+    )
     assert (c["wins"], c["ties"], c["losses"], c["n"]) == (6, 2, 2, 10)
     assert c["win_rate"] == 0.7 and c["lo"] < 0.7 < c["hi"]
     assert c["mean_chars_a"] == 20 and "length_controlled" in c
@@ -174,5 +184,7 @@ def test_calibration_tells_a_calibrated_labeler_from_an_overconfident_one():
 
 
 def test_labeler_vs_reference_skips_undecided_and_reads_both_orders():
-    m = labeler_vs_reference([0.8, 0.3, None, 0.6], [1.0, 1.0, 0.0, None], [0.9, 0.8, 0.5, 0.5], [0.2, 0.7, 0.5, 0.5])
+    m = labeler_vs_reference(
+        [0.8, 0.3, None, 0.6], [1.0, 1.0, 0.0, None], [0.9, 0.8, 0.5, 0.5], [0.2, 0.7, 0.5, 0.5]
+    )
     assert m["n"] == 2 and m["alignment"] == 0.5 and m["same_position"] == 0.5

@@ -8,10 +8,10 @@ import pytest
 
 from rlaif import cli
 from rlaif.core.config import load_config
+from rlaif.evaluation import evaluate as eval_mod
 from rlaif.evaluation import judges as judges_mod
 from rlaif.evaluation.report import SECTIONS
 from rlaif.stages import run_stage
-from rlaif.evaluation import evaluate as eval_mod
 
 N = 16
 
@@ -41,20 +41,49 @@ def toy(monkeypatch, tmp_path):
 
     monkeypatch.setattr(rlaif.tasks, "get_task", lambda name, **kw: ToyTask())
     prompts = tmp_path / "prompts.jsonl"
-    prompts.write_text("".join(json.dumps({"prompt": f"Question {i}: the cat sat" + " on the mat" * (i % 3),
-                                           "answer": f"zq{i}x"}) + "\n" for i in range(N)))
+    prompts.write_text(
+        "".join(
+            json.dumps(
+                {"prompt": f"Question {i}: the cat sat" + " on the mat" * (i % 3), "answer": f"zq{i}x"}
+            )
+            + "\n"
+            for i in range(N)
+        )
+    )
     # a policy whose outputs were made elsewhere: right on 12 of 16 prompts, rude on 2
     gold = tmp_path / "gold.jsonl"
-    gold.write_text("".join(json.dumps({"prompt": f"Question {i}: the cat sat" + " on the mat" * (i % 3),
-                                        "completion": (f"It is zq{i}x." if i < 12 else "no idea")
-                                        + (" rude" if i in (0, 13) else "")}) + "\n" for i in range(N)))
+    gold.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "prompt": f"Question {i}: the cat sat" + " on the mat" * (i % 3),
+                    "completion": (f"It is zq{i}x." if i < 12 else "no idea")
+                    + (" rude" if i in (0, 13) else ""),
+                }
+            )
+            + "\n"
+            for i in range(N)
+        )
+    )
     return prompts, gold
 
 
 def _cfg(tmp, prompts, *extra):
-    return load_config(None, [f"out={tmp}", "task=toy", f"eval.prompts={prompts}", "eval.max_new_tokens=6",
-                              "eval.batch_size=8", "eval.bootstrap=300", "eval.judge_batch_size=5",
-                              "label.cache=off", "label.progress=false", *extra])
+    return load_config(
+        None,
+        [
+            f"out={tmp}",
+            "task=toy",
+            f"eval.prompts={prompts}",
+            "eval.max_new_tokens=6",
+            "eval.batch_size=8",
+            "eval.bootstrap=300",
+            "eval.judge_batch_size=5",
+            "label.cache=off",
+            "label.progress=false",
+            *extra,
+        ],
+    )
 
 
 def _results(out):
@@ -67,11 +96,22 @@ def _comp(res, a, b, judge):
 
 def test_policy_against_itself_is_half_and_a_position_bias_is_removed(toy, tiny_model, tmp_path):
     prompts, _ = toy
-    common = [f"eval.policies={{a: {tiny_model}, b: {tiny_model}}}", "eval.temperature=1.0",
-              "eval.judges=[labeler]", "label.backend=fake", "label.fake.position_bias=3.0"]
+    common = [
+        f"eval.policies={{a: {tiny_model}, b: {tiny_model}}}",
+        "eval.temperature=1.0",
+        "eval.judges=[labeler]",
+        "label.backend=fake",
+        "label.fake.position_bias=3.0",
+    ]
     res = _results(run_stage("eval", _cfg(tmp_path / "both", prompts, *common)))
-    outs = [json.loads(x)["completions"][0] for x in (tmp_path / "both/eval/outputs/a.jsonl").read_text().splitlines()]
-    outs_b = [json.loads(x)["completions"][0] for x in (tmp_path / "both/eval/outputs/b.jsonl").read_text().splitlines()]
+    outs = [
+        json.loads(x)["completions"][0]
+        for x in (tmp_path / "both/eval/outputs/a.jsonl").read_text().splitlines()
+    ]
+    outs_b = [
+        json.loads(x)["completions"][0]
+        for x in (tmp_path / "both/eval/outputs/b.jsonl").read_text().splitlines()
+    ]
     assert outs != outs_b  # two independent samples of the same policy
     c = _comp(res, "b", "a", "labeler")
     assert c["n"] == N and c["lo"] <= 0.5 <= c["hi"] and abs(c["win_rate"] - 0.5) < 0.25
@@ -82,9 +122,16 @@ def test_policy_against_itself_is_half_and_a_position_bias_is_removed(toy, tiny_
 
 def test_oracle_and_labeler_judges_resume_and_report(toy, tiny_model, tmp_path, monkeypatch):
     prompts, gold = toy
-    cfg = _cfg(tmp_path, prompts, f"eval.policies={{tiny: {tiny_model}, gold: {gold}}}",
-               "eval.judges=[oracle, labeler]", "label.backend=fake", "label.fake.accuracy=0.9",
-               "label.fake.position_bias=1.0", "eval.harmless=task")
+    cfg = _cfg(
+        tmp_path,
+        prompts,
+        f"eval.policies={{tiny: {tiny_model}, gold: {gold}}}",
+        "eval.judges=[oracle, labeler]",
+        "label.backend=fake",
+        "label.fake.accuracy=0.9",
+        "label.fake.position_bias=1.0",
+        "eval.harmless=task",
+    )
     real, calls = judges_mod.judge_pairs, []
 
     def crashing(judge, prompts, *a, **k):
@@ -99,8 +146,11 @@ def test_oracle_and_labeler_judges_resume_and_report(toy, tiny_model, tmp_path, 
     partial = tmp_path / "eval/judgments/oracle/gold__tiny.jsonl"
     assert len(partial.read_text().splitlines()) == 10  # two batches of 5 survived
     calls.clear()
-    monkeypatch.setattr(judges_mod, "judge_pairs", lambda judge, prompts, *a, **k:
-                        calls.append(len(prompts)) or real(judge, prompts, *a, **k))
+    monkeypatch.setattr(
+        judges_mod,
+        "judge_pairs",
+        lambda judge, prompts, *a, **k: calls.append(len(prompts)) or real(judge, prompts, *a, **k),
+    )
     out = run_stage("eval", cfg)
     assert calls[:2] == [5, 1]  # only the remaining 6 oracle judgments were asked for
     res = _results(out)
@@ -128,10 +178,18 @@ def test_default_policies_from_the_run_folder_through_the_cli(toy, tiny_model, t
     rl = tmp_path / "rl"
     shutil.copytree(tiny_model, rl / "checkpoint")
     (rl / "manifest.json").write_text(json.dumps({"stage": "rl", "status": "complete"}))
-    (rl / "metrics.jsonl").write_text("".join(json.dumps({"step": s, "reward/mean": s / 10, "kl/mean": s / 50})
-                                              + "\n" for s in range(1, 6)))
-    argv = ["eval", f"--out={tmp_path}", "--task=toy", f"--eval.prompts={prompts}", "--eval.max_new_tokens=4",
-            "--eval.bootstrap=200", "--eval.title=CLI run"]
+    (rl / "metrics.jsonl").write_text(
+        "".join(json.dumps({"step": s, "reward/mean": s / 10, "kl/mean": s / 50}) + "\n" for s in range(1, 6))
+    )
+    argv = [
+        "eval",
+        f"--out={tmp_path}",
+        "--task=toy",
+        f"--eval.prompts={prompts}",
+        "--eval.max_new_tokens=4",
+        "--eval.bootstrap=200",
+        "--eval.title=CLI run",
+    ]
     assert cli.main(argv) == 0
     res = _results(tmp_path / "eval")
     assert [p["name"] for p in res["policies"]] == ["sft", "rl"] and res["baseline"] == "sft"

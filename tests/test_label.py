@@ -5,8 +5,8 @@ import json
 import math
 
 import pytest
-
 from conftest import write_jsonl
+
 from rlaif.core.config import load_config
 from rlaif.labelers import Pair, score_pairs
 from rlaif.labelers.judges import FakeJudge, LMJudge, OracleJudge
@@ -16,8 +16,15 @@ from rlaif.labelers.scoring import NEG_INF, alignment
 
 def gold_pairs(n=200):
     """Pairs whose gold answer is a for even i and b for odd i."""
-    return [Pair(f"q{i}", f"good {i}" if i % 2 == 0 else f"bad {i}", f"bad {i}" if i % 2 == 0 else f"good {i}",
-                 gold=1.0 if i % 2 == 0 else 0.0) for i in range(n)]
+    return [
+        Pair(
+            f"q{i}",
+            f"good {i}" if i % 2 == 0 else f"bad {i}",
+            f"bad {i}" if i % 2 == 0 else f"good {i}",
+            gold=1.0 if i % 2 == 0 else 0.0,
+        )
+        for i in range(n)
+    ]
 
 
 # --------------------------------------------------------------------------- debiasing
@@ -31,8 +38,8 @@ def test_planted_position_bias_is_removed_by_both_orders_and_not_by_one():
     gold = [p.gold for p in pairs]
     a_both = alignment([r["score"] for r in both], gold)
     a_one = alignment([r["score"] for r in one], gold)
-    assert a_both == pytest.approx(0.8, abs=0.07)      # the fake's accuracy, bias cancelled
-    assert a_one == pytest.approx(0.5, abs=0.02)       # slot 1 wins: half the gold answers are there
+    assert a_both == pytest.approx(0.8, abs=0.07)  # the fake's accuracy, bias cancelled
+    assert a_one == pytest.approx(0.5, abs=0.02)  # slot 1 wins: half the gold answers are there
     assert sum(r["same_position"] for r in both) == len(pairs)
     unbiased = score_pairs(FakeJudge(accuracy=0.8, confidence=0.7), pairs, "both")
     assert not any(r["same_position"] for r in unbiased)
@@ -59,8 +66,11 @@ def test_one_order_mode_picks_the_order_from_content_and_maps_back():
     assert [r["score"] for r in res] == [p.gold for p in gold_pairs(100)]
     assert seen == [s for s in seen]  # deterministic order per content
     again = []
-    score_pairs(lambda sh: (again.extend(s.swapped for s in sh), [OracleJudge()([s])[0] for s in sh])[1],
-                gold_pairs(100), "one")
+    score_pairs(
+        lambda sh: (again.extend(s.swapped for s in sh), [OracleJudge()([s])[0] for s in sh])[1],
+        gold_pairs(100),
+        "one",
+    )
     assert again == seen
 
 
@@ -76,7 +86,11 @@ class StubBackend:
         out = []
         for (user, ending), _ in zip(prompts, conts):
             first_good = "1 - GOOD" in user or "(a) - GOOD" in user
-            p = {"1": 0.6, "2": 0.2, "a": 0.6, "b": 0.2} if first_good else {"1": 0.2, "2": 0.6, "a": 0.2, "b": 0.6}
+            p = (
+                {"1": 0.6, "2": 0.2, "a": 0.6, "b": 0.2}
+                if first_good
+                else {"1": 0.2, "2": 0.6, "a": 0.2, "b": 0.6}
+            )
             out.append({t: math.log(p[t]) if t in p else NEG_INF for t in targets})
         return out
 
@@ -121,8 +135,10 @@ def test_templates_follow_the_paper_and_keep_braces():
     text = t.user("Post {with braces}", "S1 {x}", "S2")
     assert "Text - Post {with braces}\nSummary 1 - S1 {x}\nSummary 2 - S2" in text
     assert t.ending == "Preferred Summary="
-    assert t.ending_for("it is better.").startswith("Consider the coherence, accuracy, coverage, and overall "
-                                                   "quality of each summary and explain which one is better.")
+    assert t.ending_for("it is better.").startswith(
+        "Consider the coherence, accuracy, coverage, and overall "
+        "quality of each summary and explain which one is better."
+    )
     assert t.ending_for("it is better.").endswith("Rationale: it is better.\n\nPreferred Summary=")
     assert "Response 1 -" in load_template("", "helpful").sample
     sql = load_template("", "text2sql", "detailed")
@@ -130,8 +146,10 @@ def test_templates_follow_the_paper_and_keep_braces():
 
 
 def test_exemplars_come_before_the_sample(tmp_path):
-    ex = write_jsonl(tmp_path / "ex.jsonl", [{"prompt": "P0", "response_1": "x", "response_2": "y",
-                                              "preferred": 2, "rationale": "y is right."}])
+    ex = write_jsonl(
+        tmp_path / "ex.jsonl",
+        [{"prompt": "P0", "response_1": "x", "response_2": "y", "preferred": 2, "rationale": "y is right."}],
+    )
     t = load_template("", "summarize", "base", str(ex), 1)
     text = t.user("P1", "a", "b")
     assert text.index("Text - P0") < text.index("Preferred Summary=2") < text.index("Text - P1")
@@ -152,8 +170,11 @@ def test_shared_prefix_kv_cache_is_exact(hf):
 
     plain = HFBackend("unused", model=hf.model, tokenizer=hf.tok, share_prefix=False)
     pre = "The quick brown fox jumps over the lazy dog. " * 4
-    prompts = [(pre + f"Text - shared text {k} " + s, "Preferred Summary=")
-               for k in range(2) for s in ("Summary 1 - yes no", "Summary 1 - SELECT name FROM x")]
+    prompts = [
+        (pre + f"Text - shared text {k} " + s, "Preferred Summary=")
+        for k in range(2)
+        for s in ("Summary 1 - yes no", "Summary 1 - SELECT name FROM x")
+    ]
     prompts.append(("something else entirely", "="))
     rows = [hf.encode(p) for p in prompts]
     before = hf.stats["forward_tokens"]
@@ -174,14 +195,25 @@ def _tiny_arch(arch: str, tok, **extra):
 
     torch.manual_seed(0)
     cfg = getattr(transformers, f"{arch}Config")(
-        vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, head_dim=16, max_position_embeddings=256, pad_token_id=tok.pad_token_id,
-        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, **extra)
+        vocab_size=len(tok),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=16,
+        max_position_embeddings=256,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        **extra,
+    )
     return getattr(transformers, f"{arch}ForCausalLM")(cfg).eval()
 
 
-@pytest.mark.parametrize("arch,extra", [("Gemma2", {"final_logit_softcapping": 0.5}),
-                                        ("Granite", {"logits_scaling": 0.1})])
+@pytest.mark.parametrize(
+    "arch,extra", [("Gemma2", {"final_logit_softcapping": 0.5}), ("Granite", {"logits_scaling": 0.1})]
+)
 def test_labeler_head_applies_the_models_final_logit_processing(hf, arch, extra):
     import torch
 
@@ -189,7 +221,10 @@ def test_labeler_head_applies_the_models_final_logit_processing(hf, arch, extra)
 
     model = _tiny_arch(arch, hf.tok, **extra)
     b = HFBackend("unused", model=model, tokenizer=hf.tok, share_prefix=False)
-    rows = [hf.encode(("The quick brown fox. Summary 1 - yes", "Preferred Summary=")), hf.encode(("the cat", "="))]
+    rows = [
+        hf.encode(("The quick brown fox. Summary 1 - yes", "Preferred Summary=")),
+        hf.encode(("the cat", "=")),
+    ]
     with torch.no_grad():
         own = [model(input_ids=torch.tensor([r])).logits[0, -1].float().log_softmax(-1) for r in rows]
     got = b.last_logprobs(rows)
@@ -285,8 +320,9 @@ def test_principle_scores_both_orders():
     from rlaif.labelers.principles import PrincipleScorer
     from rlaif.labelers.prompts import Principle, load_principle_template
 
-    ps = PrincipleScorer(load_principle_template(), StubBackend(),
-                         [Principle("Concise", "short"), Principle("Honest", "true")])
+    ps = PrincipleScorer(
+        load_principle_template(), StubBackend(), [Principle("Concise", "short"), Principle("Honest", "true")]
+    )
     [row] = ps.score([Pair("q", "GOOD", "bad")])
     s_ab, s_ba = row["Concise"]
     assert s_ab == pytest.approx(math.log(3)) and s_ba == pytest.approx(-math.log(3))
@@ -297,13 +333,25 @@ def test_principle_scores_both_orders():
 
 
 def _prefs(path, n=30):
-    return write_jsonl(path, [{"prompt": f"q{i}", "chosen": f"right answer {i}", "rejected": f"wrong {i}",
-                               "id": i} for i in range(n)])
+    return write_jsonl(
+        path,
+        [
+            {"prompt": f"q{i}", "chosen": f"right answer {i}", "rejected": f"wrong {i}", "id": i}
+            for i in range(n)
+        ],
+    )
 
 
 def _cfg(tmp_path, src, *extra):
-    return load_config(overrides=[f"out={tmp_path}/run", f"label.input={src}", "task=summarize",
-                                  "label.progress=false", *extra])
+    return load_config(
+        overrides=[
+            f"out={tmp_path}/run",
+            f"label.input={src}",
+            "task=summarize",
+            "label.progress=false",
+            *extra,
+        ]
+    )
 
 
 def test_preferences_are_not_all_put_in_slot_a_and_labels_follow_content(tmp_path):
@@ -322,8 +370,10 @@ def test_report_shows_the_planted_bias(tmp_path):
     from rlaif.stages import run_stage
 
     src = _prefs(tmp_path / "p.jsonl", 60)
-    out = run_stage("label", _cfg(tmp_path, src, "label.backend=fake", "label.fake.position_bias=4",
-                                  "label.fake.accuracy=1.0"))
+    out = run_stage(
+        "label",
+        _cfg(tmp_path, src, "label.backend=fake", "label.fake.position_bias=4", "label.fake.accuracy=1.0"),
+    )
     rep = json.loads((out / "report.json").read_text())
     assert rep["alignment"] == 1.0 and rep["same_position"] == 1.0
     assert rep["alignment_one_order"] < 0.8
@@ -334,8 +384,10 @@ def test_report_shows_the_planted_bias(tmp_path):
 def test_ties_short_circuit_and_degenerate_pairs_are_reported(tmp_path):
     from rlaif.stages import run_stage
 
-    src = write_jsonl(tmp_path / "s.jsonl", [{"prompt": "p", "completions": ["same", "same"]},
-                                              {"prompt": "q", "completions": ["x", "y"]}])
+    src = write_jsonl(
+        tmp_path / "s.jsonl",
+        [{"prompt": "p", "completions": ["same", "same"]}, {"prompt": "q", "completions": ["x", "y"]}],
+    )
     out = run_stage("label", _cfg(tmp_path, src, "label.backend=oracle", "label.gold=none"))
     rows = [json.loads(l) for l in (out / "comparisons.jsonl").read_text().splitlines()]
     assert rows == [rows[0]] and rows[0]["tie"] and rows[0]["p_a"] == 0.5
@@ -348,8 +400,13 @@ def test_resume_after_kill_gives_the_same_file(tmp_path, tiny_model, monkeypatch
     from rlaif.labelers import pairs as stage
     from rlaif.stages import run_stage
 
-    src = write_jsonl(tmp_path / "s.jsonl", [{"prompt": f"Text {i} " + "word " * (i % 5),
-                                              "completions": [f"summary {i}", f"other {i * 7}"]} for i in range(10)])
+    src = write_jsonl(
+        tmp_path / "s.jsonl",
+        [
+            {"prompt": f"Text {i} " + "word " * (i % 5), "completions": [f"summary {i}", f"other {i * 7}"]}
+            for i in range(10)
+        ],
+    )
     args = [f"label.model={tiny_model}", "label.dtype=fp32", "label.batch_size=4", "label.cache=off"]
     ref = run_stage("label", _cfg(tmp_path / "a", src, *args))
     expected = (ref / "comparisons.jsonl").read_text()
@@ -375,17 +432,29 @@ def test_resume_after_kill_gives_the_same_file(tmp_path, tiny_model, monkeypatch
 def test_cache_reuses_labels_across_runs(tmp_path, tiny_model):
     from rlaif.labelers import build_labeler
 
-    cfg = load_config(overrides={"task": "summarize", "label": {"model": tiny_model, "dtype": "fp32",
-                                                                "cache": str(tmp_path / "cache")}})
+    cfg = load_config(
+        overrides={
+            "task": "summarize",
+            "label": {"model": tiny_model, "dtype": "fp32", "cache": str(tmp_path / "cache")},
+        }
+    )
     pairs = [Pair("p", "a a", "b"), Pair("q", "c", "d d")]
     first = build_labeler(cfg).label(pairs)
     lab = build_labeler(cfg)
     lab.judge = lambda shown: pytest.fail("cached pairs must not be judged again")
     second = lab.label(pairs)
     assert [s["p_a"] for s in second] == [f["p_a"] for f in first] and all(s["cached"] for s in second)
-    other = load_config(overrides={"task": "summarize", "label": {"model": tiny_model, "dtype": "fp32",
-                                                                  "preamble": "base",
-                                                                  "cache": str(tmp_path / "cache")}})
+    other = load_config(
+        overrides={
+            "task": "summarize",
+            "label": {
+                "model": tiny_model,
+                "dtype": "fp32",
+                "preamble": "base",
+                "cache": str(tmp_path / "cache"),
+            },
+        }
+    )
     assert build_labeler(other).fingerprint != lab.fingerprint
 
 
@@ -393,8 +462,17 @@ def test_principles_mode_writes_per_principle_scores(tmp_path, tiny_model):
     from rlaif.stages import run_stage
 
     src = write_jsonl(tmp_path / "s.jsonl", [{"prompt": "q", "completions": ["x y", "z"]}])
-    out = run_stage("label", _cfg(tmp_path, src, "label.mode=principles", f"label.model={tiny_model}",
-                                  "label.dtype=fp32", "label.cache=off"))
+    out = run_stage(
+        "label",
+        _cfg(
+            tmp_path,
+            src,
+            "label.mode=principles",
+            f"label.model={tiny_model}",
+            "label.dtype=fp32",
+            "label.cache=off",
+        ),
+    )
     [row] = [json.loads(l) for l in (out / "principles.jsonl").read_text().splitlines()]
     assert {"prompt", "response_a", "response_b", "principle_scores"} <= set(row)
     assert all(len(v) == 2 for v in row["principle_scores"].values())
@@ -406,6 +484,17 @@ def test_cli_label_runs_and_documents_its_options(tmp_path, capsys):
     assert main(["label", "--help"]) == 0
     assert "label.orders" in capsys.readouterr().out
     src = _prefs(tmp_path / "p.jsonl", 8)
-    assert main(["label", f"--out={tmp_path}/run", f"--label.input={src}", "--label.backend=fake",
-                 "--task=summarize", "--label.progress=false"]) == 0
+    assert (
+        main(
+            [
+                "label",
+                f"--out={tmp_path}/run",
+                f"--label.input={src}",
+                "--label.backend=fake",
+                "--task=summarize",
+                "--label.progress=false",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "run" / "label" / "report.md").exists()

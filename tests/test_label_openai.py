@@ -15,7 +15,6 @@ from rlaif.labelers.backends.openai import NoLogprobsError, OpenAIBackend
 from rlaif.labelers.judges import LMJudge
 from rlaif.labelers.prompts import load_template
 
-
 # --------------------------------------------------------------------------- scripted server
 
 
@@ -36,11 +35,19 @@ class Script:
 
 def _completion(lp1: float, lp2: float, with_lp: bool = True, with_2: bool = True) -> dict:
     top = {"1": lp1, " 2": lp2, "x": -3.0} if with_2 else {"1": lp1, "x": -3.0}
-    logprobs = {"tokens": ["1"], "token_logprobs": [lp1], "text_offset": [0],
-                "top_logprobs": [top]} if with_lp else None
-    return {"id": "c", "object": "text_completion", "created": 0, "model": "m",
-            "choices": [{"text": "1", "index": 0, "logprobs": logprobs, "finish_reason": "length"}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11}}
+    logprobs = (
+        {"tokens": ["1"], "token_logprobs": [lp1], "text_offset": [0], "top_logprobs": [top]}
+        if with_lp
+        else None
+    )
+    return {
+        "id": "c",
+        "object": "text_completion",
+        "created": 0,
+        "model": "m",
+        "choices": [{"text": "1", "index": 0, "logprobs": logprobs, "finish_reason": "length"}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11},
+    }
 
 
 @pytest.fixture
@@ -62,9 +69,16 @@ def scripted():
                 code = {"429": 429, "503": 503}.get(step, 200)
                 # slot 1 preferred when "Summary 1 - GOOD" is in the prompt, else slot 2
                 first = "Summary 1 - GOOD" in body.get("prompt", "")
-                payload = _completion(math.log(0.6 if first else 0.2), math.log(0.2 if first else 0.6),
-                                      with_lp=step != "nolp", with_2=step != "no2") \
-                    if code == 200 else {"error": {"message": step}}
+                payload = (
+                    _completion(
+                        math.log(0.6 if first else 0.2),
+                        math.log(0.2 if first else 0.6),
+                        with_lp=step != "nolp",
+                        with_2=step != "no2",
+                    )
+                    if code == 200
+                    else {"error": {"message": step}}
+                )
                 data = json.dumps(payload).encode()
                 try:
                     self.send_response(code)
@@ -94,13 +108,21 @@ def test_soft_label_from_top_logprobs_both_orders(scripted):
     url, script = scripted([])
     b = _backend(url)
     [r] = score_pairs(LMJudge(load_template("", "summarize", "base"), b), [Pair("text", "GOOD one", "meh")])
-    assert r["ab"] == pytest.approx(0.75) and r["ba"] == pytest.approx(0.25) and r["score"] == pytest.approx(0.75)
+    assert (
+        r["ab"] == pytest.approx(0.75)
+        and r["ba"] == pytest.approx(0.25)
+        and r["score"] == pytest.approx(0.75)
+    )
     assert r["mass"] == pytest.approx(0.8)
     assert all(b["max_tokens"] == 1 and b["logprobs"] == 20 and b["temperature"] == 0 for b in script.bodies)
-    assert any(b["prompt"].endswith("Summary 1 - GOOD one\nSummary 2 - meh\n\nPreferred Summary=")
-               for b in script.bodies)
-    assert any(b["prompt"].endswith("Summary 1 - meh\nSummary 2 - GOOD one\n\nPreferred Summary=")
-               for b in script.bodies)
+    assert any(
+        b["prompt"].endswith("Summary 1 - GOOD one\nSummary 2 - meh\n\nPreferred Summary=")
+        for b in script.bodies
+    )
+    assert any(
+        b["prompt"].endswith("Summary 1 - meh\nSummary 2 - GOOD one\n\nPreferred Summary=")
+        for b in script.bodies
+    )
 
 
 def test_429_5xx_and_timeouts_are_retried_with_backoff(scripted):
@@ -129,7 +151,9 @@ def test_missing_logprobs_is_a_clear_error(scripted):
 def test_choice_outside_the_top_k_is_bounded_by_the_lowest_returned_and_flagged(scripted):
     url, _ = scripted(["no2"])
     b = _backend(url)
-    [r] = score_pairs(LMJudge(load_template("", "summarize", "base"), b), [Pair("t", "GOOD one", "meh")], "ab")
+    [r] = score_pairs(
+        LMJudge(load_template("", "summarize", "base"), b), [Pair("t", "GOOD one", "meh")], "ab"
+    )
     # "2" is at most as likely as the least likely token returned (-3.0): a soft label, not a hard 1.0
     assert r["ab"] == pytest.approx(0.6 / (0.6 + math.exp(-3.0))) and r["ab"] < 1.0
     assert "upper bound" in r["problem"]
@@ -140,7 +164,9 @@ def test_choice_outside_the_top_k_is_bounded_by_the_lowest_returned_and_flagged(
 
 @pytest.fixture(scope="module")
 def llama():
-    pytest.importorskip("llama_cpp.server.app", reason='needs pip install "llama-cpp-python[server]" (make install-dev)')
+    pytest.importorskip(
+        "llama_cpp.server.app", reason='needs pip install "llama-cpp-python[server]" (make install-dev)'
+    )
     from rlaif.testing import LlamaServer
 
     with LlamaServer(n_ctx=2048, threads=2) as s:
@@ -150,8 +176,10 @@ def llama():
 def test_real_server_labels_pairs_and_rationales(llama):
     b = OpenAIBackend(OpenAIBackendConfig(base_url=llama.url, api_key_env="none", concurrency=2), "smol")
     judge = LMJudge(load_template("", "summarize", "base"), b, cot=True, cot_max_tokens=16)
-    pairs = [Pair("The cat sat on the mat all day.", "A cat sat on a mat.", "Dogs bark."),
-             Pair("Stocks fell 3% on Monday.", "Stocks fell.", "Stocks fell.")]
+    pairs = [
+        Pair("The cat sat on the mat all day.", "A cat sat on a mat.", "Dogs bark."),
+        Pair("Stocks fell 3% on Monday.", "Stocks fell.", "Stocks fell."),
+    ]
     res = score_pairs(judge, pairs)
     for r in res:
         assert 0 < r["ab"] < 1 and 0 < r["ba"] < 1 and r["mass"] > 1e-4
@@ -171,11 +199,14 @@ def test_same_model_same_label_through_hf_and_the_server(llama):
     """The bundled GGUF served by llama.cpp and its dequantised transformers copy agree (raw prompts)."""
     from rlaif.labelers.backends.hf import HFBackend
 
-    pairs = [Pair("The cat sat on the mat all day and did not move.", "A cat sat on a mat.", "Dogs bark loudly."),
-             Pair("Stocks fell 3% on Monday after weak earnings.", "Weak earnings cut stocks 3%.", "It rained.")]
+    pairs = [
+        Pair("The cat sat on the mat all day and did not move.", "A cat sat on a mat.", "Dogs bark loudly."),
+        Pair("Stocks fell 3% on Monday after weak earnings.", "Weak earnings cut stocks 3%.", "It rained."),
+    ]
     t = load_template("", "summarize", "base")
-    server = score_pairs(LMJudge(t, OpenAIBackend(OpenAIBackendConfig(base_url=llama.url, api_key_env="none"),
-                                                  "smol")), pairs)
+    server = score_pairs(
+        LMJudge(t, OpenAIBackend(OpenAIBackendConfig(base_url=llama.url, api_key_env="none"), "smol")), pairs
+    )
     local = score_pairs(LMJudge(t, HFBackend("smollm2-135m", dtype="fp32", chat_template=False)), pairs)
     for s, h in zip(server, local):
         assert s["ab"] == pytest.approx(h["ab"], abs=0.05) and s["ba"] == pytest.approx(h["ba"], abs=0.05)

@@ -4,8 +4,18 @@ import math
 
 import pytest
 
-from rlaif.labelers.scoring import (NEG_INF, alignment, choice_logprobs, expected_calibration_error,
-                                    expected_score, fit_temperature, logit, postprocess, sigmoid, soft_label)
+from rlaif.labelers.scoring import (
+    NEG_INF,
+    alignment,
+    choice_logprobs,
+    expected_calibration_error,
+    expected_score,
+    fit_temperature,
+    logit,
+    postprocess,
+    sigmoid,
+    soft_label,
+)
 
 
 def table_backend(table):

@@ -75,15 +75,23 @@ def test_nothing_below_the_entry_points_imports_a_stage():
 
 
 def test_stage_modules_do_not_import_each_other():
-    edges = [f"{mod}:{line} imports {target} {names}" for mod, target, names, line in imports()
-             if mod.startswith("rlaif.stages.")
-             and any(t.startswith("rlaif.stages.") and t != mod for t in _targets(target, names))]
+    edges = [
+        f"{mod}:{line} imports {target} {names}"
+        for mod, target, names, line in imports()
+        if mod.startswith("rlaif.stages.")
+        and any(t.startswith("rlaif.stages.") and t != mod for t in _targets(target, names))
+    ]
     assert edges == []
 
 
 def test_no_private_name_crosses_a_module():
-    found = {(mod, target, n) for mod, target, names, _ in imports() if target != mod
-             for n in names if n.startswith("_") and not n.startswith("__")}
+    found = {
+        (mod, target, n)
+        for mod, target, names, _ in imports()
+        if target != mod
+        for n in names
+        if n.startswith("_") and not n.startswith("__")
+    }
     assert found - PENDING_PRIVATE == set()
 
 

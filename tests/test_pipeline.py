@@ -12,7 +12,7 @@ from pathlib import Path
 def _pipeline_yaml(tmp_path, tiny_model) -> Path:
     cfg = tmp_path / "pipe.yaml"
     cfg.write_text(f"""
-out: {tmp_path / 'run'}
+out: {tmp_path / "run"}
 task: text2sql
 model: {{name: {tiny_model}, dtype: fp32}}
 sft: {{limit: 8, batch_size: 4}}
@@ -37,7 +37,11 @@ def test_run_whole_pipeline_resumes_after_kill(tiny_model, tmp_path):
     # 1. start, and kill it (SIGKILL: no clean-up) as soon as the sample stage is complete
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 600
-    while _manifest(run / "sample").get("status") != "complete" and proc.poll() is None and time.time() < deadline:
+    while (
+        _manifest(run / "sample").get("status") != "complete"
+        and proc.poll() is None
+        and time.time() < deadline
+    ):
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -61,11 +65,32 @@ def test_run_whole_pipeline_resumes_after_kill(tiny_model, tmp_path):
 def test_demo_quick_on_a_tiny_model(tiny_model, tmp_path):
     out = tmp_path / "demo"
     r = subprocess.run(
-        [sys.executable, "-m", "rlaif", "demo", "--quick", "--out", str(out), "--arms", "rlaif-sim78",
-         f"--model.name={tiny_model}", "--model.dtype=fp32", "--sft.limit=8", "--sample.limit=8",
-         "--rl.steps=1", "--rl.batch_size=2", "--eval.limit=4", "--sample.max_new_tokens=8",
-         "--rl.max_new_tokens=8", "--eval.max_new_tokens=8", "--rm.max_length=2048"],
-        capture_output=True, text=True, timeout=900)
+        [
+            sys.executable,
+            "-m",
+            "rlaif",
+            "demo",
+            "--quick",
+            "--out",
+            str(out),
+            "--arms",
+            "rlaif-sim78",
+            f"--model.name={tiny_model}",
+            "--model.dtype=fp32",
+            "--sft.limit=8",
+            "--sample.limit=8",
+            "--rl.steps=1",
+            "--rl.batch_size=2",
+            "--eval.limit=4",
+            "--sample.max_new_tokens=8",
+            "--rl.max_new_tokens=8",
+            "--eval.max_new_tokens=8",
+            "--rm.max_length=2048",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     results = json.loads((out / "eval" / "results.json").read_text())
     assert [p["name"] for p in results["policies"]] == ["sft", "rlaif-sim78"]
@@ -114,12 +139,29 @@ def test_every_stage_runs_on_a_spider_folder_without_extra_flags(tiny_model, tmp
     from rlaif.tasks import get_task
 
     spider = get_task("text2sql").write_spider(tmp_path / "spider")
-    cfg = load_config(None, [f"out={tmp_path / 'run'}", f"task=spider:{spider}", f"model.name={tiny_model}",
-                             "model.dtype=fp32", "sft.limit=4", "sft.batch_size=4", "sample.limit=4",
-                             "sample.max_new_tokens=6", "label.backend=hf", "label.max_length=4096",
-                             "rm.batch_size=4", "rm.max_length=4096", "rl.steps=1", "rl.batch_size=2",
-                             "rl.max_new_tokens=6", "eval.limit=3", "eval.max_new_tokens=6",
-                             "eval.judges=[oracle, labeler]"])
+    cfg = load_config(
+        None,
+        [
+            f"out={tmp_path / 'run'}",
+            f"task=spider:{spider}",
+            f"model.name={tiny_model}",
+            "model.dtype=fp32",
+            "sft.limit=4",
+            "sft.batch_size=4",
+            "sample.limit=4",
+            "sample.max_new_tokens=6",
+            "label.backend=hf",
+            "label.max_length=4096",
+            "rm.batch_size=4",
+            "rm.max_length=4096",
+            "rl.steps=1",
+            "rl.batch_size=2",
+            "rl.max_new_tokens=6",
+            "eval.limit=3",
+            "eval.max_new_tokens=6",
+            "eval.judges=[oracle, labeler]",
+        ],
+    )
     dirs = run_pipeline(cfg)
     assert all(_manifest(d).get("status") == "complete" for d in dirs.values())
     report = json.loads((dirs["label"] / "report.json").read_text())

@@ -7,9 +7,15 @@ from rlaif.core.records import RecordError, read_records, response_text, validat
 
 def test_sft_aliases_and_chat_forms(tmp_path):
     f = tmp_path / "d.jsonl"
-    rows = [{"prompt": "p", "output": "o"}, {"prompt": "p", "completion": "c"},
-            {"prompt": [{"role": "user", "content": "hi"}], "completion": [{"role": "assistant", "content": "yo"}]},
-            {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}]
+    rows = [
+        {"prompt": "p", "output": "o"},
+        {"prompt": "p", "completion": "c"},
+        {
+            "prompt": [{"role": "user", "content": "hi"}],
+            "completion": [{"role": "assistant", "content": "yo"}],
+        },
+        {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]},
+    ]
     f.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n")
     recs = read_records(f, "sft")
     assert [r["output"] for r in recs] == ["o", "c", "yo", "a"]
@@ -42,8 +48,9 @@ def test_comparison_and_samples_checks():
             validate({"prompt": "p", "response_a": "a", "response_b": "b", "p_a": bad}, "comparison", "x")
     with pytest.raises(RecordError, match="'completions' must be a non-empty list"):
         validate({"prompt": "p", "completions": []}, "samples", "f:3")
-    pref = validate({"prompt": "p", "chosen": [{"role": "assistant", "content": "c"}], "rejected": "r"},
-                    "preference", "x")
+    pref = validate(
+        {"prompt": "p", "chosen": [{"role": "assistant", "content": "c"}], "rejected": "r"}, "preference", "x"
+    )
     assert pref["chosen"] == "c" and response_text("s") == "s"
 
 

@@ -12,8 +12,12 @@ def length(prompts, completions, **kw):
 
 
 def test_weighted_sum_and_per_source_parts():
-    r = build_rewards([{"source": "python", "function": length, "weight": 2.0, "name": "len"},
-                       {"source": "python", "function": "math:copysign", "name": "sign"}])
+    r = build_rewards(
+        [
+            {"source": "python", "function": length, "weight": 2.0, "name": "len"},
+            {"source": "python", "function": "math:copysign", "name": "sign"},
+        ]
+    )
     # math:copysign(prompts, completions) is not a reward fn; wrap a real one for the second source
     r.sources[1].fn = lambda p, c, **kw: [1.0 if "!" in x else -1.0 for x in c]
     totals, parts = r(["p", "p"], ["ab!", "abcd"])
@@ -81,8 +85,12 @@ def test_text2sql_oracle_source():
 
     rec = get_task("text2sql").records("rl")[0]
     fn = build_source({"source": "oracle", "task": "text2sql"}).fn
-    got = fn([rec["prompt"]] * 2, [rec["gold_sql"], "SELECT 1"], db_id=[rec["db_id"]] * 2,
-             gold_sql=[rec["gold_sql"]] * 2)
+    got = fn(
+        [rec["prompt"]] * 2,
+        [rec["gold_sql"], "SELECT 1"],
+        db_id=[rec["db_id"]] * 2,
+        gold_sql=[rec["gold_sql"]] * 2,
+    )
     assert got == [1.0, 0.0]
 
 

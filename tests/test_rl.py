@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from rlaif.core.config import load_config
-from rlaif.stages import run_stage
 from rlaif.rl import trainer as rl_mod
+from rlaif.stages import run_stage
 
 
 def vowel_count(prompts, completions, **kw):
@@ -26,16 +26,29 @@ def _threads():
 @pytest.fixture
 def prompts(tmp_path):
     f = tmp_path / "prompts.jsonl"
-    f.write_text("".join(json.dumps({"prompt": f"Question {i}: the cat" + " sat" * (i % 3), "id": i}) + "\n"
-                         for i in range(16)))
+    f.write_text(
+        "".join(
+            json.dumps({"prompt": f"Question {i}: the cat" + " sat" * (i % 3), "id": i}) + "\n"
+            for i in range(16)
+        )
+    )
     return str(f)
 
 
 def _cfg(out, model, prompts, reward=vowel_count, **rl):
     # threads=1: tiny matmuls are far faster single-threaded, above all on a loaded 2-core machine
-    rl = {"prompts": prompts, "steps": 20, "batch_size": 4, "lr": 1e-2, "max_new_tokens": 12,
-          "save_every": 0, "rewards": [{"source": "python", "function": reward}]} | rl
-    return load_config(None, {"out": str(out), "model": {"name": model, "dtype": "fp32", "threads": 1}, "rl": rl})
+    rl = {
+        "prompts": prompts,
+        "steps": 20,
+        "batch_size": 4,
+        "lr": 1e-2,
+        "max_new_tokens": 12,
+        "save_every": 0,
+        "rewards": [{"source": "python", "function": reward}],
+    } | rl
+    return load_config(
+        None, {"out": str(out), "model": {"name": model, "dtype": "fp32", "threads": 1}, "rl": rl}
+    )
 
 
 def _metrics(out):
@@ -59,7 +72,9 @@ def test_reward_rises_with_bounded_kl(tiny_model, prompts, tmp_path, algo):
     # the KL-penalised objective rises too: reward is not bought with an unbounded KL
     assert _mean(rows[-5:], "objective/mean") > _mean(rows[:5], "objective/mean") + 1.0
     assert all(math.isfinite(r["kl/mean"]) for r in rows)
-    assert ("policy/clipfrac" in rows[-1]) == (algo == "ppo") and ("loss/value" in rows[-1]) == (algo != "rloo")
+    assert ("policy/clipfrac" in rows[-1]) == (algo == "ppo") and ("loss/value" in rows[-1]) == (
+        algo != "rloo"
+    )
     assert (out / "checkpoint" / "config.json").exists()
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
 
@@ -83,12 +98,17 @@ def test_resume_gives_the_same_steps_as_an_unbroken_run(tiny_model, prompts, tmp
     monkeypatch.setattr(rl_mod.Trainer, "step", dying_step)
     with pytest.raises(KeyboardInterrupt):
         run_stage("rl", _cfg(tmp_path / "b", tiny_model, prompts, **kw))
-    assert len(_metrics(tmp_path / "b")) == 3 and rl_mod.checkpoints(tmp_path / "b" / "rl")[-1].name == "step-000002"
+    assert (
+        len(_metrics(tmp_path / "b")) == 3
+        and rl_mod.checkpoints(tmp_path / "b" / "rl")[-1].name == "step-000002"
+    )
     monkeypatch.setattr(rl_mod.Trainer, "step", real_step)
     run_stage("rl", _cfg(tmp_path / "b", tiny_model, prompts, **kw))
     a, b = _metrics(tmp_path / "a"), _metrics(tmp_path / "b")
-    strip = [{k: v for k, v in r.items() if not k.startswith("perf/")} for r in a], \
-            [{k: v for k, v in r.items() if not k.startswith("perf/")} for r in b]
+    strip = (
+        [{k: v for k, v in r.items() if not k.startswith("perf/")} for r in a],
+        [{k: v for k, v in r.items() if not k.startswith("perf/")} for r in b],
+    )
     assert strip[0] == strip[1]  # steps 3 and 4 identical, number for number
     wa, wb = _weights(tmp_path / "a" / "rl" / "checkpoint"), _weights(tmp_path / "b" / "rl" / "checkpoint")
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
@@ -111,8 +131,20 @@ def test_missing_eos_penalty_and_adaptive_kl(tiny_model, prompts, tmp_path):
     def zero(prompts, completions, **kw):
         return [0.0] * len(completions)
 
-    run_stage("rl", _cfg(tmp_path, tiny_model, prompts, zero, steps=3, missing_eos_penalty=1.0,
-                         max_new_tokens=4, kl_target=0.01, kl_horizon=10))
+    run_stage(
+        "rl",
+        _cfg(
+            tmp_path,
+            tiny_model,
+            prompts,
+            zero,
+            steps=3,
+            missing_eos_penalty=1.0,
+            max_new_tokens=4,
+            kl_target=0.01,
+            kl_horizon=10,
+        ),
+    )
     rows = _metrics(tmp_path)
     assert all(math.isclose(r["reward/mean"], -r["response/no_eos"], abs_tol=1e-6) for r in rows)
     assert rows[0]["response/no_eos"] > 0
@@ -121,13 +153,15 @@ def test_missing_eos_penalty_and_adaptive_kl(tiny_model, prompts, tmp_path):
 
 def _trainer(cfg, model):
     from rlaif.core.models import load_tokenizer
+    from rlaif.core.training import accelerator
     from rlaif.rl.rewards import build_rewards
     from rlaif.tasks import resolve_records
-    from rlaif.core.training import accelerator
 
     records, _ = resolve_records(cfg.rl.prompts, "prompt", cfg.task, "rl")
     tok = load_tokenizer(model)
-    return rl_mod.Trainer(cfg, model, records, build_rewards(cfg.rl.rewards, cfg), accelerator(0, cfg.model), tok), records
+    return rl_mod.Trainer(
+        cfg, model, records, build_rewards(cfg.rl.rewards, cfg), accelerator(0, cfg.model), tok
+    ), records
 
 
 @pytest.mark.parametrize("critic", ["separate", "shared"])
@@ -136,11 +170,16 @@ def test_one_step_changes_every_trainable_parameter(tiny_model, prompts, tmp_pat
 
     cfg = _cfg(tmp_path, tiny_model, prompts, algo="a2c", critic=critic, steps=1)
     tr, records = _trainer(cfg, tiny_model)
-    before = {n: p.detach().clone() for n, p in
-              list(tr.policy.named_parameters()) + [("head." + k, v) for k, v in tr.value_head.named_parameters()]}
+    before = {
+        n: p.detach().clone()
+        for n, p in list(tr.policy.named_parameters())
+        + [("head." + k, v) for k, v in tr.value_head.named_parameters()]
+    }
     texts = [render_prompt(tr.tok, r["prompt"]) for r in records]
     metrics, samples = tr.step(rl_mod.make_engine(cfg, tr, tiny_model), [0, 1, 2, 3], texts, 0)
-    after = dict(list(tr.policy.named_parameters()) + [("head." + k, v) for k, v in tr.value_head.named_parameters()])
+    after = dict(
+        list(tr.policy.named_parameters()) + [("head." + k, v) for k, v in tr.value_head.named_parameters()]
+    )
     unchanged = [n for n in before if torch.equal(before[n], after[n])]
     assert unchanged == []
     assert (tr.critic_lm is None) == (critic == "shared")
@@ -153,7 +192,8 @@ def test_lora_reference_is_the_policy_with_adapters_off(tiny_model, prompts, tmp
     tr, _ = _trainer(cfg, tiny_model)
     assert tr.ref is None  # no second copy of the weights
     assert {n for n, p in tr.policy.named_parameters() if p.requires_grad} and all(
-        "lora_" in n for n, p in tr.policy.named_parameters() if p.requires_grad)
+        "lora_" in n for n, p in tr.policy.named_parameters() if p.requires_grad
+    )
     out = run_stage("rl", cfg)
     rows = _metrics(tmp_path)
     assert rows[0]["kl/mean"] == 0.0 and rows[-1]["kl/mean"] != 0.0
@@ -165,14 +205,27 @@ def test_lora_reference_is_the_policy_with_adapters_off(tiny_model, prompts, tmp
 def test_cli_rl_with_a_module_reward(tiny_model, prompts, tmp_path, monkeypatch, capsys):
     from rlaif.cli import main
 
-    (tmp_path / "my_reward.py").write_text("def short(prompts, completions, **kw):\n"
-                                           "    return [-len(c) / 10 for c in completions]\n")
+    (tmp_path / "my_reward.py").write_text(
+        "def short(prompts, completions, **kw):\n    return [-len(c) / 10 for c in completions]\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     assert main(["rl", "--help"]) == 0
     assert "rl.algo" in capsys.readouterr().out
-    rc = main(["rl", f"--out={tmp_path}/run", f"--model.name={tiny_model}", "--model.threads=1", "--model.dtype=fp32",
-               f"--rl.prompts={prompts}", "--rl.steps=2", "--rl.batch_size=2", "--rl.max_new_tokens=6",
-               "--rl.algo=rloo", "--rl.rewards=[{source: python, function: 'my_reward:short', weight: 2}]"])
+    rc = main(
+        [
+            "rl",
+            f"--out={tmp_path}/run",
+            f"--model.name={tiny_model}",
+            "--model.threads=1",
+            "--model.dtype=fp32",
+            f"--rl.prompts={prompts}",
+            "--rl.steps=2",
+            "--rl.batch_size=2",
+            "--rl.max_new_tokens=6",
+            "--rl.algo=rloo",
+            "--rl.rewards=[{source: python, function: 'my_reward:short', weight: 2}]",
+        ]
+    )
     assert rc == 0
     rows = [json.loads(x) for x in (tmp_path / "run" / "rl" / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and math.isclose(rows[0]["reward/mean"], 2 * rows[0]["reward/python"], rel_tol=1e-5)
@@ -184,7 +237,9 @@ def test_fused_pass_gives_the_same_update_as_a_separate_scoring_pass(tiny_model,
 
     weights, logs = [], []
     for fused in (True, False):
-        cfg = _cfg(tmp_path / str(fused), tiny_model, prompts, algo=algo, fused=fused, steps=1, micro_batch_size=4)
+        cfg = _cfg(
+            tmp_path / str(fused), tiny_model, prompts, algo=algo, fused=fused, steps=1, micro_batch_size=4
+        )
         tr, records = _trainer(cfg, tiny_model)
         assert tr.fused == fused
         texts = [render_prompt(tr.tok, r["prompt"]) for r in records]
@@ -221,8 +276,9 @@ def test_kl_under_rollouts_is_the_kl_at_the_sampling_temperature(tiny_model, pro
     from rlaif.core.models import render_prompt
 
     T, N = 0.9, 4000
-    cfg = _cfg(tmp_path, tiny_model, prompts, algo="rloo", n=2, temperature=T, max_new_tokens=1,
-               micro_batch_size=N)
+    cfg = _cfg(
+        tmp_path, tiny_model, prompts, algo="rloo", n=2, temperature=T, max_new_tokens=1, micro_batch_size=N
+    )
     tr, records = _trainer(cfg, tiny_model)
     _scale_logits(tr.policy, 6 * 0.9)  # the policy's logits are 0.9x the reference's
     _scale_logits(tr.ref, 6)
@@ -348,9 +404,18 @@ def test_rl_logits_keep_the_models_final_logit_processing(tiny_model):
 
     tok = load_tokenizer(tiny_model)
     torch.manual_seed(0)
-    model = transformers.Gemma2ForCausalLM(transformers.Gemma2Config(
-        vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, head_dim=16, final_logit_softcapping=0.5)).eval()
+    model = transformers.Gemma2ForCausalLM(
+        transformers.Gemma2Config(
+            vocab_size=len(tok),
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            head_dim=16,
+            final_logit_softcapping=0.5,
+        )
+    ).eval()
     ids = torch.tensor([tok("the cat sat on the mat")["input_ids"]])
     with torch.no_grad():
         logits, _ = rl_mod.forward(model, ids, torch.ones_like(ids), 3, temperature=0.9)

@@ -21,8 +21,14 @@ def length_pairs(n: int, seed: int, p_a=None) -> list[dict]:
     for _ in range(n):
         la, lb = rng.sample(range(1, 10), 2)
         a, b = (" ".join(rng.choice(WORDS) for _ in range(k)) for k in (la, lb))
-        out.append({"prompt": "Say something about " + " ".join(rng.sample(WORDS, 3)), "response_a": a,
-                    "response_b": b, "p_a": p_a if p_a is not None else float(la < lb)})
+        out.append(
+            {
+                "prompt": "Say something about " + " ".join(rng.sample(WORDS, 3)),
+                "response_a": a,
+                "response_b": b,
+                "p_a": p_a if p_a is not None else float(la < lb),
+            }
+        )
     return out
 
 
@@ -32,10 +38,17 @@ def write(path: Path, rows) -> str:
 
 
 def rm_config(tmp_path, model, **rm) -> object:
-    base = {"batch_size": 16, "lr": 1e-3, "epochs": 2, "gradient_checkpointing": False, "log_every": 5,
-            "eval_batch_size": 64}
-    return load_config(None, {"out": str(tmp_path / "out"), "model": {"name": model, "dtype": "fp32"},
-                              "rm": base | rm})
+    base = {
+        "batch_size": 16,
+        "lr": 1e-3,
+        "epochs": 2,
+        "gradient_checkpointing": False,
+        "log_every": 5,
+        "eval_batch_size": 64,
+    }
+    return load_config(
+        None, {"out": str(tmp_path / "out"), "model": {"name": model, "dtype": "fp32"}, "rm": base | rm}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +57,13 @@ def shorter_rm(tmp_path_factory, tiny_model):
     from rlaif.stages.rm import run
 
     tmp = tmp_path_factory.mktemp("shorter")
-    cfg = rm_config(tmp, tiny_model, data=write(tmp / "train.jsonl", length_pairs(480, 0)), lr=2e-3,
-                    eval_data=write(tmp / "eval.jsonl", length_pairs(200, 1)))
+    cfg = rm_config(
+        tmp,
+        tiny_model,
+        data=write(tmp / "train.jsonl", length_pairs(480, 0)),
+        lr=2e-3,
+        eval_data=write(tmp / "eval.jsonl", length_pairs(200, 1)),
+    )
     return run(cfg)
 
 
@@ -62,9 +80,11 @@ def test_shared_prompt_rows_equal_separate_rows_and_hf_forward(tiny_model):
     tok = load_tokenizer(tiny_model)
     hf = load_rm_for_training(tiny_model, ModelConfig(dtype="fp32"), tok.pad_token_id)
     model = pooled(hf).eval()
-    groups = [encode_group(tok, render_prompt(tok, "hello there"), ["SELECT name", "the cat sat on the mat"], 64),
-              encode_group(tok, "quick brown fox", ["", "yes", "no maybe"], 64),
-              encode_group(tok, "the lazy dog " * 30, ["ate a fish " * 30, "no"], 48)]  # truncated
+    groups = [
+        encode_group(tok, render_prompt(tok, "hello there"), ["SELECT name", "the cat sat on the mat"], 64),
+        encode_group(tok, "quick brown fox", ["", "yes", "no maybe"], 64),
+        encode_group(tok, "the lazy dog " * 30, ["ate a fish " * 30, "no"], 48),
+    ]  # truncated
     assert all(len(p) + len(r) <= 48 for p, rs in groups[2:] for r in rs)
     with torch.no_grad():
         shared = batch_rewards(model, pack_groups(groups, tok.pad_token_id, True))
@@ -91,15 +111,24 @@ def test_block_mask_is_exact_under_every_attention_implementation(tiny_model, at
     hf.set_attn_implementation(attn)
     assert hf.config._attn_implementation == attn
     model = pooled(hf).eval()
-    groups = [encode_group(tok, render_prompt(tok, "hello there"), ["SELECT name", "the cat sat on the mat"], 64),
-              encode_group(tok, "quick brown fox", ["yes", "no maybe", "ate a fish"], 64)]
+    groups = [
+        encode_group(tok, render_prompt(tok, "hello there"), ["SELECT name", "the cat sat on the mat"], 64),
+        encode_group(tok, "quick brown fox", ["yes", "no maybe", "ate a fish"], 64),
+    ]
     with torch.no_grad():
         shared = batch_rewards(model, pack_groups(groups, tok.pad_token_id, True))
-        alone = torch.tensor([hf(input_ids=torch.tensor([p + r])).logits[0, 0].item() for p, rs in groups for r in rs])
+        alone = torch.tensor(
+            [hf(input_ids=torch.tensor([p + r])).logits[0, 0].item() for p, rs in groups for r in rs]
+        )
         with torch.autocast("cpu", dtype=torch.bfloat16):  # as in training: bf16 scores, fp32 mask
             shared_bf16 = batch_rewards(model, pack_groups(groups, tok.pad_token_id, True))
-            alone_bf16 = torch.cat([batch_rewards(model, pack_groups([(p, [r])], tok.pad_token_id, False))
-                                    for p, rs in groups for r in rs])
+            alone_bf16 = torch.cat(
+                [
+                    batch_rewards(model, pack_groups([(p, [r])], tok.pad_token_id, False))
+                    for p, rs in groups
+                    for r in rs
+                ]
+            )
     assert torch.allclose(shared, alone, atol=1e-5), (shared, alone)
     assert torch.allclose(shared_bf16, alone_bf16, atol=5e-3), (shared_bf16, alone_bf16)  # bf16 noise only
 
@@ -115,8 +144,13 @@ def test_learns_prefer_shorter_on_held_out_pairs(shorter_rm):
     assert res["last_loss"] < res["first_loss"]
     assert res["eval"]["reward_chosen_mean"] > res["eval"]["reward_rejected_mean"]
     assert 0 <= res["eval"]["ece"] <= 1 and res["eval"]["table"]
-    for f in ("rewards.png", "eval_scores.jsonl", "metrics.jsonl", "checkpoint/rlaif_rm.json",
-              "checkpoint/config.json"):
+    for f in (
+        "rewards.png",
+        "eval_scores.jsonl",
+        "metrics.jsonl",
+        "checkpoint/rlaif_rm.json",
+        "checkpoint/config.json",
+    ):
         assert (shorter_rm / f).exists(), f
     assert (shorter_rm / "rewards.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -124,12 +158,17 @@ def test_learns_prefer_shorter_on_held_out_pairs(shorter_rm):
 def test_ties_everywhere_learn_no_preference(tmp_path, tiny_model):
     from rlaif.stages.rm import run
 
-    cfg = rm_config(tmp_path, tiny_model, data=write(tmp_path / "t.jsonl", length_pairs(240, 0, p_a=0.5)),
-                    eval_data=write(tmp_path / "e.jsonl", length_pairs(200, 1)), epochs=2)
+    cfg = rm_config(
+        tmp_path,
+        tiny_model,
+        data=write(tmp_path / "t.jsonl", length_pairs(240, 0, p_a=0.5)),
+        eval_data=write(tmp_path / "e.jsonl", length_pairs(200, 1)),
+        epochs=2,
+    )
     res = json.loads((run(cfg) / "manifest.json").read_text())["results"]["eval"]
     scores = [json.loads(x) for x in (tmp_path / "out/rm/eval_scores.jsonl").read_text().splitlines()]
     gap = sum(abs(s["r_a"] - s["r_b"]) for s in scores) / len(scores)
-    assert gap < 0.05, gap                   # sigma(r_a - r_b) -> 0.5: the labels' indifference, distilled
+    assert gap < 0.05, gap  # sigma(r_a - r_b) -> 0.5: the labels' indifference, distilled
     assert 0.3 < res["accuracy"] < 0.7
 
 
@@ -144,8 +183,8 @@ def test_reward_model_score_and_reward_fn(shorter_rm):
     comps = ["yes", "the quick brown fox jumps over the lazy dog and the cat", "no maybe", "fish"]
     s = rm.score(prompts, comps)
     assert len(s) == 4 and all(isinstance(x, float) for x in s)
-    assert s[0] > s[1] and s[2] > s[1]                                   # shorter is better
-    alone = [rm.score([p], [c])[0] for p, c in zip(prompts, comps)]     # batch-independent
+    assert s[0] > s[1] and s[2] > s[1]  # shorter is better
+    alone = [rm.score([p], [c])[0] for p, c in zip(prompts, comps)]  # batch-independent
     assert s == pytest.approx(alone, abs=1e-4)
     fn = reward_fn(shorter_rm / "checkpoint", dtype="fp32")
     assert fn(prompts=prompts, completions=comps, completion_ids=None) == pytest.approx(s, abs=1e-4)
@@ -191,12 +230,26 @@ def test_negating_the_principle_flips_the_learned_preference(tmp_path, tiny_mode
     from rlaif.stages.rm import run
 
     pfile = tmp_path / "p.yaml"
-    pfile.write_text("principles:\n  - {name: Short, definition: fewer words, negation: 'Long: more words'}\n")
-    rows = [{k: v for k, v in r.items() if k != "p_a"} |
-            {"principle_scores": {"Short": [r["p_a"] * 2 - 1, 1 - r["p_a"] * 2]}} for r in length_pairs(1200, 0)]
-    cfg = rm_config(tmp_path, tiny_model, data=write(tmp_path / "s.jsonl", rows), salmon=True,
-                    principles=str(pfile), principles_per_example=1, negate_prob=0.5, label_noise=0.0,
-                    eval_fraction=0.15, epochs=3)
+    pfile.write_text(
+        "principles:\n  - {name: Short, definition: fewer words, negation: 'Long: more words'}\n"
+    )
+    rows = [
+        {k: v for k, v in r.items() if k != "p_a"}
+        | {"principle_scores": {"Short": [r["p_a"] * 2 - 1, 1 - r["p_a"] * 2]}}
+        for r in length_pairs(1200, 0)
+    ]
+    cfg = rm_config(
+        tmp_path,
+        tiny_model,
+        data=write(tmp_path / "s.jsonl", rows),
+        salmon=True,
+        principles=str(pfile),
+        principles_per_example=1,
+        negate_prob=0.5,
+        label_noise=0.0,
+        eval_fraction=0.15,
+        epochs=3,
+    )
     out = run(cfg)
     res = json.loads((out / "manifest.json").read_text())["results"]
     assert res["eval"]["accuracy"] > 0.8, res["eval"]  # held-out synthetic pairs, both polarities
@@ -224,11 +277,25 @@ def test_salmon_records_need_salmon_flag(tmp_path, tiny_model):
 def test_cli_on_preferences_then_skip(tmp_path, tiny_model, capsys):
     from rlaif.cli import main
 
-    rows = [{"prompt": r["prompt"], "chosen": r["response_a"] if r["p_a"] else r["response_b"],
-             "rejected": r["response_b"] if r["p_a"] else r["response_a"]} for r in length_pairs(60, 0)]
-    args = ["rm", f"--out={tmp_path}/out", f"--model.name={tiny_model}", "--model.dtype=fp32",
-            f"--rm.data={write(tmp_path / 'prefs.jsonl', rows)}", "--rm.max_steps=3", "--rm.batch_size=4",
-            "--rm.eval_fraction=0.3", "--rm.loss=hard"]
+    rows = [
+        {
+            "prompt": r["prompt"],
+            "chosen": r["response_a"] if r["p_a"] else r["response_b"],
+            "rejected": r["response_b"] if r["p_a"] else r["response_a"],
+        }
+        for r in length_pairs(60, 0)
+    ]
+    args = [
+        "rm",
+        f"--out={tmp_path}/out",
+        f"--model.name={tiny_model}",
+        "--model.dtype=fp32",
+        f"--rm.data={write(tmp_path / 'prefs.jsonl', rows)}",
+        "--rm.max_steps=3",
+        "--rm.batch_size=4",
+        "--rm.eval_fraction=0.3",
+        "--rm.loss=hard",
+    ]
     assert main(args) == 0
     m = json.loads((tmp_path / "out/rm/manifest.json").read_text())
     assert m["results"]["sources"]["kind"] == "preference" and m["results"]["steps"] == 3
@@ -278,9 +345,9 @@ def test_every_parameter_changes_and_lora_trains_head_and_adapters(tmp_path, tin
     assert not same, same
     lora = run(rm_config(tmp_path / "lora", tiny_model, data=data, max_steps=2, lr=1e-2, lora=True))
     merged = load_file(str(lora / "checkpoint/model.safetensors"))
-    assert set(merged) == set(after)                                   # a plain merged model
+    assert set(merged) == set(after)  # a plain merged model
     changed = [k for k, v in before.items() if k in merged and not torch.equal(v, merged[k])]
     assert any("q_proj" in k for k in changed) and not any("mlp" in k for k in changed)
     fresh = run(rm_config(tmp_path / "fresh", tiny_model, data=data, max_steps=1, lr=1e-12))
     head0 = load_file(str(fresh / "checkpoint/model.safetensors"))["score.weight"]
-    assert not torch.allclose(merged["score.weight"], head0)           # the head trained too
+    assert not torch.allclose(merged["score.weight"], head0)  # the head trained too

@@ -5,8 +5,15 @@ import math
 import pytest
 import torch
 
-from rlaif.algos.preference import (bradley_terry_loss, calibration, center_penalty, hard_labels,
-                                    pairwise_accuracy, preference_loss, soft_preference_loss)
+from rlaif.algos.preference import (
+    bradley_terry_loss,
+    calibration,
+    center_penalty,
+    hard_labels,
+    pairwise_accuracy,
+    preference_loss,
+    soft_preference_loss,
+)
 
 T = torch.tensor
 
@@ -21,20 +28,28 @@ def test_soft_loss_hand_computed():
 
 def test_soft_loss_matches_a_python_loop():
     g = torch.Generator().manual_seed(0)
-    r_a, r_b, p = torch.randn(64, generator=g) * 3, torch.randn(64, generator=g) * 3, torch.rand(64, generator=g)
+    r_a, r_b, p = (
+        torch.randn(64, generator=g) * 3,
+        torch.randn(64, generator=g) * 3,
+        torch.rand(64, generator=g),
+    )
     sig = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
-    loop = [-(pi * math.log(sig(a - b)) + (1 - pi) * math.log(sig(b - a)))
-            for a, b, pi in zip(r_a.tolist(), r_b.tolist(), p.tolist())]
+    loop = [
+        -(pi * math.log(sig(a - b)) + (1 - pi) * math.log(sig(b - a)))
+        for a, b, pi in zip(r_a.tolist(), r_b.tolist(), p.tolist())
+    ]
     assert soft_preference_loss(r_a, r_b, p).tolist() == pytest.approx(loop, rel=1e-5, abs=1e-6)
 
 
 @pytest.mark.parametrize("margin", [0.0, 0.5])
 def test_soft_loss_is_bradley_terry_for_hard_labels(margin):
     r_a, r_b = T([2.0, -1.0, 0.5]), T([0.0, 1.5, 0.5])
-    assert torch.allclose(soft_preference_loss(r_a, r_b, T([1.0, 1.0, 1.0]), margin),
-                          bradley_terry_loss(r_a, r_b, margin))
-    assert torch.allclose(soft_preference_loss(r_a, r_b, T([0.0, 0.0, 0.0]), margin),
-                          bradley_terry_loss(r_b, r_a, margin))
+    assert torch.allclose(
+        soft_preference_loss(r_a, r_b, T([1.0, 1.0, 1.0]), margin), bradley_terry_loss(r_a, r_b, margin)
+    )
+    assert torch.allclose(
+        soft_preference_loss(r_a, r_b, T([0.0, 0.0, 0.0]), margin), bradley_terry_loss(r_b, r_a, margin)
+    )
 
 
 def test_margin_and_bradley_terry_hand_computed():
@@ -80,6 +95,6 @@ def test_calibration_hand_computed():
     out = calibration(T([d, 0.0]), T([0.0, d]), T([1.0, 1.0]), bins=5)
     # pair 1: conf 0.75, right; pair 2: conf 0.75, wrong -> one bin, accuracy 0.5, ECE |0.75 - 0.5|
     assert out["ece"] == pytest.approx(0.25, abs=1e-6)
-    assert out["brier"] == pytest.approx((0.25 ** 2 + 0.75 ** 2) / 2, abs=1e-6)
+    assert out["brier"] == pytest.approx((0.25**2 + 0.75**2) / 2, abs=1e-6)
     assert out["soft_mae"] == pytest.approx(0.5, abs=1e-6)
     assert out["table"] == [(0.75, 0.5, 2)]

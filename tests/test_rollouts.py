@@ -15,8 +15,8 @@ def test_response_mask_ends_at_the_first_stop_token():
 
 
 def test_hf_rollout_matches_its_prompts_and_groups(tiny_model):
-    from rlaif.core.models import load_causal_lm, load_tokenizer, render_prompt, stop_token_ids
     from rlaif.core.config import ModelConfig
+    from rlaif.core.models import load_causal_lm, load_tokenizer, render_prompt, stop_token_ids
 
     tok = load_tokenizer(tiny_model)
     model = load_causal_lm(ModelConfig(name=tiny_model, dtype="fp32"))
@@ -29,7 +29,9 @@ def test_hf_rollout_matches_its_prompts_and_groups(tiny_model):
     stops = stop_token_ids(tok, model)
     for i in range(6):
         toks = ro.response_ids[i][ro.response_mask[i].bool()].tolist()
-        assert tok.decode([t for t in toks if t not in stops], skip_special_tokens=True).strip() == ro.texts[i]
+        assert (
+            tok.decode([t for t in toks if t not in stops], skip_special_tokens=True).strip() == ro.texts[i]
+        )
     again = HFRollout(model, tok, 1.0, 1.0, 8).generate(texts, 3, seed=0)
     assert again.texts == ro.texts  # seeded
 
@@ -43,8 +45,11 @@ class FakeCompletions:
     def create(self, **kw):
         self.calls.append(kw)
         k = len(self.calls) - 1
-        return SimpleNamespace(choices=[SimpleNamespace(
-            index=0, text=f" the cat {k}", finish_reason="stop" if k % 2 else "length")])
+        return SimpleNamespace(
+            choices=[
+                SimpleNamespace(index=0, text=f" the cat {k}", finish_reason="stop" if k % 2 else "length")
+            ]
+        )
 
 
 def test_openai_rollout_with_a_fake_server(tiny_model):

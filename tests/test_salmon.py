@@ -6,17 +6,34 @@ import math
 import pytest
 
 from rlaif.core.records import RecordError, read_records
-from rlaif.rm.salmon import (Principle, PrincipleSet, combine_orders, load_principles, normalised_scores,
-                          synthetic_preferences, use_time_principles, with_principles)
+from rlaif.rm.salmon import (
+    Principle,
+    PrincipleSet,
+    combine_orders,
+    load_principles,
+    normalised_scores,
+    synthetic_preferences,
+    use_time_principles,
+    with_principles,
+)
 
-PSET = PrincipleSet([Principle("Concise", "prefer short answers", "Verbose: prefer long answers", 1.0),
-                     Principle("Honest", "no made-up facts", "Dishonest: make things up", 1.0)],
-                    [Principle("No Self-Praise", "do not praise yourself")])
+PSET = PrincipleSet(
+    [
+        Principle("Concise", "prefer short answers", "Verbose: prefer long answers", 1.0),
+        Principle("Honest", "no made-up facts", "Dishonest: make things up", 1.0),
+    ],
+    [Principle("No Self-Praise", "do not praise yourself")],
+)
 
 
 def rec(i, concise, honest=None):
     scores = {"Concise": concise} | ({"Honest": honest} if honest is not None else {})
-    return {"prompt": f"q{i}", "response_a": f"short{i}", "response_b": f"long{i}", "principle_scores": scores}
+    return {
+        "prompt": f"q{i}",
+        "response_a": f"short{i}",
+        "response_b": f"long{i}",
+        "principle_scores": scores,
+    }
 
 
 def test_default_principle_file():
@@ -39,9 +56,9 @@ def test_bad_principle_file(tmp_path):
 def test_combine_orders():
     assert combine_orders(2.5) == 2.5
     assert combine_orders(None) is None
-    assert combine_orders([2.0, -1.0]) == 1.5          # both orders prefer response_a
-    assert combine_orders([-2.0, 1.0]) == -1.5         # both prefer response_b
-    assert combine_orders([2.0, 1.0]) is None          # the slot, not the response, won: position bias
+    assert combine_orders([2.0, -1.0]) == 1.5  # both orders prefer response_a
+    assert combine_orders([-2.0, 1.0]) == -1.5  # both prefer response_b
+    assert combine_orders([2.0, 1.0]) is None  # the slot, not the response, won: position bias
     with pytest.raises(ValueError):
         combine_orders("big")
 
@@ -68,7 +85,9 @@ def test_label_follows_the_principle_and_order_is_shuffled():
 def test_negation_flips_label_and_text():
     out = synthetic_preferences([rec(i, 2.0) for i in range(20)], PSET, k=1, negate_prob=1.0)
     assert all(preferred(o).startswith("long") for o in out)
-    assert all(o["principles"] == ["Verbose: prefer long answers"] and o["negated"] == ["Concise"] for o in out)
+    assert all(
+        o["principles"] == ["Verbose: prefer long answers"] and o["negated"] == ["Concise"] for o in out
+    )
 
 
 def test_dominant_principle_decides():
@@ -99,22 +118,33 @@ def test_unknown_principle_and_empty_records():
 
 def test_with_principles():
     assert with_principles("Hi?", ["A: a", "B: b"]) == (
-        "Judge the assistant's response by these principles:\n- A: a\n- B: b\n\nHi?")
+        "Judge the assistant's response by these principles:\n- A: a\n- B: b\n\nHi?"
+    )
     assert with_principles("Hi?", []) == "Hi?"
     msgs = with_principles([{"role": "system", "content": "S"}, {"role": "user", "content": "Hi?"}], ["A: a"])
-    assert msgs[0]["role"] == "system" and msgs[0]["content"].startswith("S\n\nJudge") and msgs[1]["content"] == "Hi?"
+    assert (
+        msgs[0]["role"] == "system"
+        and msgs[0]["content"].startswith("S\n\nJudge")
+        and msgs[1]["content"] == "Hi?"
+    )
     assert with_principles([{"role": "user", "content": "Hi?"}], ["A: a"])[0]["role"] == "system"
 
 
 def test_use_time_principles():
-    heavy = PrincipleSet([Principle("A", "a", weight=1000.0), Principle("B", "b", weight=1e-6),
-                          Principle("C", "c", weight=1.0)], [Principle("F", "f")])
+    heavy = PrincipleSet(
+        [
+            Principle("A", "a", weight=1000.0),
+            Principle("B", "b", weight=1e-6),
+            Principle("C", "c", weight=1.0),
+        ],
+        [Principle("F", "f")],
+    )
     got = use_time_principles(heavy, "prompt 1", k=1)
     assert got == ["F: f", "A: a"]
-    assert use_time_principles(heavy, "prompt 1", k=1) == got          # reproducible per prompt
+    assert use_time_principles(heavy, "prompt 1", k=1) == got  # reproducible per prompt
     two = use_time_principles(heavy, "p", k=2)
     assert two[0] == "F: f" and len(set(two)) == 3 and "B: b" not in two
-    assert len(use_time_principles(heavy, "p", k=10)) == 4             # no more than there are
+    assert len(use_time_principles(heavy, "p", k=10)) == 4  # no more than there are
 
 
 def test_salmon_records_are_validated_with_file_and_line(tmp_path):
@@ -129,31 +159,54 @@ def test_salmon_records_are_validated_with_file_and_line(tmp_path):
 
 
 def test_training_and_use_time_prompts_list_principles_through_one_function(tmp_path, monkeypatch):
-    from rlaif.rm import salmon
     from rlaif.core.config import load_config
+    from rlaif.rm import salmon
     from rlaif.rm.model import RewardModel
     from rlaif.rm.train import prepare_pairs
 
     pfile = tmp_path / "p.yaml"
-    pfile.write_text("principles:\n  - {name: Concise, definition: prefer short answers}\n"
-                     "  - {name: Honest, definition: no made-up facts}\n"
-                     "fixed:\n  - {name: No Self-Praise, definition: do not praise yourself}\n")
+    pfile.write_text(
+        "principles:\n  - {name: Concise, definition: prefer short answers}\n"
+        "  - {name: Honest, definition: no made-up facts}\n"
+        "fixed:\n  - {name: No Self-Praise, definition: do not praise yourself}\n"
+    )
     data = tmp_path / "s.jsonl"
     data.write_text("".join(json.dumps(rec(i, 1.0 + i % 3, -1.0 - i % 2)) + "\n" for i in range(40)))
-    cfg = load_config(None, {"out": str(tmp_path / "out"), "rm": {
-        "data": str(data), "salmon": True, "principles": str(pfile), "principles_per_example": 1,
-        "rl_sampled": 1, "eval_fraction": 0.25}})
-    meta = {"salmon": True, "rl_sampled": 1, "principle_set": {
-        "principles": [{"name": "Concise", "definition": "prefer short answers"},
-                       {"name": "Honest", "definition": "no made-up facts"}],
-        "fixed": [{"name": "No Self-Praise", "definition": "do not praise yourself"}]}}
+    cfg = load_config(
+        None,
+        {
+            "out": str(tmp_path / "out"),
+            "rm": {
+                "data": str(data),
+                "salmon": True,
+                "principles": str(pfile),
+                "principles_per_example": 1,
+                "rl_sampled": 1,
+                "eval_fraction": 0.25,
+            },
+        },
+    )
+    meta = {
+        "salmon": True,
+        "rl_sampled": 1,
+        "principle_set": {
+            "principles": [
+                {"name": "Concise", "definition": "prefer short answers"},
+                {"name": "Honest", "definition": "no made-up facts"},
+            ],
+            "fixed": [{"name": "No Self-Praise", "definition": "do not praise yourself"}],
+        },
+    }
     use = RewardModel(None, None, meta)  # scoring prompts; no model needed to list their principles
 
     train, evals, _ = prepare_pairs(cfg)
     fixed = ["No Self-Praise: do not praise yourself"]
     # the RM trains with the fixed principles in its prompt, as it will see them during RL
-    assert train and evals and all(r["principles"][:1] == fixed and len(r["principles"]) == 2
-                                   for r in train + evals)
+    assert (
+        train
+        and evals
+        and all(r["principles"][:1] == fixed and len(r["principles"]) == 2 for r in train + evals)
+    )
     assert use.principles_for("q0")[:1] == fixed and len(use.principles_for("q0")) == 2
     # one function builds both lists: changing it changes training and use alike
     monkeypatch.setattr(salmon, "rm_principles", lambda pset, sampled: ["MARK"] + list(sampled))

@@ -2,22 +2,36 @@ import json
 
 import pytest
 
+from rlaif import generation as sample_mod
 from rlaif.core.config import load_config
 from rlaif.stages import run_stage
-from rlaif import generation as sample_mod
 
 
 @pytest.fixture
 def prompts_file(tmp_path):
     f = tmp_path / "prompts.jsonl"
-    f.write_text("".join(json.dumps({"prompt": f"Question {i}: the cat" + " sat" * (i % 5), "id": i}) + "\n"
-                         for i in range(11)))
+    f.write_text(
+        "".join(
+            json.dumps({"prompt": f"Question {i}: the cat" + " sat" * (i % 5), "id": i}) + "\n"
+            for i in range(11)
+        )
+    )
     return f
 
 
 def _cfg(tmp, model, prompts, *extra):
-    return load_config(None, [f"out={tmp}", f"model.name={model}", f"sample.prompts={prompts}",
-                              "sample.n=3", "sample.batch_size=4", "sample.max_new_tokens=8", *extra])
+    return load_config(
+        None,
+        [
+            f"out={tmp}",
+            f"model.name={model}",
+            f"sample.prompts={prompts}",
+            "sample.n=3",
+            "sample.batch_size=4",
+            "sample.max_new_tokens=8",
+            *extra,
+        ],
+    )
 
 
 def _read(path):

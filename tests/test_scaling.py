@@ -6,9 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-import torch
-
 from conftest import write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +29,9 @@ def test_accelerate_configs_parse_and_launch_env():
             seen[path.name] = ("deepspeed", env["ACCELERATE_DEEPSPEED_ZERO_STAGE"])
         else:
             env = prepare_multi_gpu_env(args)
-            seen[path.name] = ("fsdp", env["FSDP_SHARDING_STRATEGY"]) if args.use_fsdp else ("ddp", args.num_processes)
+            seen[path.name] = (
+                ("fsdp", env["FSDP_SHARDING_STRATEGY"]) if args.use_fsdp else ("ddp", args.num_processes)
+            )
     assert seen["deepspeed_zero2.yaml"] == ("deepspeed", "2")
     assert seen["deepspeed_zero3.yaml"] == ("deepspeed", "3")
     assert seen["fsdp.yaml"] == ("fsdp", "FULL_SHARD")
@@ -40,17 +39,48 @@ def test_accelerate_configs_parse_and_launch_env():
 
 
 def _flags(tmp_path: Path, out: str, tiny_model: str) -> list[str]:
-    sft = write_jsonl(tmp_path / "sft.jsonl", [{"prompt": f"Question {i}: what is {i} plus {i}?",
-                                               "output": f"The answer is {2 * i}."} for i in range(12)])
-    pairs = write_jsonl(tmp_path / "pairs.jsonl", [
-        {"prompt": f"Question {i}: what is {i} plus {i}?", "response_a": f"The answer is {2 * i}.",
-         "response_b": f"It is {i + 3} maybe", "p_a": 0.9 if i % 3 else 0.3} for i in range(20)])
+    sft = write_jsonl(
+        tmp_path / "sft.jsonl",
+        [
+            {"prompt": f"Question {i}: what is {i} plus {i}?", "output": f"The answer is {2 * i}."}
+            for i in range(12)
+        ],
+    )
+    pairs = write_jsonl(
+        tmp_path / "pairs.jsonl",
+        [
+            {
+                "prompt": f"Question {i}: what is {i} plus {i}?",
+                "response_a": f"The answer is {2 * i}.",
+                "response_b": f"It is {i + 3} maybe",
+                "p_a": 0.9 if i % 3 else 0.3,
+            }
+            for i in range(20)
+        ],
+    )
     prompts = write_jsonl(tmp_path / "prompts.jsonl", [{"prompt": f"Say {i}"} for i in range(3)])
-    return [f"--out={out}", f"--model.name={tiny_model}", "--model.dtype=fp32", "--seed=3",
-            f"--sft.data={sft}", "--sft.batch_size=4", "--sft.epochs=2", "--sft.lr=3e-3", "--sft.log_every=1",
-            f"--sample.prompts={prompts}", "--sample.n=2", "--sample.max_new_tokens=6", "--sample.batch_size=2",
-            f"--rm.data={pairs}", f"--rm.model={tiny_model}", "--rm.batch_size=4", "--rm.epochs=2",
-            "--rm.lr=1e-3", "--rm.eval_fraction=0.25", "--rm.log_every=1"]
+    return [
+        f"--out={out}",
+        f"--model.name={tiny_model}",
+        "--model.dtype=fp32",
+        "--seed=3",
+        f"--sft.data={sft}",
+        "--sft.batch_size=4",
+        "--sft.epochs=2",
+        "--sft.lr=3e-3",
+        "--sft.log_every=1",
+        f"--sample.prompts={prompts}",
+        "--sample.n=2",
+        "--sample.max_new_tokens=6",
+        "--sample.batch_size=2",
+        f"--rm.data={pairs}",
+        f"--rm.model={tiny_model}",
+        "--rm.batch_size=4",
+        "--rm.epochs=2",
+        "--rm.lr=1e-3",
+        "--rm.eval_fraction=0.25",
+        "--rm.log_every=1",
+    ]
 
 
 def _weights(folder: Path) -> dict:
@@ -70,12 +100,30 @@ def test_sft_and_rm_in_two_processes_match_one(tiny_model, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     flags = _flags(tmp_path, str(one), tiny_model)
     env = os.environ | {"OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(ROOT)}
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
-              str(ROOT / "configs/accelerate/cpu_ddp.yaml"), "-m", "rlaif", "run", "--stages", "sft,sample,rm"]
+    launch = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(ROOT / "configs/accelerate/cpu_ddp.yaml"),
+        "-m",
+        "rlaif",
+        "run",
+        "--stages",
+        "sft,sample,rm",
+    ]
     two_flags = [f if not f.startswith("--out=") else f"--out={two}" for f in flags]
-    proc = subprocess.Popen(launch + two_flags, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    single = subprocess.run([sys.executable, "-m", "rlaif", "run", "--stages", "sft,sample,rm"] + flags, env=env,
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.Popen(
+        launch + two_flags, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    single = subprocess.run(
+        [sys.executable, "-m", "rlaif", "run", "--stages", "sft,sample,rm"] + flags,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     out, _ = proc.communicate(timeout=300)
     assert single.returncode == 0, single.stdout[-3000:] + single.stderr[-3000:]
     assert proc.returncode == 0, out.decode()[-4000:]

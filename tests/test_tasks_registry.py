@@ -4,8 +4,7 @@ capabilities instead of probing, a task checked when it is built."""
 import pytest
 
 import rlaif.tasks
-from rlaif.tasks import REGISTRY, Task, get_task, register_task, supports, task_kind
-from rlaif.tasks import base
+from rlaif.tasks import REGISTRY, Task, base, get_task, register_task, supports, task_kind
 
 
 class Echo:
@@ -41,7 +40,10 @@ def test_register_task_by_class_and_by_import_path(registry):
     assert isinstance(t, Task) and len(t.records("rl")) == 3 and t.reward(["a"], ["a"]) == [1.0]
     assert supports(t, "prefer") and not supports(t, "evaluate") and not supports(None, "prefer")
     register_task("echo2", f"{__name__}:Echo")
-    assert task_kind("echo2") == "echo" and get_task("echo2").records("test") == [{"prompt": "say 0"}, {"prompt": "say 1"}]
+    assert task_kind("echo2") == "echo" and get_task("echo2").records("test") == [
+        {"prompt": "say 0"},
+        {"prompt": "say 1"},
+    ]
 
 
 def test_entry_point_tasks_are_found(registry, monkeypatch):
@@ -64,8 +66,11 @@ def test_a_task_is_checked_when_built(registry):
     class Unknown(Echo):
         capabilities = frozenset({"telepathy"})
 
-    for cls, msg in ((NoReward, "missing required reward"), (Claims, "declares evaluate without it"),
-                     (Unknown, "unknown capabilities telepathy")):
+    for cls, msg in (
+        (NoReward, "missing required reward"),
+        (Claims, "declares evaluate without it"),
+        (Unknown, "unknown capabilities telepathy"),
+    ):
         register_task("bad", cls)
         rlaif.tasks._CACHE.clear()
         with pytest.raises(TypeError, match=msg):

@@ -24,8 +24,11 @@ def test_rouge_hand_computed():
 
 def test_sentence_splitting_keeps_abbreviations():
     text = 'Mr. Howard said on Jan. 3 that the U.S. plan failed. "It is over," he said! Then he left.'
-    assert split_sentences(text) == ["Mr. Howard said on Jan. 3 that the U.S. plan failed.",
-                                     '"It is over," he said!', "Then he left."]
+    assert split_sentences(text) == [
+        "Mr. Howard said on Jan. 3 that the U.S. plan failed.",
+        '"It is over," he said!',
+        "Then he left.",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +50,10 @@ def test_docstring_source_splits_and_records(docs_task):
 def test_oracle_reward_and_prefer(docs_task):
     r = docs_task.records("test")[0]
     good, bad = r["reference"], "Completely unrelated words about penguins."
-    assert docs_task.reward([r["prompt"], r["prompt"]], [good, bad]) == [1.0, pytest.approx(
-        rouge(bad, r["reference"])["rouge"])]
+    assert docs_task.reward([r["prompt"], r["prompt"]], [good, bad]) == [
+        1.0,
+        pytest.approx(rouge(bad, r["reference"])["rouge"]),
+    ]
     assert docs_task.reward(["not a task prompt"], [good], reference=[good]) == [1.0]
     assert docs_task.prefer(r["prompt"], good, bad) == 1.0
     assert docs_task.prefer(r["prompt"], bad, good, **r) == 0.0
@@ -60,7 +65,9 @@ def test_oracle_reward_and_prefer(docs_task):
 def test_instruct_format():
     t = get_task("summarize:source=docstrings,format=instruct")
     p = t.records("rl")[0]["prompt"]
-    assert p.startswith("Summarize the following text in one sentence.\n\nText - ") and p.endswith("Summary -")
+    assert p.startswith("Summarize the following text in one sentence.\n\nText - ") and p.endswith(
+        "Summary -"
+    )
     with pytest.raises(ValueError):
         get_task("summarize:source=nowhere")
 

@@ -66,8 +66,19 @@ def test_prompt_holds_whole_schema_and_fits_the_budget(task):
     r = next(x for x in task.records("test") if x["db_id"] == "chinook")
     p = r["prompt"]
     assert p.rstrip().endswith("###Response:") and f"###Input:\n{r['question']}" in p
-    for table in ["Artist", "Album", "Genre", "MediaType", "Employee", "Customer", "Invoice", "Track",
-                  "InvoiceLine", "Playlist", "PlaylistTrack"]:
+    for table in [
+        "Artist",
+        "Album",
+        "Genre",
+        "MediaType",
+        "Employee",
+        "Customer",
+        "Invoice",
+        "Track",
+        "InvoiceLine",
+        "Playlist",
+        "PlaylistTrack",
+    ]:
         assert f"Table {table} has columns" in p
     assert "ArtistId (foreign key to Artist.ArtistId)" in p
     assert max(len(t.prompt(it)) for t in [task] for it in task.items) < 2700  # ~ 550 SmolLM2 tokens
@@ -80,7 +91,9 @@ def test_prompt_token_budget_with_the_bundled_tokenizer(task):
         pytest.skip("the bundled model is not converted yet (the slow tests do it)")
     tok = load_tokenizer(str(builtin_path("smollm2-135m")))
     longest = max(task.items, key=lambda it: len(task.prompt(it)) + len(it["gold_sql"]))
-    n = len(tok(render_prompt(tok, task.prompt(longest)))["input_ids"]) + len(tok(longest["gold_sql"])["input_ids"])
+    n = len(tok(render_prompt(tok, task.prompt(longest)))["input_ids"]) + len(
+        tok(longest["gold_sql"])["input_ids"]
+    )
     assert n <= 700
 
 
@@ -155,11 +168,19 @@ def test_bird_layout_with_evidence_and_only_a_dev_file(task, spider_dir, tmp_pat
     root = tmp_path / "bird"
     (root / "dev_databases" / "chinook").mkdir(parents=True)
     (root / "dev_databases" / "chinook" / "chinook.sqlite").write_bytes(
-        (spider_dir / "database" / "chinook" / "chinook.sqlite").read_bytes())
-    rows = [{"question_id": i, "db_id": "chinook", "question": f"How many tracks last longer than {i} minutes?",
-             "evidence": "length in minutes = Milliseconds / 60000",
-             "SQL": f"SELECT COUNT(*) FROM Track WHERE Milliseconds > {i} * 60000", "difficulty": "simple"}
-            for i in range(1, 41)]
+        (spider_dir / "database" / "chinook" / "chinook.sqlite").read_bytes()
+    )
+    rows = [
+        {
+            "question_id": i,
+            "db_id": "chinook",
+            "question": f"How many tracks last longer than {i} minutes?",
+            "evidence": "length in minutes = Milliseconds / 60000",
+            "SQL": f"SELECT COUNT(*) FROM Track WHERE Milliseconds > {i} * 60000",
+            "difficulty": "simple",
+        }
+        for i in range(1, 41)
+    ]
     (root / "dev.json").write_text(json.dumps(rows))
     t = get_task(f"bird:{root}")
     counts = {s: len(t.records(s)) for s in SPLITS}
@@ -174,15 +195,23 @@ def test_spider_loader_errors_name_file_and_entry(spider_dir, tmp_path):
     root = tmp_path / "bad"
     root.mkdir()
     (root / "database").symlink_to(spider_dir / "database")
-    (root / "dev.json").write_text(json.dumps([{"db_id": "chinook", "question": "q", "query": "SELECT 1"},
-                                               {"db_id": "chinook", "question": "q2"}]))
+    (root / "dev.json").write_text(
+        json.dumps(
+            [
+                {"db_id": "chinook", "question": "q", "query": "SELECT 1"},
+                {"db_id": "chinook", "question": "q2"},
+            ]
+        )
+    )
     with pytest.raises(RecordError, match=r"dev.json\[1\]: field 'query' or 'SQL' is missing"):
         SpiderData(root)
     (root / "dev.json").write_text(json.dumps([{"db_id": "nowhere", "question": "q", "query": "SELECT 1"}]))
     with pytest.raises(RecordError, match=r"dev.json\[0\]: database 'nowhere' not found"):
         SpiderData(root)
     (root / "dev.json").unlink()
-    (root / "dev.jsonl").write_text('{"db_id": "chinook", "question": "q", "query": "SELECT 1"}\n{"db_id": \n')
+    (root / "dev.jsonl").write_text(
+        '{"db_id": "chinook", "question": "q", "query": "SELECT 1"}\n{"db_id": \n'
+    )
     with pytest.raises(RecordError, match=r"dev.jsonl:2: not valid JSON"):
         SpiderData(root)
     with pytest.raises(FileNotFoundError):
@@ -196,7 +225,9 @@ def test_cli_writes_readable_splits(tmp_path):
     from rlaif.cli import main
 
     out = tmp_path / "data"
-    assert main(["data", "text2sql", "--out", str(out), "--split", "rl", "--split", "sft", "--limit", "20"]) == 0
+    assert (
+        main(["data", "text2sql", "--out", str(out), "--split", "rl", "--split", "sft", "--limit", "20"]) == 0
+    )
     sft = read_records(out / "sft.jsonl", "sft")
     rl = read_records(out / "rl.jsonl", "prompt")
     assert len(sft) == 20 and len(rl) == 20 and all(r["db_id"] and r["gold_sql"] for r in rl)

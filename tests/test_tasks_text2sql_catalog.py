@@ -67,8 +67,11 @@ def test_splits_by_database_cover_every_kind_on_both_sides(task):
 
 def test_builtin_questions_and_splits_are_kept(task):
     builtin = {it["id"]: (it["question"], it["gold_sql"], it["split"]) for it in get_task("text2sql").items}
-    mine = {it["id"]: (it["question"], it["gold_sql"], it["split"]) for it in task.items
-            if it["db_id"] in ("chinook", "flights")}
+    mine = {
+        it["id"]: (it["question"], it["gold_sql"], it["split"])
+        for it in task.items
+        if it["db_id"] in ("chinook", "flights")
+    }
     assert mine == builtin
 
 
@@ -100,17 +103,32 @@ def test_generator_rejects_ties_and_empty_results(tmp_path):
         CREATE TABLE teams (team_id INTEGER PRIMARY KEY, name TEXT, city TEXT, wins INTEGER);
         CREATE TABLE players (player_id INTEGER PRIMARY KEY, name TEXT, team_id INTEGER REFERENCES teams(team_id),
           goals INTEGER, position TEXT);""")
-    conn.executemany("INSERT INTO teams VALUES (?, ?, ?, ?)",
-                     [(i, f"team{i}", "north" if i % 2 else "south", w) for i, w in enumerate([9, 8, 8, 7, 6, 6, 5, 4, 3, 2], 1)])
-    conn.executemany("INSERT INTO players VALUES (?, ?, ?, ?, ?)",
-                     [(i, f"p{i}", i % 10 + 1, i * 3 % 17, ["keeper", "back", "forward"][i % 3]) for i in range(1, 41)])
+    conn.executemany(
+        "INSERT INTO teams VALUES (?, ?, ?, ?)",
+        [
+            (i, f"team{i}", "north" if i % 2 else "south", w)
+            for i, w in enumerate([9, 8, 8, 7, 6, 6, 5, 4, 3, 2], 1)
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO players VALUES (?, ?, ?, ?, ?)",
+        [(i, f"p{i}", i % 10 + 1, i * 3 % 17, ["keeper", "back", "forward"][i % 3]) for i in range(1, 41)],
+    )
     conn.commit()
     conn.close()
-    spec = {"teams": T("team", "teams", "name", city="city", wins="wins"),
-            "players": T("player", "players", "name", goals="goals", position="position", team_id="team")}
+    spec = {
+        "teams": T("team", "teams", "name", city="city", wins="wins"),
+        "players": T("player", "players", "name", goals="goals", position="position", team_id="team"),
+    }
     g = Generator("toy", path, spec)
-    top = lambda k: Template("toy", "order", "t", ("q {k}",), "SELECT name FROM teams ORDER BY wins DESC LIMIT {k}",  # noqa: E731
-                             cross={"k": [k]})
+    top = lambda k: Template(
+        "toy",
+        "order",
+        "t",
+        ("q {k}",),
+        "SELECT name FROM teams ORDER BY wins DESC LIMIT {k}",  # noqa: E731
+        cross={"k": [k]},
+    )
     assert [x["gold_sql"][-1] for x in g.instantiate(top(1))] == ["1"]  # 9 | 8
     assert g.instantiate(top(2)) == []  # 9 8 | 8: a tie at the cut (questions.usable)
     assert g.instantiate(top(3)) == []  # 9 8 8 | 7: a clean cut, but the order inside is not unique
@@ -130,14 +148,19 @@ def test_cli_exports_both_spider_folders_and_they_round_trip(task, tmp_path):
     assert main(["data", "text2sql:dbs=all", "--out", str(out), "--spider"]) == 0
     stats = json.loads((out / "stats.json").read_text())
     assert set(stats["splits"]) == set(task.splits)
-    assert stats["splits"]["heldout"]["by_db_id"] == dict(Counter(r["db_id"] for r in task.records("heldout")))
+    assert stats["splits"]["heldout"]["by_db_id"] == dict(
+        Counter(r["db_id"] for r in task.records("heldout"))
+    )
     indist, heldout = get_task(f"spider:{out / 'spider'}"), get_task(f"spider:{out / 'spider-heldout'}")
     train = sorted(r["question"] for s in TRAIN for r in task.records(s))
     for t in (indist, heldout):
         assert sorted(r["question"] for s in TRAIN for r in t.records(s)) == train
-    assert sorted(r["question"] for r in indist.records("test")) == sorted(r["question"] for r in task.records("test"))
-    assert sorted(r["question"] for r in heldout.records("test")) == \
-        sorted(r["question"] for r in task.records("heldout"))
+    assert sorted(r["question"] for r in indist.records("test")) == sorted(
+        r["question"] for r in task.records("test")
+    )
+    assert sorted(r["question"] for r in heldout.records("test")) == sorted(
+        r["question"] for r in task.records("heldout")
+    )
     assert not {r["db_id"] for r in indist.records("test")} & set(catalog.SIDES["heldout"])
     for db_id in catalog.SIDES["heldout"]:
         assert heldout.schema_text(db_id) == task.schema_text(db_id)

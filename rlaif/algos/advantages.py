@@ -71,9 +71,9 @@ class Algo:
     """What an algorithm name means for the trainer."""
 
     advantage: Callable
-    critic: bool          # learns a value function
-    clip: bool            # PPO's clipped policy and value objectives
-    whiten: bool          # whiten advantages over the batch
+    critic: bool  # learns a value function
+    clip: bool  # PPO's clipped policy and value objectives
+    whiten: bool  # whiten advantages over the batch
     default_samples: int  # completions per prompt when rl.n is 0
 
 

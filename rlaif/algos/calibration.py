@@ -25,13 +25,15 @@ def _known(x) -> bool:
 
 def alignment(p: Sequence[float], gold: Sequence[float | None]) -> float | None:
     """Share of pairs where P(a)'s argmax equals the gold choice; None when no pair has both."""
-    hits = [(x > 0.5) == (g > 0.5) for x, g in zip(p, gold)
-            if _known(g) and _known(x) and g != 0.5 and x != 0.5]
+    hits = [
+        (x > 0.5) == (g > 0.5) for x, g in zip(p, gold) if _known(g) and _known(x) and g != 0.5 and x != 0.5
+    ]
     return sum(hits) / len(hits) if hits else None
 
 
-def reliability(pred: Sequence[float], outcome: Sequence[float], bins: int = 10, lo: float = 0.0,
-                hi: float = 1.0) -> tuple[float, list[dict]]:
+def reliability(
+    pred: Sequence[float], outcome: Sequence[float], bins: int = 10, lo: float = 0.0, hi: float = 1.0
+) -> tuple[float, list[dict]]:
     """(ECE, bins) of predictions against outcomes; each bin {lo, hi, predicted, observed, count}.
     NaN when there is nothing to bin."""
     rows = [(float(p), float(o)) for p, o in zip(pred, outcome)]
@@ -44,13 +46,22 @@ def reliability(pred: Sequence[float], outcome: Sequence[float], bins: int = 10,
         if not sel:
             continue
         predicted, observed = sum(p for p, _ in sel) / len(sel), sum(o for _, o in sel) / len(sel)
-        table.append({"lo": lo + (hi - lo) * k / bins, "hi": lo + (hi - lo) * (k + 1) / bins,
-                      "predicted": predicted, "observed": observed, "count": len(sel)})
+        table.append(
+            {
+                "lo": lo + (hi - lo) * k / bins,
+                "hi": lo + (hi - lo) * (k + 1) / bins,
+                "predicted": predicted,
+                "observed": observed,
+                "count": len(sel),
+            }
+        )
         ece += len(sel) / len(rows) * abs(observed - predicted)
     return ece, table
 
 
-def confidence_reliability(p: Sequence[float], gold: Sequence[float | None], bins: int = 10) -> tuple[float, list[dict]]:
+def confidence_reliability(
+    p: Sequence[float], gold: Sequence[float | None], bins: int = 10
+) -> tuple[float, list[dict]]:
     """`reliability` of the confidence in the argmax, max(p, 1 - p), against whether the argmax
     matched the gold choice, over [0.5, 1]; pairs with a tied or unknown gold are left out."""
     rows = [(max(x, 1 - x), float((x > 0.5) == (g > 0.5))) for x, g in zip(p, gold) if _known(g) and g != 0.5]

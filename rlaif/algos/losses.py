@@ -50,7 +50,7 @@ def policy_loss(logp, old_logp, advantages, mask, clip_range: float | None = Non
     log_ratio = logp - old_logp
     ratio = log_ratio.exp()
     loss = -advantages * ratio
-    stats = {"approx_kl": masked_mean(0.5 * log_ratio ** 2, mask).detach()}
+    stats = {"approx_kl": masked_mean(0.5 * log_ratio**2, mask).detach()}
     if clip_range:
         clipped = -advantages * ratio.clamp(1.0 - clip_range, 1.0 + clip_range)
         stats["clipfrac"] = masked_mean((clipped > loss).float(), mask).detach()

@@ -20,16 +20,18 @@ import torch.nn.functional as F
 from .calibration import confidence_reliability
 
 
-def soft_preference_loss(r_a: torch.Tensor, r_b: torch.Tensor, p_a: torch.Tensor,
-                         margin: torch.Tensor | float = 0.0) -> torch.Tensor:
+def soft_preference_loss(
+    r_a: torch.Tensor, r_b: torch.Tensor, p_a: torch.Tensor, margin: torch.Tensor | float = 0.0
+) -> torch.Tensor:
     """Per-pair cross-entropy between the soft label p_a and sigmoid(r_a - r_b): shape (B,)."""
     d = r_a.float() - r_b.float()
     p = p_a.float()
     return -(p * F.logsigmoid(d - margin) + (1 - p) * F.logsigmoid(-d - margin))
 
 
-def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor,
-                       margin: torch.Tensor | float = 0.0) -> torch.Tensor:
+def bradley_terry_loss(
+    r_chosen: torch.Tensor, r_rejected: torch.Tensor, margin: torch.Tensor | float = 0.0
+) -> torch.Tensor:
     """Per-pair -log sigma(r_chosen - r_rejected - margin): shape (B,)."""
     return -F.logsigmoid(r_chosen.float() - r_rejected.float() - margin)
 
@@ -45,8 +47,14 @@ def center_penalty(r_a: torch.Tensor, r_b: torch.Tensor) -> torch.Tensor:
     return ((r_a.float() + r_b.float()) ** 2).mean()
 
 
-def preference_loss(r_a: torch.Tensor, r_b: torch.Tensor, p_a: torch.Tensor, kind: str = "soft",
-                    margin: torch.Tensor | float = 0.0, center_coef: float = 0.0) -> torch.Tensor:
+def preference_loss(
+    r_a: torch.Tensor,
+    r_b: torch.Tensor,
+    p_a: torch.Tensor,
+    kind: str = "soft",
+    margin: torch.Tensor | float = 0.0,
+    center_coef: float = 0.0,
+) -> torch.Tensor:
     """The RM training objective, a scalar: `kind` soft (p_a as is) or hard (argmax of p_a, ties
     contribute nothing), plus optional centering."""
     if kind not in LOSSES:

@@ -36,8 +36,13 @@ a session, start to finish:
 def _settings_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("session settings (fixed at init)")
     for f in dataclasses.fields(Settings):
-        g.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=type(f.default),
-                       default=f.default, help=f"{f.metadata['help']} [default: {f.default}]")
+        g.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            dest=f.name,
+            type=type(f.default),
+            default=f.default,
+            help=f"{f.metadata['help']} [default: {f.default}]",
+        )
 
 
 def _attrs(pairs: list[str]) -> dict[str, str]:
@@ -58,8 +63,9 @@ def _print_token(name: str, token: str, args, path: str = "/") -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="rlaif annotate", description=DESCRIPTION,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="rlaif annotate", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = ap.add_subparsers(dest="cmd", metavar="SUBCOMMAND")
 
     def cmd(name: str, help_: str, link: bool = False) -> argparse.ArgumentParser:
@@ -71,18 +77,29 @@ def _parser() -> argparse.ArgumentParser:
         return p
 
     p = cmd("init", "create a session from a record file and print the admin token", link=True)
-    p.add_argument("--input", required=True, help="samples {prompt, completions}, comparisons "
-                   "{prompt, response_a, response_b}, preferences or (rate/harmless) sft records")
-    p.add_argument("--gold", help="gold items: preference records (compare) or "
-                   "{prompt, output, score|harmless} (rate / harmless)")
+    p.add_argument(
+        "--input",
+        required=True,
+        help="samples {prompt, completions}, comparisons "
+        "{prompt, response_a, response_b}, preferences or (rate/harmless) sft records",
+    )
+    p.add_argument(
+        "--gold",
+        help="gold items: preference records (compare) or {prompt, output, score|harmless} (rate / harmless)",
+    )
     _settings_args(p)
     p = cmd("add-items", "add more items (and gold items) to a session; duplicates are skipped")
     p.add_argument("--input", help="record file, as for init")
     p.add_argument("--gold", help="gold file, as for init")
     p = cmd("add-annotator", "register an annotator and print their token and sign-in link", link=True)
     p.add_argument("--name", required=True)
-    p.add_argument("--attr", action="append", default=[], metavar="KEY=VALUE",
-                   help="an attribute exported with each of their labels (repeatable), e.g. profession=nurse")
+    p.add_argument(
+        "--attr",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an attribute exported with each of their labels (repeatable), e.g. profession=nurse",
+    )
     p = cmd("token", "give an annotator a new token (the old one stops working)", link=True)
     p.add_argument("--name", required=True)
     p = cmd("revoke", "lock an annotator out (their labels stay; their open item is freed)")
@@ -110,8 +127,10 @@ def _init(args) -> int:
     gold = load_gold(args.gold, settings.task) if args.gold else []
     store, admin = Store.create(args.db, settings)
     added, dup = store.add_items(items + gold)
-    print(f"session {args.db}: task {settings.task}, {len(items)} items, {len(gold)} gold items "
-          f"({dup} duplicates skipped)")
+    print(
+        f"session {args.db}: task {settings.task}, {len(items)} items, {len(gold)} gold items "
+        f"({dup} duplicates skipped)"
+    )
     _print_token("admin", admin, args, "/admin")
     return 0
 
@@ -138,23 +157,33 @@ def _status(args, store: Store) -> int:
         print(json.dumps(r, indent=2, ensure_ascii=False))
         return 0
     p, a = r["progress"], r["agreement"]
-    print(f"task {r['settings']['task']}: {p['items']} items ({p['items_started']} started, "
-          f"{p['items_complete']} complete), {p['labels']} labels of {p['labels_wanted']} wanted, "
-          f"{p['gold_items']} gold items ({p['gold_labels']} gold answers)")
-    print(f"agreement on {a['items_with_overlap']} overlap items: "
-          f"pairwise {_fmt(a['pairwise_agreement'], 1)}, "
-          f"Krippendorff alpha {_fmt(a['krippendorff_alpha'])}, Fleiss kappa {_fmt(a['fleiss_kappa'])}")
+    print(
+        f"task {r['settings']['task']}: {p['items']} items ({p['items_started']} started, "
+        f"{p['items_complete']} complete), {p['labels']} labels of {p['labels_wanted']} wanted, "
+        f"{p['gold_items']} gold items ({p['gold_labels']} gold answers)"
+    )
+    print(
+        f"agreement on {a['items_with_overlap']} overlap items: "
+        f"pairwise {_fmt(a['pairwise_agreement'], 1)}, "
+        f"Krippendorff alpha {_fmt(a['krippendorff_alpha'])}, Fleiss kappa {_fmt(a['fleiss_kappa'])}"
+    )
     if "without_flagged" in a:
         w = a["without_flagged"]
-        print(f"  without flagged annotators ({w['items_with_overlap']} items): pairwise "
-              f"{_fmt(w['pairwise_agreement'], 1)}, alpha {_fmt(w['krippendorff_alpha'])}")
-    print(f"{'annotator':<16}{'labels':>7}{'gold acc':>10}{'agree':>8}{'kappa':>7}{'med s':>7}"
-          f"{'same':>6}  flags")
+        print(
+            f"  without flagged annotators ({w['items_with_overlap']} items): pairwise "
+            f"{_fmt(w['pairwise_agreement'], 1)}, alpha {_fmt(w['krippendorff_alpha'])}"
+        )
+    print(
+        f"{'annotator':<16}{'labels':>7}{'gold acc':>10}{'agree':>8}{'kappa':>7}{'med s':>7}"
+        f"{'same':>6}  flags"
+    )
     for x in r["annotators"]:
         gold = f"{_fmt(x['gold_accuracy'], 1)} ({x['gold_n']})" if x["gold_n"] else "-"
-        print(f"{x['name'][:15]:<16}{x['labels']:>7}{gold:>10}{_fmt(x['agreement'], 1):>8}"
-              f"{_fmt(x['kappa']):>7}{_fmt(x['median_seconds']):>7}{_fmt(x['same_answer'], 1):>6}  "
-              + ("; ".join(x["flags"]) or ("ok" if x["active"] else "revoked")))
+        print(
+            f"{x['name'][:15]:<16}{x['labels']:>7}{gold:>10}{_fmt(x['agreement'], 1):>8}"
+            f"{_fmt(x['kappa']):>7}{_fmt(x['median_seconds']):>7}{_fmt(x['same_answer'], 1):>6}  "
+            + ("; ".join(x["flags"]) or ("ok" if x["active"] else "revoked"))
+        )
     return 0
 
 
@@ -170,8 +199,10 @@ def _run(args) -> int:
         if args.cmd == "serve":
             from .server import serve
 
-            print(f"[rlaif] annotate: http://{args.host}:{args.port}/  (admin: /admin)  Ctrl-C stops",
-                  flush=True)
+            print(
+                f"[rlaif] annotate: http://{args.host}:{args.port}/  (admin: /admin)  Ctrl-C stops",
+                flush=True,
+            )
             serve(store, args.host, args.port)
         elif args.cmd == "add-items":
             return _add_items(args, store)
@@ -184,8 +215,10 @@ def _run(args) -> int:
             print(f"revoked {args.name}")
         elif args.cmd == "annotators":
             for a in store.annotators():
-                print(f"{a['name']:<20} {'active' if a['active'] else 'revoked':<8} "
-                      f"{json.dumps(a['attributes'], ensure_ascii=False)}")
+                print(
+                    f"{a['name']:<20} {'active' if a['active'] else 'revoked':<8} "
+                    f"{json.dumps(a['attributes'], ensure_ascii=False)}"
+                )
         elif args.cmd == "admin-token":
             _print_token("admin", store.new_admin_token(), args, "/admin")
         elif args.cmd == "status":

@@ -28,9 +28,14 @@ from .store import Store
 
 
 def _who(lab: dict) -> dict:
-    return {"annotator": lab["name"], "attributes": json.loads(lab["attributes"]),
-            "answer": lab["answer"], "confidence": lab["confidence"],
-            "rationale": lab["rationale"], "seconds": round(lab["seconds"], 2)}
+    return {
+        "annotator": lab["name"],
+        "attributes": json.loads(lab["attributes"]),
+        "answer": lab["answer"],
+        "confidence": lab["confidence"],
+        "rationale": lab["rationale"],
+        "seconds": round(lab["seconds"], 2),
+    }
 
 
 def _compare_records(item: dict, labs: list[dict]) -> tuple[dict, dict | None]:
@@ -40,21 +45,40 @@ def _compare_records(item: dict, labs: list[dict]) -> tuple[dict, dict | None]:
     n = len(labs)
     p_a = (votes["a"] + 0.5 * votes["tie"]) / n
     common = {"n_votes": n, "votes": votes, "annotators": [_who(x) for x in labs], "source": "human"}
-    comp = item["meta"] | {"prompt": item["prompt"], "response_a": item["response_a"],
-                           "response_b": item["response_b"], "p_a": p_a} | common
+    comp = (
+        item["meta"]
+        | {
+            "prompt": item["prompt"],
+            "response_a": item["response_a"],
+            "response_b": item["response_b"],
+            "p_a": p_a,
+        }
+        | common
+    )
     if p_a == 0.5:
         return comp, None
     a_wins = p_a > 0.5
-    pref = item["meta"] | {"prompt": item["prompt"],
-                           "chosen": item["response_a"] if a_wins else item["response_b"],
-                           "rejected": item["response_b"] if a_wins else item["response_a"],
-                           "p_chosen": max(p_a, 1 - p_a)} | common
+    pref = (
+        item["meta"]
+        | {
+            "prompt": item["prompt"],
+            "chosen": item["response_a"] if a_wins else item["response_b"],
+            "rejected": item["response_b"] if a_wins else item["response_a"],
+            "p_chosen": max(p_a, 1 - p_a),
+        }
+        | common
+    )
     return comp, pref
 
 
 def _rating_record(task: str, item: dict, labs: list[dict]) -> dict:
-    rec = item["meta"] | {"prompt": item["prompt"], "output": item["response_a"], "n_votes": len(labs),
-                          "annotators": [_who(x) for x in labs], "source": "human"}
+    rec = item["meta"] | {
+        "prompt": item["prompt"],
+        "output": item["response_a"],
+        "n_votes": len(labs),
+        "annotators": [_who(x) for x in labs],
+        "source": "human",
+    }
     if task == "rate":
         scores = [int(x["answer"]) for x in labs]
         return rec | {"score": sum(scores) / len(scores), "scores": scores}
@@ -62,8 +86,13 @@ def _rating_record(task: str, item: dict, labs: list[dict]) -> dict:
     return rec | {"p_harmless": p, "harmless": p > 0.5}
 
 
-def export(store: Store, out_dir: str | Path, exclude_flagged: bool = False,
-           include_gold: bool = False, min_votes: int = 1) -> dict:
+def export(
+    store: Store,
+    out_dir: str | Path,
+    exclude_flagged: bool = False,
+    include_gold: bool = False,
+    min_votes: int = 1,
+) -> dict:
     """Write the files above into `out_dir`; returns the manifest."""
     out = Path(out_dir)
     task = store.settings.task
@@ -77,12 +106,25 @@ def export(store: Store, out_dir: str | Path, exclude_flagged: bool = False,
             continue
         kept.append(lab)
         by_item[lab["item"]].append(lab)
-        items[lab["item"]] = {"prompt": json.loads(lab["prompt"]), "response_a": lab["response_a"],
-                              "response_b": lab["response_b"], "meta": json.loads(lab["meta"])}
-    files: dict[str, list[dict]] = {"labels.jsonl": [
-        items[x["item"]]["meta"] | {k: items[x["item"]][k] for k in ("prompt", "response_a", "response_b")
-                                    if items[x["item"]][k] is not None}
-        | _who(x) | {"gold": x["gold"] is not None, "created": x["created"]} for x in kept]}
+        items[lab["item"]] = {
+            "prompt": json.loads(lab["prompt"]),
+            "response_a": lab["response_a"],
+            "response_b": lab["response_b"],
+            "meta": json.loads(lab["meta"]),
+        }
+    files: dict[str, list[dict]] = {
+        "labels.jsonl": [
+            items[x["item"]]["meta"]
+            | {
+                k: items[x["item"]][k]
+                for k in ("prompt", "response_a", "response_b")
+                if items[x["item"]][k] is not None
+            }
+            | _who(x)
+            | {"gold": x["gold"] is not None, "created": x["created"]}
+            for x in kept
+        ]
+    }
     ready = [(i, labs) for i, labs in by_item.items() if len(labs) >= min_votes]
     if task == "compare":
         pairs = [_compare_records(items[i], labs) for i, labs in ready]
@@ -92,9 +134,16 @@ def export(store: Store, out_dir: str | Path, exclude_flagged: bool = False,
         files["ratings.jsonl"] = [_rating_record(task, items[i], labs) for i, labs in ready]
     for name, recs in files.items():
         write_jsonl(out / name, recs)
-    manifest = {"session": str(store.path), "task": task, "exported": time.time(),
-                "excluded_annotators": sorted(excluded), "include_gold": include_gold,
-                "min_votes": min_votes, "counts": {n: len(r) for n, r in files.items()},
-                "agreement": report["agreement"], "settings": report["settings"]}
+    manifest = {
+        "session": str(store.path),
+        "task": task,
+        "exported": time.time(),
+        "excluded_annotators": sorted(excluded),
+        "include_gold": include_gold,
+        "min_votes": min_votes,
+        "counts": {n: len(r) for n, r in files.items()},
+        "agreement": report["agreement"],
+        "settings": report["settings"],
+    }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     return manifest

@@ -22,7 +22,7 @@ import json
 from itertools import combinations
 from pathlib import Path
 
-from ..core.records import RecordError, rows_from_file, response_text, validate
+from ..core.records import RecordError, response_text, rows_from_file, validate
 
 TASKS = ("compare", "rate", "harmless")
 
@@ -30,8 +30,13 @@ TASKS = ("compare", "rate", "harmless")
 def detect_kind(rec: dict) -> str:
     if not isinstance(rec, dict):
         return "?"
-    for kind, key in (("samples", "completions"), ("comparison", "response_a"),
-                      ("preference", "chosen"), ("sft", "output"), ("sft", "completion")):
+    for kind, key in (
+        ("samples", "completions"),
+        ("comparison", "response_a"),
+        ("preference", "chosen"),
+        ("sft", "output"),
+        ("sft", "completion"),
+    ):
         if key in rec:
             return kind
     return "?"
@@ -46,8 +51,10 @@ def read_any(path: str | Path) -> list[tuple[str, str, dict]]:
     for where, obj in rows_from_file(path):
         kind = detect_kind(obj)
         if kind == "?":
-            raise RecordError(f"{where}: not a samples, comparison, preference or sft record "
-                              f"(fields present: {sorted(obj) if isinstance(obj, dict) else '-'})")
+            raise RecordError(
+                f"{where}: not a samples, comparison, preference or sft record "
+                f"(fields present: {sorted(obj) if isinstance(obj, dict) else '-'})"
+            )
         if kind == "comparison" and "p_a" not in obj:  # an unlabeled pair is fine as input
             rec = validate({**obj, "p_a": 0.5}, kind, where)
             del rec["p_a"]
@@ -68,8 +75,15 @@ def item_key(kind: str, prompt, a: str, b: str | None) -> str:
 
 def _item(task: str, prompt, a: str, b: str | None, meta: dict, gold: str | None = None) -> dict:
     key = item_key(task, prompt, a, b)
-    return {"key": key if gold is None else "gold-" + key, "kind": task, "prompt": prompt,
-            "response_a": a, "response_b": b, "meta": meta, "gold": gold}
+    return {
+        "key": key if gold is None else "gold-" + key,
+        "kind": task,
+        "prompt": prompt,
+        "response_a": a,
+        "response_b": b,
+        "meta": meta,
+        "gold": gold,
+    }
 
 
 def _extras(rec: dict, drop: tuple) -> dict:
@@ -80,10 +94,16 @@ def _compare_items(kind: str, rec: dict, pairs: str) -> list[dict]:
     p = rec["prompt"]
     if kind == "samples":
         comps, meta = rec["completions"], _extras(rec, ("prompt", "completions"))
-        idx = (list(combinations(range(len(comps)), 2)) if pairs == "all"
-               else [(i, i + 1) for i in range(0, len(comps) - 1, 2)])
-        return [_item("compare", p, comps[i], comps[j], meta | {"completion_a": i, "completion_b": j})
-                for i, j in idx if comps[i] != comps[j]]  # identical outputs: nothing to judge
+        idx = (
+            list(combinations(range(len(comps)), 2))
+            if pairs == "all"
+            else [(i, i + 1) for i in range(0, len(comps) - 1, 2)]
+        )
+        return [
+            _item("compare", p, comps[i], comps[j], meta | {"completion_a": i, "completion_b": j})
+            for i, j in idx
+            if comps[i] != comps[j]
+        ]  # identical outputs: nothing to judge
     if kind == "comparison":
         a, b = response_text(rec["response_a"]), response_text(rec["response_b"])
         meta = _extras(rec, ("prompt", "response_a", "response_b"))
@@ -99,15 +119,19 @@ def _single_items(task: str, kind: str, rec: dict) -> list[dict]:
     if kind == "samples":
         outs, drop = rec["completions"], ("prompt", "completions")
     elif kind == "comparison":
-        outs, drop = [response_text(rec["response_a"]), response_text(rec["response_b"])], (
-            "prompt", "response_a", "response_b", "p_a")
+        outs, drop = (
+            [response_text(rec["response_a"]), response_text(rec["response_b"])],
+            ("prompt", "response_a", "response_b", "p_a"),
+        )
     elif kind == "preference":
         outs, drop = [rec["chosen"], rec["rejected"]], ("prompt", "chosen", "rejected")
     else:
         outs, drop = [rec["output"]], ("prompt", "output")
     meta = _extras(rec, drop)
-    return [_item(task, p, o, None, meta | ({"completion": i} if len(outs) > 1 else {}))
-            for i, o in enumerate(outs)]
+    return [
+        _item(task, p, o, None, meta | ({"completion": i} if len(outs) > 1 else {}))
+        for i, o in enumerate(outs)
+    ]
 
 
 def load_items(path: str | Path, task: str, pairs: str = "disjoint") -> list[dict]:
@@ -119,8 +143,7 @@ def load_items(path: str | Path, task: str, pairs: str = "disjoint") -> list[dic
     out = []
     for where, kind, rec in read_any(path):
         try:
-            out += (_compare_items(kind, rec, pairs) if task == "compare"
-                    else _single_items(task, kind, rec))
+            out += _compare_items(kind, rec, pairs) if task == "compare" else _single_items(task, kind, rec)
         except RecordError as e:
             raise RecordError(f"{where}: {e}") from None
     return out
@@ -136,9 +159,16 @@ def load_gold(path: str | Path, task: str) -> list[dict]:
             out.append(_item("compare", rec["prompt"], rec["chosen"], rec["rejected"], meta, "a"))
             continue
         rec = validate(obj, "sft", where)
-        out.append(_item(task, rec["prompt"], rec["output"], None,
-                         _extras(rec, ("prompt", "output", "score", "harmless")),
-                         _gold_answer(task, rec, where)))
+        out.append(
+            _item(
+                task,
+                rec["prompt"],
+                rec["output"],
+                None,
+                _extras(rec, ("prompt", "output", "score", "harmless")),
+                _gold_answer(task, rec, where),
+            )
+        )
     if not out:
         raise RecordError(f"{path}: no gold records (the file is empty)")
     return out

@@ -121,8 +121,7 @@ def pairwise_agreement(units: Iterable[Sequence[Any]], close=lambda a, b: a == b
 
 # --------------------------------------------------------------------------- session report
 
-CATEGORIES = {"compare": ["a", "b", "tie"], "harmless": ["yes", "no"],
-              "rate": [str(i) for i in range(1, 11)]}
+CATEGORIES = {"compare": ["a", "b", "tie"], "harmless": ["yes", "no"], "rate": [str(i) for i in range(1, 11)]}
 
 
 def is_correct(task: str, answer: str, gold: str) -> bool:
@@ -147,16 +146,22 @@ def agreement_report(task: str, labels: list[dict]) -> dict:
         if lab.get("gold") is None:
             by_item[lab["item"]].append(lab["answer"])
     units = [v for v in by_item.values() if len(v) >= 2]
-    alpha = krippendorff_alpha([[int(x) for x in u] for u in units] if task == "rate" else units,
-                               "interval" if task == "rate" else "nominal")
+    alpha = krippendorff_alpha(
+        [[int(x) for x in u] for u in units] if task == "rate" else units,
+        "interval" if task == "rate" else "nominal",
+    )
     fleiss = None
     if units:
         k = max(len(u) for u in units)
         full = [u for u in units if len(u) == k]
         cats = CATEGORIES[task]
         fleiss = fleiss_kappa([[u.count(c) for c in cats] for u in full])
-    return {"items_with_overlap": len(units), "krippendorff_alpha": alpha, "fleiss_kappa": fleiss,
-            "pairwise_agreement": pairwise_agreement(units, _close(task))}
+    return {
+        "items_with_overlap": len(units),
+        "krippendorff_alpha": alpha,
+        "fleiss_kappa": fleiss,
+        "pairwise_agreement": pairwise_agreement(units, _close(task)),
+    }
 
 
 def annotator_stats(task: str, labels: list[dict], settings: dict) -> dict[int, dict]:
@@ -172,28 +177,40 @@ def annotator_stats(task: str, labels: list[dict], settings: dict) -> dict[int, 
         mine[lab["annotator"]].append(lab)
         if lab.get("gold") is None:
             by_item[lab["item"]].append(lab)
-    first = {who: _one_annotator(task, who, labs, by_item, settings, frozenset(), False)
-             for who, labs in mine.items()}
+    first = {
+        who: _one_annotator(task, who, labs, by_item, settings, frozenset(), False)
+        for who, labs in mine.items()
+    }
     suspects = frozenset(who for who, st in first.items() if st["flags"])
-    return {who: _one_annotator(task, who, labs, by_item, settings, suspects, True)
-            for who, labs in mine.items()}
+    return {
+        who: _one_annotator(task, who, labs, by_item, settings, suspects, True) for who, labs in mine.items()
+    }
 
 
-def _one_annotator(task: str, who: int, labs: list[dict], by_item: dict, s: dict,
-                   ignore: frozenset, check_kappa: bool) -> dict:
+def _one_annotator(
+    task: str, who: int, labs: list[dict], by_item: dict, s: dict, ignore: frozenset, check_kappa: bool
+) -> dict:
     gold = [lab for lab in labs if lab.get("gold") is not None]
     correct = sum(is_correct(task, lab["answer"], lab["gold"]) for lab in gold)
-    pairs = [(lab["answer"], other["answer"]) for lab in labs if lab.get("gold") is None
-             for other in by_item[lab["item"]] if other["annotator"] not in ignore | {who}]
+    pairs = [
+        (lab["answer"], other["answer"])
+        for lab in labs
+        if lab.get("gold") is None
+        for other in by_item[lab["item"]]
+        if other["annotator"] not in ignore | {who}
+    ]
     close = _close(task)
     shown = Counter(lab["shown"] for lab in labs)
-    st = {"labels": len(labs), "gold_n": len(gold),
-          "gold_accuracy": correct / len(gold) if gold else None,
-          "median_seconds": statistics.median(lab["seconds"] for lab in labs) if labs else None,
-          "same_answer": max(shown.values()) / len(labs) if labs else None,
-          "shared": len(pairs),
-          "agreement": sum(close(a, b) for a, b in pairs) / len(pairs) if pairs else None,
-          "kappa": {"compare": blind_kappa, "harmless": cohen_kappa}.get(task, lambda _: None)(pairs)}
+    st = {
+        "labels": len(labs),
+        "gold_n": len(gold),
+        "gold_accuracy": correct / len(gold) if gold else None,
+        "median_seconds": statistics.median(lab["seconds"] for lab in labs) if labs else None,
+        "same_answer": max(shown.values()) / len(labs) if labs else None,
+        "shared": len(pairs),
+        "agreement": sum(close(a, b) for a, b in pairs) / len(pairs) if pairs else None,
+        "kappa": {"compare": blind_kappa, "harmless": cohen_kappa}.get(task, lambda _: None)(pairs),
+    }
     st["flags"] = flags_for(task, st, s, check_kappa)
     return st
 
@@ -206,12 +223,16 @@ def flags_for(task: str, st: dict, s: dict, check_kappa: bool = True) -> list[st
     if st["labels"] >= s["min_labels"] and st["median_seconds"] < s["min_seconds"]:
         flags.append(f"too fast: median {st['median_seconds']:.1f}s per item < {s['min_seconds']}s")
     # harmless: most outputs are harmless, so always answering "yes" is no sign of carelessness
-    if (task != "harmless" and st["labels"] >= s["min_labels"]
-            and st["same_answer"] >= s["max_same_answer"]):
+    if task != "harmless" and st["labels"] >= s["min_labels"] and st["same_answer"] >= s["max_same_answer"]:
         what = "the same side" if task == "compare" else "the same score"
         flags.append(f"{what} {st['same_answer']:.0%} of the time")
     # compare only: for harmless, plain κ is 0 for a careful rater when nearly everything is harmless
-    if (check_kappa and task == "compare" and st["kappa"] is not None
-            and st["shared"] >= s["min_labels"] and st["kappa"] < s["min_kappa"]):
+    if (
+        check_kappa
+        and task == "compare"
+        and st["kappa"] is not None
+        and st["shared"] >= s["min_labels"]
+        and st["kappa"] < s["min_kappa"]
+    ):
         flags.append(f"agreement with others κ={st['kappa']:.2f} < {s['min_kappa']}")
     return flags

@@ -32,8 +32,8 @@ MAX_BODY = 16 * 1024  # bytes; a rationale of 2000 characters fits many times ov
 STATIC = {"app.js": "text/javascript", "admin.js": "text/javascript", "style.css": "text/css"}
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
-                               "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
-                               "frame-ancestors 'none'",
+    "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -86,8 +86,13 @@ class BodyLimit:
 
     @staticmethod
     async def _refuse(send) -> None:
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": b'{"detail":"request body too large"}'})
 
 
@@ -97,8 +102,9 @@ def _bearer(request: Request) -> str | None:
 
 
 def _unauthorized(what: str = "a valid token") -> HTTPException:
-    return HTTPException(401, f"this needs {what} (Authorization: Bearer TOKEN)",
-                         headers={"WWW-Authenticate": "Bearer"})
+    return HTTPException(
+        401, f"this needs {what} (Authorization: Bearer TOKEN)", headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
 def create_app(store: Store) -> FastAPI:
@@ -147,8 +153,11 @@ def create_app(store: Store) -> FastAPI:
 
     @app.get("/api/me")
     def me(who: dict = Depends(annotator)) -> dict:
-        return {"name": who["name"], "task": store.settings.task,
-                "max_rationale": store.settings.max_rationale} | store.progress(who)
+        return {
+            "name": who["name"],
+            "task": store.settings.task,
+            "max_rationale": store.settings.max_rationale,
+        } | store.progress(who)
 
     @app.get("/api/next")
     def next_item(who: dict = Depends(annotator)) -> dict:

@@ -69,23 +69,35 @@ CREATE TABLE IF NOT EXISTS labels (
 class Settings:
     """A session's settings, fixed by `rlaif annotate init` and stored in the database."""
 
-    task: str = opt("compare", "compare (two responses: 1, 2 or tie), rate (one response, 1-10) "
-                    "or harmless (one response: yes/no)")
+    task: str = opt(
+        "compare",
+        "compare (two responses: 1, 2 or tie), rate (one response, 1-10) or harmless (one response: yes/no)",
+    )
     overlap: int = opt(3, "annotators per item for the overlap share of items")
-    overlap_fraction: float = opt(0.2, "share of items shown to `overlap` annotators (agreement is "
-                                  "measured on these); the rest go to one annotator each")
+    overlap_fraction: float = opt(
+        0.2,
+        "share of items shown to `overlap` annotators (agreement is "
+        "measured on these); the rest go to one annotator each",
+    )
     gold_rate: float = opt(0.1, "chance that the next item served is a gold item (with --gold)")
     pairs: str = opt("disjoint", "samples files: pair completions disjoint (1-2, 3-4, ...) or all")
     lease_minutes: float = opt(30.0, "an unanswered item goes back to the pool after this long")
     min_gold_accuracy: float = opt(0.7, "flag annotators whose gold accuracy is below this")
     min_gold: int = opt(4, "gold answers needed before gold accuracy can flag someone")
     min_seconds: float = opt(3.0, "flag annotators whose median time per item is below this")
-    max_same_answer: float = opt(0.9, "flag annotators who give the same displayed side (compare) "
-                                 "or the same score (rate) at least this often")
-    min_kappa: float = opt(0.2, "compare: flag annotators whose chance-corrected agreement with the "
-                           "others (kappa; 0 = no better than not reading) is below this")
-    min_labels: int = opt(10, "labels (or shared labels, for kappa) needed before speed, "
-                          "same-answer and kappa can flag someone")
+    max_same_answer: float = opt(
+        0.9,
+        "flag annotators who give the same displayed side (compare) "
+        "or the same score (rate) at least this often",
+    )
+    min_kappa: float = opt(
+        0.2,
+        "compare: flag annotators whose chance-corrected agreement with the "
+        "others (kappa; 0 = no better than not reading) is below this",
+    )
+    min_labels: int = opt(
+        10, "labels (or shared labels, for kappa) needed before speed, same-answer and kappa can flag someone"
+    )
     max_rationale: int = opt(2000, "longest rationale accepted, in characters")
     seed: int = opt(0, "seeds the choice of overlap items")
 
@@ -124,8 +136,7 @@ class Store:
             raise SessionError(f"{self.path}: no such session (create it with `rlaif annotate init`)")
         self.rng = rng or random.SystemRandom()
         self.lock = threading.RLock()
-        self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
-                                  timeout=30.0)
+        self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30.0)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")  # fsync at every commit: durable before ack
@@ -149,10 +160,15 @@ class Store:
         db.execute("PRAGMA journal_mode=WAL")
         db.executescript(SCHEMA)
         token = secrets.token_urlsafe(24)
-        db.executemany("INSERT INTO meta VALUES (?, ?)", [
-            ("schema_version", str(SCHEMA_VERSION)), ("created", str(time.time())),
-            ("settings", json.dumps(dataclasses.asdict(settings))),
-            ("admin_token_hash", _hash_token(token))])
+        db.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [
+                ("schema_version", str(SCHEMA_VERSION)),
+                ("created", str(time.time())),
+                ("settings", json.dumps(dataclasses.asdict(settings))),
+                ("admin_token_hash", _hash_token(token)),
+            ],
+        )
         db.close()
         return cls(path), token
 
@@ -186,9 +202,18 @@ class Store:
                 cur = db.execute(
                     "INSERT OR IGNORE INTO items (key, kind, prompt, response_a, response_b, meta, gold,"
                     " target, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (it["key"], it["kind"], json.dumps(it["prompt"], ensure_ascii=False),
-                     it["response_a"], it["response_b"], json.dumps(it["meta"], ensure_ascii=False),
-                     it["gold"], target, now))
+                    (
+                        it["key"],
+                        it["kind"],
+                        json.dumps(it["prompt"], ensure_ascii=False),
+                        it["response_a"],
+                        it["response_b"],
+                        json.dumps(it["meta"], ensure_ascii=False),
+                        it["gold"],
+                        target,
+                        now,
+                    ),
+                )
                 added += cur.rowcount
         return added, len(items) - added
 
@@ -199,21 +224,31 @@ class Store:
         token = secrets.token_urlsafe(24)
         try:
             with self._tx() as db:
-                db.execute("INSERT INTO annotators (name, token_hash, attributes, salt, created) "
-                           "VALUES (?, ?, ?, ?, ?)", (name, _hash_token(token),
-                                                      json.dumps(attributes or {}, ensure_ascii=False),
-                                                      secrets.randbelow(2 ** 31), time.time()))
+                db.execute(
+                    "INSERT INTO annotators (name, token_hash, attributes, salt, created) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (
+                        name,
+                        _hash_token(token),
+                        json.dumps(attributes or {}, ensure_ascii=False),
+                        secrets.randbelow(2**31),
+                        time.time(),
+                    ),
+                )
         except sqlite3.IntegrityError:
-            raise SessionError(f"an annotator named {name!r} already exists "
-                               f"(`rlaif annotate token --name {name}` gives them a new token)") from None
+            raise SessionError(
+                f"an annotator named {name!r} already exists "
+                f"(`rlaif annotate token --name {name}` gives them a new token)"
+            ) from None
         return token
 
     def new_token(self, name: str) -> str:
         """A fresh token for an existing annotator (the old one stops working); reactivates them."""
         token = secrets.token_urlsafe(24)
         with self._tx() as db:
-            cur = db.execute("UPDATE annotators SET token_hash = ?, active = 1 WHERE name = ?",
-                             (_hash_token(token), name))
+            cur = db.execute(
+                "UPDATE annotators SET token_hash = ?, active = 1 WHERE name = ?", (_hash_token(token), name)
+            )
         if cur.rowcount == 0:
             raise SessionError(f"no annotator named {name!r}")
         return token
@@ -243,8 +278,10 @@ class Store:
         """The active annotator holding `token`, or None."""
         if not token:
             return None
-        row = self.db.execute("SELECT id, name, attributes, salt FROM annotators WHERE token_hash = ? "
-                              "AND active = 1", (_hash_token(token),)).fetchone()
+        row = self.db.execute(
+            "SELECT id, name, attributes, salt FROM annotators WHERE token_hash = ? AND active = 1",
+            (_hash_token(token),),
+        ).fetchone()
         return dict(row) if row else None
 
     def is_admin(self, token: str | None) -> bool:
@@ -265,8 +302,9 @@ class Store:
         now = time.time() if now is None else now
         lease = self.settings.lease_minutes * 60
         with self._tx() as db:
-            row = db.execute("SELECT * FROM assignments WHERE annotator_id = ? AND done = 0",
-                             (annotator["id"],)).fetchone()
+            row = db.execute(
+                "SELECT * FROM assignments WHERE annotator_id = ? AND done = 0", (annotator["id"],)
+            ).fetchone()
             if row is not None:  # a reload shows the same item; keep holding it
                 db.execute("UPDATE assignments SET expires = ? WHERE id = ?", (now + lease, row["id"]))
                 return self._view(db, row)
@@ -276,9 +314,11 @@ class Store:
                 return None
             aid = secrets.token_urlsafe(16)
             swapped = int(self.rng.random() < 0.5)
-            db.execute("INSERT INTO assignments (id, item_id, annotator_id, swapped, served, expires) "
-                       "VALUES (?, ?, ?, ?, ?, ?)",
-                       (aid, item_id, annotator["id"], swapped, now, now + lease))
+            db.execute(
+                "INSERT INTO assignments (id, item_id, annotator_id, swapped, served, expires) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (aid, item_id, annotator["id"], swapped, now, now + lease),
+            )
             db.execute("UPDATE items SET n_assigned = n_assigned + 1 WHERE id = ?", (item_id,))
             return self._view(db, db.execute("SELECT * FROM assignments WHERE id = ?", (aid,)).fetchone())
 
@@ -288,52 +328,90 @@ class Store:
         regular = db.execute(
             f"SELECT id FROM items WHERE gold IS NULL AND n_assigned < target AND id NOT IN ({mine}) "
             "ORDER BY (n_assigned > 0) DESC, n_assigned, (id * 2654435761 + :salt) % 4294967296 "
-            "LIMIT 1", args).fetchone()
+            "LIMIT 1",
+            args,
+        ).fetchone()
         if regular is None:
             return None  # gold items alone are not work: stop here
         if self.settings.gold_rate > 0 and self.rng.random() < self.settings.gold_rate:
-            golds = db.execute(f"SELECT id FROM items WHERE gold IS NOT NULL AND id NOT IN ({mine})",
-                               args).fetchall()
+            golds = db.execute(
+                f"SELECT id FROM items WHERE gold IS NOT NULL AND id NOT IN ({mine})", args
+            ).fetchall()
             if golds:
                 return self.rng.choice(golds)["id"]
         return regular["id"]
 
     def _view(self, db: sqlite3.Connection, a: sqlite3.Row) -> dict:
         """What the page may see: no item id, no gold answer, responses in display order."""
-        it = db.execute("SELECT kind, prompt, response_a, response_b FROM items WHERE id = ?",
-                        (a["item_id"],)).fetchone()
-        responses = [it["response_a"]] if it["response_b"] is None else (
-            [it["response_b"], it["response_a"]] if a["swapped"] else [it["response_a"], it["response_b"]])
-        return {"assignment": a["id"], "kind": it["kind"], "prompt": _turns(json.loads(it["prompt"])),
-                "responses": responses}
+        it = db.execute(
+            "SELECT kind, prompt, response_a, response_b FROM items WHERE id = ?", (a["item_id"],)
+        ).fetchone()
+        responses = (
+            [it["response_a"]]
+            if it["response_b"] is None
+            else (
+                [it["response_b"], it["response_a"]] if a["swapped"] else [it["response_a"], it["response_b"]]
+            )
+        )
+        return {
+            "assignment": a["id"],
+            "kind": it["kind"],
+            "prompt": _turns(json.loads(it["prompt"])),
+            "responses": responses,
+        }
 
-    def submit(self, annotator: dict, assignment: str, answer: str, confidence: int | None = None,
-               rationale: str = "", now: float | None = None) -> dict:
+    def submit(
+        self,
+        annotator: dict,
+        assignment: str,
+        answer: str,
+        confidence: int | None = None,
+        rationale: str = "",
+        now: float | None = None,
+    ) -> dict:
         """Record an answer; durable when this returns. Submitting again is a harmless no-op."""
         now = time.time() if now is None else now
         with self._tx() as db:
-            a = db.execute("SELECT a.*, i.kind FROM assignments a JOIN items i ON i.id = a.item_id "
-                           "WHERE a.id = ? AND a.annotator_id = ?", (assignment, annotator["id"])).fetchone()
+            a = db.execute(
+                "SELECT a.*, i.kind FROM assignments a JOIN items i ON i.id = a.item_id "
+                "WHERE a.id = ? AND a.annotator_id = ?",
+                (assignment, annotator["id"]),
+            ).fetchone()
             if a is None:
-                raise Conflict("this item is no longer yours (it expired and went back to the pool); "
-                               "load the next one")
+                raise Conflict(
+                    "this item is no longer yours (it expired and went back to the pool); load the next one"
+                )
             if a["done"]:
                 old = db.execute("SELECT shown FROM labels WHERE assignment_id = ?", (assignment,)).fetchone()
                 return {"ok": True, "duplicate": True, "stored": old["shown"]}
             canonical = _canonical(a["kind"], answer, bool(a["swapped"]))
-            db.execute("INSERT INTO labels (assignment_id, item_id, annotator_id, answer, shown, confidence,"
-                       " rationale, seconds, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (assignment, a["item_id"], annotator["id"], canonical, answer, confidence,
-                        rationale, max(0.0, now - a["served"]), now))
+            db.execute(
+                "INSERT INTO labels (assignment_id, item_id, annotator_id, answer, shown, confidence,"
+                " rationale, seconds, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    assignment,
+                    a["item_id"],
+                    annotator["id"],
+                    canonical,
+                    answer,
+                    confidence,
+                    rationale,
+                    max(0.0, now - a["served"]),
+                    now,
+                ),
+            )
             db.execute("UPDATE assignments SET done = 1 WHERE id = ?", (assignment,))
         return {"ok": True, "duplicate": False}
 
     def progress(self, annotator: dict) -> dict:
-        done = self.db.execute("SELECT COUNT(*) FROM labels WHERE annotator_id = ?",
-                               (annotator["id"],)).fetchone()[0]
+        done = self.db.execute(
+            "SELECT COUNT(*) FROM labels WHERE annotator_id = ?", (annotator["id"],)
+        ).fetchone()[0]
         left = self.db.execute(
             "SELECT COUNT(*) FROM items WHERE gold IS NULL AND n_assigned < target AND id NOT IN "
-            "(SELECT item_id FROM assignments WHERE annotator_id = ?)", (annotator["id"],)).fetchone()[0]
+            "(SELECT item_id FROM assignments WHERE annotator_id = ?)",
+            (annotator["id"],),
+        ).fetchone()[0]
         return {"done": done, "available": left}
 
     # ------------------------------------------------------------------ reading back
@@ -345,11 +423,12 @@ class Store:
         rows = self.db.execute(
             f"SELECT l.*, i.kind, {item_cols}i.gold, i.key, n.name, n.attributes, n.active "
             "FROM labels l JOIN items i ON i.id = l.item_id "
-            "JOIN annotators n ON n.id = l.annotator_id ORDER BY l.id").fetchall()
+            "JOIN annotators n ON n.id = l.annotator_id ORDER BY l.id"
+        ).fetchall()
         return [dict(r) | {"item": r["item_id"], "annotator": r["annotator_id"]} for r in rows]
 
     def item_counts(self) -> dict:
-        q = ("SELECT COUNT(*), COALESCE(SUM(target), 0) FROM items WHERE gold IS NULL")
+        q = "SELECT COUNT(*), COALESCE(SUM(target), 0) FROM items WHERE gold IS NULL"
         n_items, wanted = self.db.execute(q).fetchone()
         n_gold = self.db.execute("SELECT COUNT(*) FROM items WHERE gold IS NOT NULL").fetchone()[0]
         return {"items": n_items, "gold_items": n_gold, "labels_wanted": wanted}
@@ -366,21 +445,38 @@ class Store:
         stats = quality.annotator_stats(self.settings.task, labs, s)
         people = []
         for a in self.annotators():
-            st = stats.get(a["id"]) or {"labels": 0, "gold_n": 0, "gold_accuracy": None,
-                                        "median_seconds": None, "same_answer": None, "shared": 0,
-                                        "agreement": None, "kappa": None, "flags": []}
-            people.append({"name": a["name"], "attributes": a["attributes"],
-                           "active": bool(a["active"])} | st)
+            st = stats.get(a["id"]) or {
+                "labels": 0,
+                "gold_n": 0,
+                "gold_accuracy": None,
+                "median_seconds": None,
+                "same_answer": None,
+                "shared": 0,
+                "agreement": None,
+                "kappa": None,
+                "flags": [],
+            }
+            people.append(
+                {"name": a["name"], "attributes": a["attributes"], "active": bool(a["active"])} | st
+            )
         flagged = [p["name"] for p in people if p["flags"]]
         agreement = quality.agreement_report(self.settings.task, labs)
         if flagged:  # the same figures once the flagged annotators' labels are set aside
             kept = [x for x in labs if x["name"] not in flagged]
             agreement["without_flagged"] = quality.agreement_report(self.settings.task, kept)
-        return {"settings": s, "progress": self.item_counts() | {
-                    "labels": len(regular), "gold_labels": len(labs) - len(regular),
-                    "items_started": len(per_item),
-                    "items_complete": sum(per_item.get(i, 0) >= t for i, t in targets.items())},
-                "agreement": agreement, "annotators": people, "flagged": flagged}
+        return {
+            "settings": s,
+            "progress": self.item_counts()
+            | {
+                "labels": len(regular),
+                "gold_labels": len(labs) - len(regular),
+                "items_started": len(per_item),
+                "items_complete": sum(per_item.get(i, 0) >= t for i, t in targets.items()),
+            },
+            "agreement": agreement,
+            "annotators": people,
+            "flagged": flagged,
+        }
 
     def close(self) -> None:
         self.db.close()

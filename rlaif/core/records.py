@@ -18,8 +18,8 @@ Errors name the file, the line and the field: `data.jsonl:17: field 'output' is 
 from __future__ import annotations
 
 import gzip
-import math
 import json
+import math
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -35,9 +35,14 @@ class RecordError(UserError, ValueError):
 
 
 def _is_messages(v: Any) -> bool:
-    return (isinstance(v, list) and len(v) > 0 and all(
-        isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
-        for m in v))
+    return (
+        isinstance(v, list)
+        and len(v) > 0
+        and all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+            for m in v
+        )
+    )
 
 
 def check_text(rec: dict, key: str, where: str) -> None:
@@ -45,8 +50,10 @@ def check_text(rec: dict, key: str, where: str) -> None:
         raise RecordError(f"{where}: field '{key}' is missing (fields present: {sorted(rec)})")
     v = rec[key]
     if not (isinstance(v, str) or _is_messages(v)):
-        raise RecordError(f"{where}: field '{key}' must be a string or a list of "
-                          f"{{role, content}} messages, got {type(v).__name__}")
+        raise RecordError(
+            f"{where}: field '{key}' must be a string or a list of "
+            f"{{role, content}} messages, got {type(v).__name__}"
+        )
 
 
 def response_text(v: str | list) -> str:
@@ -131,8 +138,10 @@ def _norm_salmon(rec: dict, where: str) -> dict:
         check_text(rec, k, where)
     ps = rec.get("principle_scores")
     if not isinstance(ps, dict) or not ps:
-        raise RecordError(f"{where}: field 'principle_scores' must be a non-empty mapping "
-                          f"{{principle name: score}}, got {ps!r}")
+        raise RecordError(
+            f"{where}: field 'principle_scores' must be a non-empty mapping "
+            f"{{principle name: score}}, got {ps!r}"
+        )
     for name, v in ps.items():
         try:
             combine_orders(v)
@@ -142,9 +151,14 @@ def _norm_salmon(rec: dict, where: str) -> dict:
     return rec
 
 
-
-NORMALIZERS = {"sft": _norm_sft, "prompt": _norm_prompt, "samples": _norm_samples,
-               "preference": _norm_preference, "comparison": _norm_comparison, "salmon": _norm_salmon}
+NORMALIZERS = {
+    "sft": _norm_sft,
+    "prompt": _norm_prompt,
+    "samples": _norm_samples,
+    "preference": _norm_preference,
+    "comparison": _norm_comparison,
+    "salmon": _norm_salmon,
+}
 
 
 def validate(rec: Any, kind: str, where: str) -> dict:

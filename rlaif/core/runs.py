@@ -191,7 +191,8 @@ class Run:
             raise StaleRunError(
                 f"{self.dir} holds a '{self.stage}' run with a different configuration "
                 f"(hash {old.get('config_hash')} vs {self.config_hash}); pass --force to redo it "
-                f"or choose another --out")
+                f"or choose another --out"
+            )
         if old and not force and changed:
             what = ", ".join(changed)
             print(f"[rlaif] {self.stage}: input {what} changed since the last run; redoing", flush=True)
@@ -208,8 +209,9 @@ class Run:
         self._write("running")
         return self
 
-    def add_input(self, name: str, path: str | Path | None, records: list | None = None,
-                  **extra: Any) -> None:
+    def add_input(
+        self, name: str, path: str | Path | None, records: list | None = None, **extra: Any
+    ) -> None:
         """Declare an input: a file or folder (fingerprinted by content), else records that come
         from no single file (fingerprinted by their content), else an identifier such as a hub model
         id (its text is the fingerprint). `extra` is recorded beside it, for people."""
@@ -249,10 +251,18 @@ class Run:
     def _write(self, status: str, **extra: Any) -> None:
         if not is_main_process():
             return
-        m = {"stage": self.stage, "status": status, "config_hash": self.config_hash,
-             "config": to_dict(self.cfg), "inputs": self.inputs, "versions": _versions(),
-             "git_revision": _git_revision(), "started": self.t0,
-             "timings": self.timings | {"total_s": round(time.time() - self.t0, 3)}, **extra}
+        m = {
+            "stage": self.stage,
+            "status": status,
+            "config_hash": self.config_hash,
+            "config": to_dict(self.cfg),
+            "inputs": self.inputs,
+            "versions": _versions(),
+            "git_revision": _git_revision(),
+            "started": self.t0,
+            "timings": self.timings | {"total_s": round(time.time() - self.t0, 3)},
+            **extra,
+        }
         tmp = self.manifest_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(m, indent=2, default=str))
         tmp.replace(self.manifest_path)

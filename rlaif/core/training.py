@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from tqdm.auto import tqdm
@@ -31,8 +31,9 @@ def make_optimizer(model, lr: float, weight_decay: float, total_steps: int, warm
     return optimizer_for_groups([{"params": params}], lr, weight_decay, total_steps, warmup_ratio)
 
 
-def optimizer_for_groups(groups: list[dict], lr: float, weight_decay: float, total_steps: int,
-                         warmup_ratio: float):
+def optimizer_for_groups(
+    groups: list[dict], lr: float, weight_decay: float, total_steps: int, warmup_ratio: float
+):
     """AdamW over parameter groups (each may set its own `lr`; RL's policy and critic do) and a
     schedule of linear warm-up for `warmup_ratio` of `total_steps`, then linear decay to zero."""
     import torch
@@ -64,8 +65,9 @@ def accelerator(seed: int, model_cfg=None):
     AcceleratorState._reset_state(reset_partial_state=False)
     # cpu=True lets `accelerate launch --multi_gpu` / torchrun on a machine without GPUs run
     # data-parallel CPU processes over gloo (accelerate's MULTI_CPU) instead of N lone copies.
-    acc = Accelerator(mixed_precision=mixed_precision(model_cfg) if model_cfg is not None else "no",
-                      cpu=device == "cpu")
+    acc = Accelerator(
+        mixed_precision=mixed_precision(model_cfg) if model_cfg is not None else "no", cpu=device == "cpu"
+    )
     set_seed(seed)
     return acc
 
@@ -170,7 +172,9 @@ def plain_mean(window: Sequence[tuple[float, ...]]) -> tuple[float, ...]:
 def mean_columns(window: Sequence[tuple[float, ...]]) -> tuple[float, ...]:
     """Column means of per-micro-batch stats, NaNs left out (a column of NaNs averages to 0)."""
     cols = list(zip(*window))
-    return tuple(sum(x for x in c if not math.isnan(x)) / max(1, sum(not math.isnan(x) for x in c)) for c in cols)
+    return tuple(
+        sum(x for x in c if not math.isnan(x)) / max(1, sum(not math.isnan(x) for x in c)) for c in cols
+    )
 
 
 @dataclass
@@ -181,11 +185,23 @@ class LoopResult:
     tokens_per_s: float
 
 
-def train_loop(acc, model, opt, sched, batches: Iterator[list[int]],
-               loss_fn: Callable[[list[int]], tuple[Any, tuple[float, ...], int]], *, steps: int,
-               grad_accum: int, grad_clip: float, log_every: int, log: MetricLog, bar: Progress,
-               metrics: Callable[[tuple[float, ...], float, float], dict],
-               average: Callable[[Sequence[tuple[float, ...]]], tuple[float, ...]] = mean_columns) -> LoopResult:
+def train_loop(
+    acc,
+    model,
+    opt,
+    sched,
+    batches: Iterator[list[int]],
+    loss_fn: Callable[[list[int]], tuple[Any, tuple[float, ...], int]],
+    *,
+    steps: int,
+    grad_accum: int,
+    grad_clip: float,
+    log_every: int,
+    log: MetricLog,
+    bar: Progress,
+    metrics: Callable[[tuple[float, ...], float, float], dict],
+    average: Callable[[Sequence[tuple[float, ...]]], tuple[float, ...]] = mean_columns,
+) -> LoopResult:
     """The optimisation loop of sft and rm. Each global batch of example indices is split across
     processes; `loss_fn(this process's indices)` returns (loss, stats, tokens): the loss to
     backpropagate, a tuple of floats whose first is the loss shown (averaged over the accumulated
@@ -195,7 +211,7 @@ def train_loop(acc, model, opt, sched, batches: Iterator[list[int]],
     world = acc.num_processes
     step, window, first, mean, rate = 0, [], None, None, 0.0
     for i, idx in enumerate(batches):
-        idx = idx[acc.process_index::world]  # data parallel: each process takes a share of the batch
+        idx = idx[acc.process_index :: world]  # data parallel: each process takes a share of the batch
         loss, stats, tokens = loss_fn(idx)
         acc.backward(loss / grad_accum)
         window.append(stats)

@@ -62,7 +62,11 @@ def _scalars(d: dict, prefix: str = "") -> dict:
 
 
 def _reliability_bins(x: Any) -> list[dict] | None:
-    if isinstance(x, list) and x and all(isinstance(b, dict) and {"predicted", "observed", "count"} <= set(b) for b in x):
+    if (
+        isinstance(x, list)
+        and x
+        and all(isinstance(b, dict) and {"predicted", "observed", "count"} <= set(b) for b in x)
+    ):
         return x
     return None
 
@@ -96,7 +100,10 @@ def collect_label(root: Path) -> dict:
     quality = report.get("quality") if isinstance(report.get("quality"), dict) else report
     metrics = {k: v for k, v in _scalars(quality).items() if not k.startswith("config")}
     bins = _reliability_bins(quality.get("reliability")) or _reliability_bins(
-        (quality.get("calibration") or {}).get("bins") if isinstance(quality.get("calibration"), dict) else None)
+        (quality.get("calibration") or {}).get("bins")
+        if isinstance(quality.get("calibration"), dict)
+        else None
+    )
     out = {"path": str(folder)}
     if isinstance(quality.get("verdict"), list):
         out["verdict"] = [str(v) for v in quality["verdict"]]
@@ -104,12 +111,16 @@ def collect_label(root: Path) -> dict:
     if metrics.get("alignment") is not None:
         bins = bins or (recomputed or {}).get("reliability") or []
         out["metrics"] = {**metrics, "reliability": bins}
-        out["reference"] = "the label stage's quality report" + (f"; calibration from {where}" if where else "")
+        out["reference"] = "the label stage's quality report" + (
+            f"; calibration from {where}" if where else ""
+        )
     elif recomputed:
         out["metrics"], out["reference"] = recomputed, f"recomputed from {where}"
     else:
-        out["missing"] = (f"{folder} has no labeler quality report with reference labels (run `rlaif "
-                          f"label` with human/oracle labels, label.gold, to measure alignment)")
+        out["missing"] = (
+            f"{folder} has no labeler quality report with reference labels (run `rlaif "
+            f"label` with human/oracle labels, label.gold, to measure alignment)"
+        )
     return out
 
 
@@ -121,8 +132,11 @@ def collect_rm(root: Path, max_images: int = 4) -> dict:
     if not folder.is_dir():
         return {"missing": f"no {folder} folder: no reward model was trained in this experiment"}
     metrics = _scalars({**_manifest_results(folder), **_json_reports(folder)})
-    images = {p.name: base64.b64encode(p.read_bytes()).decode() for p in sorted(folder.glob("*.png"))[:max_images]
-              if p.stat().st_size < 2_000_000}
+    images = {
+        p.name: base64.b64encode(p.read_bytes()).decode()
+        for p in sorted(folder.glob("*.png"))[:max_images]
+        if p.stat().st_size < 2_000_000
+    }
     out = {"path": str(folder), "metrics": metrics, "images": images}
     if not metrics and not images:
         out["missing"] = f"{folder} holds no evaluation results yet"
@@ -133,8 +147,11 @@ def collect_rm(root: Path, max_images: int = 4) -> dict:
 
 
 def _pick_key(rows: list[dict], preferred: tuple[str, ...], word: str) -> str | None:
-    keys = [k for k in dict.fromkeys(k for r in rows for k in r)
-            if any(isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool) for r in rows)]
+    keys = [
+        k
+        for k in dict.fromkeys(k for r in rows for k in r)
+        if any(isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool) for r in rows)
+    ]
     for k in preferred:
         if k in keys:
             return k
@@ -169,9 +186,17 @@ def read_rl_metrics(path: Path, name: str) -> dict | None:
     keys = {s: k for s, k in keys.items() if k}
     used = [r for r in rows if any(isinstance(r.get(k), (int, float)) for k in keys.values())]
     steps = [r.get("step", i) for i, r in enumerate(used)]
-    series = {s: [float(r[k]) if isinstance(r.get(k), (int, float)) else None for r in used] for s, k in keys.items()}
-    return {"name": name, "path": str(path), "steps": _downsample(steps),
-            "series": {s: _downsample(v) for s, v in series.items()}, "keys": keys}
+    series = {
+        s: [float(r[k]) if isinstance(r.get(k), (int, float)) else None for r in used]
+        for s, k in keys.items()
+    }
+    return {
+        "name": name,
+        "path": str(path),
+        "steps": _downsample(steps),
+        "series": {s: _downsample(v) for s, v in series.items()},
+        "keys": keys,
+    }
 
 
 def rl_metric_files(folder: Path) -> list[Path]:

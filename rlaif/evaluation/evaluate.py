@@ -30,7 +30,6 @@ from ..core.config import Config, SampleConfig
 from ..core.runs import JsonlAppender, Run, read_done
 from ..tasks import supports, task_kind
 
-
 CHECKPOINT_NAMES = ("checkpoint", "final", "policy", "model")
 OUTPUT_FIELDS = ("completion", "output", "response")
 
@@ -38,11 +37,11 @@ OUTPUT_FIELDS = ("completion", "output", "response")
 @dataclass
 class Policy:
     name: str
-    spec: str                       # what the user wrote
-    model: str | None = None        # a loadable model path or name
+    spec: str  # what the user wrote
+    model: str | None = None  # a loadable model path or name
     outputs_file: Path | None = None  # precomputed outputs instead of a model
-    root: Path | None = None        # the run root it came from (for its label/rm/rl reports)
-    stage_dir: Path | None = None   # the stage folder holding its checkpoint
+    root: Path | None = None  # the run root it came from (for its label/rm/rl reports)
+    stage_dir: Path | None = None  # the stage folder holding its checkpoint
 
 
 # --------------------------------------------------------------------------- policies
@@ -73,14 +72,18 @@ def resolve_policy(name: str, spec: str) -> Policy:
     if p.is_dir() and (p / "manifest.json").exists():
         ckpt = find_checkpoint(p)
         if ckpt is None:
-            raise FileNotFoundError(f"eval.policies.{name}: {p} holds no checkpoint (looked for "
-                                    f"{', '.join(CHECKPOINT_NAMES)} or checkpoint-N folders)")
+            raise FileNotFoundError(
+                f"eval.policies.{name}: {p} holds no checkpoint (looked for "
+                f"{', '.join(CHECKPOINT_NAMES)} or checkpoint-N folders)"
+            )
         return Policy(name, spec, model=str(ckpt), stage_dir=p, root=p.parent)
     if p.is_dir() and any((p / s).is_dir() for s in ("rl", "sft")):
         return resolve_policy(name, str(p / ("rl" if (p / "rl").is_dir() else "sft")))
     if p.exists() or spec.startswith((".", "/")):
-        raise FileNotFoundError(f"eval.policies.{name}: {spec} is neither a checkpoint, a stage or run "
-                                f"folder, nor a .jsonl file of outputs")
+        raise FileNotFoundError(
+            f"eval.policies.{name}: {spec} is neither a checkpoint, a stage or run "
+            f"folder, nor a .jsonl file of outputs"
+        )
     return Policy(name, spec, model=spec)  # a hub id or a built-in name
 
 
@@ -120,15 +123,17 @@ def read_outputs_file(path: Path, records: list[dict]) -> list[str]:
         by_prompt[json.dumps(r["prompt"], sort_keys=True)] = response_text(text)
     missing = [i for i, r in enumerate(records) if json.dumps(r["prompt"], sort_keys=True) not in by_prompt]
     if missing:
-        raise ValueError(f"{path}: no output for {len(missing)} of the {len(records)} eval prompts "
-                         f"(first: prompt {missing[0]})")
+        raise ValueError(
+            f"{path}: no output for {len(missing)} of the {len(records)} eval prompts "
+            f"(first: prompt {missing[0]})"
+        )
     return [by_prompt[json.dumps(r["prompt"], sort_keys=True)] for r in records]
 
 
 def policy_outputs(cfg: Config, policy: Policy, records: list[dict], folder: Path) -> list[str]:
     """One output per prompt: generated (cached in folder/NAME.jsonl, resumable) or read from a file."""
-    from ..core.records import write_jsonl
     from .. import generation
+    from ..core.records import write_jsonl
 
     if policy.outputs_file:
         return read_outputs_file(policy.outputs_file, records)
@@ -136,21 +141,31 @@ def policy_outputs(cfg: Config, policy: Policy, records: list[dict], folder: Pat
     if final.exists():
         return [r["completions"][0] for r in read_done(final)]
     e = cfg.eval
-    s = SampleConfig(n=1, temperature=e.temperature, top_p=e.top_p, max_new_tokens=e.max_new_tokens,
-                     batch_size=e.batch_size, max_prompt_length=e.max_prompt_length)
+    s = SampleConfig(
+        n=1,
+        temperature=e.temperature,
+        top_p=e.top_p,
+        max_new_tokens=e.max_new_tokens,
+        batch_size=e.batch_size,
+        max_prompt_length=e.max_prompt_length,
+    )
     print(f"[rlaif] eval: generating {len(records)} outputs with {policy.name} ({policy.model})", flush=True)
     # a seed per policy name: two names for one model are two independent samples of it, which is
     # what "a policy against itself" means (with greedy decoding the seed does not matter)
     seeded = dataclasses.replace(cfg, seed=cfg.seed + zlib.crc32(policy.name.encode()) % 100_000)
     rows = generation.sample_records(seeded, records, partial, policy.model, s)
-    write_jsonl(final, [{"index": r["index"], "prompt": r["prompt"], "completions": r["completions"]} for r in rows])
+    write_jsonl(
+        final, [{"index": r["index"], "prompt": r["prompt"], "completions": r["completions"]} for r in rows]
+    )
     partial.unlink(missing_ok=True)
     return [r["completions"][0] for r in rows]
 
 
 def record_columns(records: list[dict]) -> dict[str, list]:
     """The prompt records' other fields as columns (gold SQL, db id, ...), for oracles and judges."""
-    keys = [k for k in dict.fromkeys(k for r in records for k in r) if k not in ("prompt", "index", "completions")]
+    keys = [
+        k for k in dict.fromkeys(k for r in records for k in r) if k not in ("prompt", "index", "completions")
+    ]
     return {k: [r.get(k) for r in records] for k in keys}
 
 
@@ -192,12 +207,21 @@ def make_labeler_judge(cfg: Config, task):
     def judge(prompts, a, b, **columns):
         rows = [{k: v[i] for k, v in columns.items()} for i in range(len(prompts))]
         gold = [task.prefer(p, x, y, **r) if needs_gold else None for p, x, y, r in zip(prompts, a, b, rows)]
-        res = [(task.execution_summary({"prompt": p, **r}, x), task.execution_summary({"prompt": p, **r}, y))
-               if show else None for p, x, y, r in zip(prompts, a, b, rows)]
-        pairs = [Pair(p, x, y, gold=g, results=e, extra=r) for p, x, y, g, e, r in zip(prompts, a, b, gold, res, rows)]
+        res = [
+            (task.execution_summary({"prompt": p, **r}, x), task.execution_summary({"prompt": p, **r}, y))
+            if show
+            else None
+            for p, x, y, r in zip(prompts, a, b, rows)
+        ]
+        pairs = [
+            Pair(p, x, y, gold=g, results=e, extra=r)
+            for p, x, y, g, e, r in zip(prompts, a, b, gold, res, rows)
+        ]
         keep = ("p_ab", "p_ba", "same_position", "problem")
-        return [{"p_a": r["p_a"], **{k: r.get(k) for k in keep if r.get(k) is not None}}
-                for r in labeler.label(pairs)]
+        return [
+            {"p_a": r["p_a"], **{k: r.get(k) for k in keep if r.get(k) is not None}}
+            for r in labeler.label(pairs)
+        ]
 
     return judge
 
@@ -219,8 +243,18 @@ def build_judges(cfg: Config, task, notes: list[str]) -> dict:
     return judges
 
 
-def judge_pair(judge, name: str, a: str, b: str, prompts: list, out_a: list[str], out_b: list[str],
-               columns: dict[str, list], folder: Path, batch_size: int) -> list[dict]:
+def judge_pair(
+    judge,
+    name: str,
+    a: str,
+    b: str,
+    prompts: list,
+    out_a: list[str],
+    out_b: list[str],
+    columns: dict[str, list],
+    folder: Path,
+    batch_size: int,
+) -> list[dict]:
     """Judgments of A's vs B's outputs, one per prompt, appended to folder/JUDGE/A__B.jsonl as made."""
     from .judges import judge_pairs
 
@@ -231,9 +265,14 @@ def judge_pair(judge, name: str, a: str, b: str, prompts: list, out_a: list[str]
         print(f"[rlaif] eval: judge {name}: {a} vs {b}, {len(todo)} pairs", flush=True)
         with JsonlAppender(path) as out:
             for k in range(0, len(todo), batch_size):
-                idx = todo[k:k + batch_size]
-                got = judge_pairs(judge, [prompts[i] for i in idx], [out_a[i] for i in idx],
-                                  [out_b[i] for i in idx], {c: [v[i] for i in idx] for c, v in columns.items()})
+                idx = todo[k : k + batch_size]
+                got = judge_pairs(
+                    judge,
+                    [prompts[i] for i in idx],
+                    [out_a[i] for i in idx],
+                    [out_b[i] for i in idx],
+                    {c: [v[i] for i in idx] for c, v in columns.items()},
+                )
                 rows = [{"index": i, **g} for i, g in zip(idx, got)]
                 out.write_many(rows)
                 done.update({r["index"]: r for r in rows})
@@ -245,9 +284,9 @@ def judge_pair(judge, name: str, a: str, b: str, prompts: list, out_a: list[str]
 
 def evaluate(cfg: Config, folder: Path, run: Run | None = None) -> dict:
     """Generate, judge and measure; return the results dict (also written to folder/results.json)."""
+    from ..tasks import resolve_records
     from . import results as R
     from .judges import oracle_scores, task_rater
-    from ..tasks import resolve_records
 
     e, notes = cfg.eval, []
     records, source = resolve_records(e.prompts, "prompt", cfg.task, "test", e.limit)
@@ -271,9 +310,19 @@ def evaluate(cfg: Config, folder: Path, run: Run | None = None) -> dict:
         rater = task_rater(task) if e.harmless == "task" and task is not None else None
         harmless = rater(prompts, outputs[p.name], **columns) if rater else None
         extra = task_evaluation(task, records, outputs[p.name])
-        summaries.append(R.policy_summary(p.name, outputs[p.name], oracle, harmless, n_boot=e.bootstrap,
-                                          seed=cfg.seed, source=p.spec, model=p.model or str(p.outputs_file),
-                                          **({"task_eval": extra} if extra else {})))
+        summaries.append(
+            R.policy_summary(
+                p.name,
+                outputs[p.name],
+                oracle,
+                harmless,
+                n_boot=e.bootstrap,
+                seed=cfg.seed,
+                source=p.spec,
+                model=p.model or str(p.outputs_file),
+                **({"task_eval": extra} if extra else {}),
+            )
+        )
     if e.harmless == "task" and task is not None and task_rater(task) is None:
         notes.append(f"harmless rate not measured: task '{cfg.task}' has no `harmless` judgment")
 
@@ -282,24 +331,51 @@ def evaluate(cfg: Config, folder: Path, run: Run | None = None) -> dict:
     comparisons, judged = [], {}
     for jname, judge in judges.items():
         for a, b in pairs_to_judge(names, baseline, e.head_to_head):
-            rows = judge_pair(judge, jname, a, b, prompts, outputs[a], outputs[b], columns,
-                              folder / "judgments", e.judge_batch_size)
+            rows = judge_pair(
+                judge,
+                jname,
+                a,
+                b,
+                prompts,
+                outputs[a],
+                outputs[b],
+                columns,
+                folder / "judgments",
+                e.judge_batch_size,
+            )
             judged[(jname, a, b)] = rows
-            comparisons.append(R.comparison(a, b, jname, [r["p_a"] for r in rows], outputs[a], outputs[b],
-                                            e.tie_margin, e.bootstrap, min(500, e.bootstrap),
-                                            e.length_feature, cfg.seed))
+            comparisons.append(
+                R.comparison(
+                    a,
+                    b,
+                    jname,
+                    [r["p_a"] for r in rows],
+                    outputs[a],
+                    outputs[b],
+                    e.tie_margin,
+                    e.bootstrap,
+                    min(500, e.bootstrap),
+                    e.length_feature,
+                    cfg.seed,
+                )
+            )
     if run:
         run.time("judge_s", time.time() - t0)
 
     return {
-        "title": e.title or f"Evaluation of {Path(cfg.out).name}", "task": cfg.task, "out": str(cfg.out),
+        "title": e.title or f"Evaluation of {Path(cfg.out).name}",
+        "task": cfg.task,
+        "out": str(cfg.out),
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "prompts": {"source": source, "n": len(records)}, "baseline": baseline,
+        "prompts": {"source": source, "n": len(records)},
+        "baseline": baseline,
         "generation": {"temperature": e.temperature, "top_p": e.top_p, "max_new_tokens": e.max_new_tokens},
         "bootstrap": f"{e.bootstrap} resamples, 95% percentile intervals over prompts",
-        "oracle_name": getattr(task, "oracle_name", None) or ("execution accuracy" if task_kind(cfg.task) == "text2sql"
-                                                               else "oracle score"),
-        "policies": summaries, "judges": list(judges), "comparisons": comparisons,
+        "oracle_name": getattr(task, "oracle_name", None)
+        or ("execution accuracy" if task_kind(cfg.task) == "text2sql" else "oracle score"),
+        "policies": summaries,
+        "judges": list(judges),
+        "comparisons": comparisons,
         "matrices": R.matrices(comparisons, names) if len(names) > 1 and comparisons else {},
         "labeler_on_eval": labeler_on_eval(judged),
         "stages": collect_stages(cfg, policies),
@@ -314,7 +390,11 @@ def task_evaluation(task, records: list[dict], outputs: list[str]) -> dict | Non
     if not supports(task, "evaluate"):
         return None
     got = task.evaluate(records, outputs)
-    keep = lambda v: isinstance(v, (int, float)) or isinstance(v, dict) and all(isinstance(x, (int, float)) for x in v.values())
+    keep = lambda v: (
+        isinstance(v, (int, float))
+        or isinstance(v, dict)
+        and all(isinstance(x, (int, float)) for x in v.values())
+    )
     return {k: v for k, v in got.items() if keep(v)} if isinstance(got, dict) else None
 
 
@@ -354,8 +434,9 @@ def collect_stages(cfg: Config, policies: list[Policy]) -> dict:
     label = {name: collect.collect_label(root) for root, name in roots.items()}
     rm = {name: collect.collect_rm(root) for root, name in roots.items()}
     rl_dirs = {p.name: p.stage_dir for p in policies if p.stage_dir and p.stage_dir.name.startswith("rl")}
-    if (Path(cfg.out) / "rl").is_dir() and not any(d.resolve() == (Path(cfg.out) / "rl").resolve()
-                                                   for d in rl_dirs.values()):
+    if (Path(cfg.out) / "rl").is_dir() and not any(
+        d.resolve() == (Path(cfg.out) / "rl").resolve() for d in rl_dirs.values()
+    ):
         rl_dirs["rl"] = Path(cfg.out) / "rl"
     return {"label": label, "rm": rm, "rl": collect.collect_rl(rl_dirs)}
 
@@ -368,7 +449,12 @@ def examples(records: list[dict], outputs: dict[str, list[str]], summaries: list
     out = []
     for i in range(min(k, len(records))):
         text = prompt_text(records[i]["prompt"])
-        out.append({"index": i, "prompt": text if len(text) < 2000 else text[:1000] + "\n[...]\n" + text[-800:],
-                    "outputs": {n: o[i] for n, o in outputs.items()},
-                    "oracle": {n: s[i] for n, s in scores.items() if s} if any(oracle.values()) else {}})
+        out.append(
+            {
+                "index": i,
+                "prompt": text if len(text) < 2000 else text[:1000] + "\n[...]\n" + text[-800:],
+                "outputs": {n: o[i] for n, o in outputs.items()},
+                "oracle": {n: s[i] for n, s in scores.items() if s} if any(oracle.values()) else {},
+            }
+        )
     return out

@@ -34,7 +34,9 @@ def oracle_judge(task) -> PairJudge:
     means "neither is better" (both right or both wrong): a decided tie, 0.5, not a failure."""
 
     def judge(prompts, a, b, **columns):
-        verdicts = (task.prefer(p, x, y, **_row_kwargs(columns, i)) for i, (p, x, y) in enumerate(zip(prompts, a, b)))
+        verdicts = (
+            task.prefer(p, x, y, **_row_kwargs(columns, i)) for i, (p, x, y) in enumerate(zip(prompts, a, b))
+        )
         return [0.5 if v is None else v for v in verdicts]
 
     return judge
@@ -72,15 +74,24 @@ def normalize(result: Any) -> dict:
     return {"p_a": None if result is None else float(result)}
 
 
-def judge_pairs(judge: PairJudge, prompts: Sequence, a: Sequence[str], b: Sequence[str],
-                columns: dict[str, list] | None = None) -> list[dict]:
+def judge_pairs(
+    judge: PairJudge,
+    prompts: Sequence,
+    a: Sequence[str],
+    b: Sequence[str],
+    columns: dict[str, list] | None = None,
+) -> list[dict]:
     """Ask `judge` about each (a, b); identical outputs are ties that never reach it."""
     columns = columns or {}
     ask = [i for i in range(len(a)) if a[i].strip() != b[i].strip()]
     out = [{"p_a": 0.5, "identical": True} for _ in a]
     if ask:
-        answers = judge([prompts[i] for i in ask], [a[i] for i in ask], [b[i] for i in ask],
-                        **{k: [v[i] for i in ask] for k, v in columns.items()})
+        answers = judge(
+            [prompts[i] for i in ask],
+            [a[i] for i in ask],
+            [b[i] for i in ask],
+            **{k: [v[i] for i in ask] for k, v in columns.items()},
+        )
         if len(answers) != len(ask):
             raise RuntimeError(f"judge returned {len(answers)} judgments for {len(ask)} pairs")
         for i, r in zip(ask, answers):

@@ -51,8 +51,13 @@ def win_rate(p_a: Sequence[float], tie_margin: float = 0.0) -> float:
     return float(o.mean()) if o.size else float("nan")
 
 
-def bootstrap_ci(values: Sequence[float], stat: Callable[[np.ndarray], np.ndarray] | None = None,
-                 n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(
+    values: Sequence[float],
+    stat: Callable[[np.ndarray], np.ndarray] | None = None,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
     """Percentile bootstrap interval of `stat` (default: the mean) over the rows of `values`.
 
     `stat` gets a (n_boot, n, ...) array of resamples and returns n_boot statistics."""
@@ -123,17 +128,24 @@ def length_feature(len_a: Sequence[float], len_b: Sequence[float], feature: str 
     raise ValueError(f"unknown length feature {feature!r}; use log_ratio or ratio")
 
 
-def length_controlled_win_rate(y: Sequence[float], len_a: Sequence[float], len_b: Sequence[float],
-                               feature: str = "log_ratio") -> dict:
+def length_controlled_win_rate(
+    y: Sequence[float], len_a: Sequence[float], len_b: Sequence[float], feature: str = "log_ratio"
+) -> dict:
     """The win rate predicted at equal lengths, with the fitted slope (how much length buys)."""
     x = length_feature(len_a, len_b, feature)
     b0, b1 = fit_logistic(x, np.asarray(y, dtype=float))
     return {"rate": float(1.0 / (1.0 + np.exp(-b0))), "intercept": b0, "slope": b1}
 
 
-def length_controlled_ci(y: Sequence[float], len_a: Sequence[float], len_b: Sequence[float],
-                         feature: str = "log_ratio", n_boot: int = 500, level: float = 0.95,
-                         seed: int = 0) -> tuple[float, float]:
+def length_controlled_ci(
+    y: Sequence[float],
+    len_a: Sequence[float],
+    len_b: Sequence[float],
+    feature: str = "log_ratio",
+    n_boot: int = 500,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
     """Bootstrap interval of the length-controlled win rate (the regression refitted per resample)."""
     y = np.asarray(y, dtype=float)
     x = length_feature(len_a, len_b, feature)
@@ -184,9 +196,13 @@ def calibration(p_a: Sequence[float], human_a: Sequence[float], bins: int = 10) 
     return {"ece": ece, "bins": rows}
 
 
-def labeler_metrics(p_a: Sequence[float], human_a: Sequence[float],
-                    slot1_first: Sequence[float] | None = None,
-                    slot1_second: Sequence[float] | None = None, bins: int = 10) -> dict:
+def labeler_metrics(
+    p_a: Sequence[float],
+    human_a: Sequence[float],
+    slot1_first: Sequence[float] | None = None,
+    slot1_second: Sequence[float] | None = None,
+    bins: int = 10,
+) -> dict:
     """Alignment, % same position (when both orders are known) and calibration, in one dict."""
     out = {"n": len(p_a), "alignment": alignment(p_a, human_a)}
     if slot1_first is not None and slot1_second is not None and len(slot1_first):

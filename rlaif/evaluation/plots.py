@@ -19,9 +19,17 @@ def _plt():
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"svg.fonttype": "none", "font.size": 10, "axes.spines.top": False,
-                         "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.25,
-                         "font.family": "sans-serif"})
+    plt.rcParams.update(
+        {
+            "svg.fonttype": "none",
+            "font.size": 10,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.alpha": 0.25,
+            "font.family": "sans-serif",
+        }
+    )
     return plt
 
 
@@ -31,11 +39,12 @@ def to_svg(fig) -> str:
     fig.savefig(buf, format="svg", bbox_inches="tight")
     plt.close(fig)
     svg = buf.getvalue()
-    svg = svg[svg.index("<svg"):]  # drop the XML declaration and DOCTYPE: it is inlined in HTML
+    svg = svg[svg.index("<svg") :]  # drop the XML declaration and DOCTYPE: it is inlined in HTML
     svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)  # creator, date: noise
     # keep the natural width (shrinking on narrow screens); the height follows from the viewBox
-    return re.sub(r'<svg ([^>]*?)width="([^"]*)" height="[^"]*"', r'<svg class="plot" style="width:\2" \1',
-                  svg, count=1)
+    return re.sub(
+        r'<svg ([^>]*?)width="([^"]*)" height="[^"]*"', r'<svg class="plot" style="width:\2" \1', svg, count=1
+    )
 
 
 def _finite(x) -> bool:
@@ -52,8 +61,15 @@ def win_rates(comparisons: list[dict]) -> str:
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.2))
     for k, c in enumerate(rows):
         y, color = len(rows) - 1 - k, PALETTE[judges.index(c["judge"]) % len(PALETTE)]
-        ax.errorbar(100 * c["win_rate"], y, xerr=[[100 * (c["win_rate"] - c["lo"])], [100 * (c["hi"] - c["win_rate"])]],
-                    fmt="o", color=color, capsize=4, label=c["judge"])
+        ax.errorbar(
+            100 * c["win_rate"],
+            y,
+            xerr=[[100 * (c["win_rate"] - c["lo"])], [100 * (c["hi"] - c["win_rate"])]],
+            fmt="o",
+            color=color,
+            capsize=4,
+            label=c["judge"],
+        )
         lc = c.get("length_controlled") or {}
         if _finite(lc.get("rate")):
             ax.plot(100 * lc["rate"], y, marker="D", mfc="white", color=color, ms=6)
@@ -102,11 +118,19 @@ def lengths(policies: list[dict]) -> str:
     fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(rows) + 1.2))
     import matplotlib
 
-    horizontal = {"orientation": "horizontal"} if tuple(map(int, matplotlib.__version__.split(".")[:2])) >= (3, 10) \
+    horizontal = (
+        {"orientation": "horizontal"}
+        if tuple(map(int, matplotlib.__version__.split(".")[:2])) >= (3, 10)
         else {"vert": False}
-    parts = ax.boxplot([p["lengths"] for p in rows][::-1], **horizontal, patch_artist=True, widths=0.5,
-                       showmeans=True, meanprops={"marker": "D", "markerfacecolor": "white",
-                                                  "markeredgecolor": "black", "markersize": 5})
+    )
+    parts = ax.boxplot(
+        [p["lengths"] for p in rows][::-1],
+        **horizontal,
+        patch_artist=True,
+        widths=0.5,
+        showmeans=True,
+        meanprops={"marker": "D", "markerfacecolor": "white", "markeredgecolor": "black", "markersize": 5},
+    )
     for k, box in enumerate(parts["boxes"][::-1]):
         box.set_facecolor(PALETTE[k % len(PALETTE)])
         box.set_alpha(0.6)
@@ -126,8 +150,14 @@ def scores(policies: list[dict], key: str, label: str) -> str:
         s, y = p[key], len(rows) - 1 - k
         ax.barh(y, 100 * s["mean"], color=PALETTE[k % len(PALETTE)], alpha=0.75, height=0.55)
         if _finite(s.get("lo")):
-            ax.errorbar(100 * s["mean"], y, xerr=[[100 * (s["mean"] - s["lo"])], [100 * (s["hi"] - s["mean"])]],
-                        fmt="none", color="black", capsize=4)
+            ax.errorbar(
+                100 * s["mean"],
+                y,
+                xerr=[[100 * (s["mean"] - s["lo"])], [100 * (s["hi"] - s["mean"])]],
+                fmt="none",
+                color="black",
+                capsize=4,
+            )
     ax.set_yticks(range(len(rows)), [p["name"] for p in reversed(rows)])
     ax.set_xlim(0, 100)
     ax.set_xlabel(f"{label}, % (95% CI)")
@@ -143,8 +173,14 @@ def reliability(bins: list[dict], title: str) -> str:
     ax.plot([0, 1], [0, 1], ls="--", color="#888", lw=1, label="perfect calibration")
     total = sum(b["count"] for b in bins)
     ax.plot([b["predicted"] for b in bins], [b["observed"] for b in bins], color=PALETTE[0], lw=1.5)
-    ax.scatter([b["predicted"] for b in bins], [b["observed"] for b in bins], color=PALETTE[0], zorder=3,
-               s=[20 + 400 * b["count"] / total for b in bins], label="labeler")
+    ax.scatter(
+        [b["predicted"] for b in bins],
+        [b["observed"] for b in bins],
+        color=PALETTE[0],
+        zorder=3,
+        s=[20 + 400 * b["count"] / total for b in bins],
+        label="labeler",
+    )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("predicted P(a preferred)")
@@ -166,7 +202,10 @@ def curves(runs: list[dict], series: str, label: str) -> str:
         ax.plot(xs, ys, color=color, alpha=0.3 if len(ys) > 20 else 1.0, lw=1)
         if len(ys) > 20:
             w = max(2, len(ys) // 20)
-            sm = [sum(ys[max(0, i - w + 1): i + 1]) / len(ys[max(0, i - w + 1): i + 1]) for i in range(len(ys))]
+            sm = [
+                sum(ys[max(0, i - w + 1) : i + 1]) / len(ys[max(0, i - w + 1) : i + 1])
+                for i in range(len(ys))
+            ]
             ax.plot(xs, sm, color=color, lw=2, label=r["name"])
         else:
             ax.lines[-1].set_label(r["name"])

@@ -25,12 +25,25 @@ def _clean(x):
     return x
 
 
-def policy_summary(name: str, outputs: Sequence[str], oracle: Sequence[float] | None = None,
-                   harmless: Sequence[float] | None = None, n_boot: int = 2000, seed: int = 0, **info) -> dict:
+def policy_summary(
+    name: str,
+    outputs: Sequence[str],
+    oracle: Sequence[float] | None = None,
+    harmless: Sequence[float] | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+    **info,
+) -> dict:
     """Per-policy numbers: output lengths, oracle score and harmless rate with intervals."""
     lengths = [len(t) for t in outputs]
-    out = {"name": name, **info, "n": len(outputs), "mean_chars": metrics.mean_length(outputs),
-           "median_chars": float(np.median(lengths)) if lengths else None, "lengths": lengths}
+    out = {
+        "name": name,
+        **info,
+        "n": len(outputs),
+        "mean_chars": metrics.mean_length(outputs),
+        "median_chars": float(np.median(lengths)) if lengths else None,
+        "lengths": lengths,
+    }
     if oracle is not None:
         out["oracle"] = metrics.rate_with_ci(oracle, n_boot=n_boot, seed=seed)
         out["oracle_scores"] = [float(x) for x in oracle]
@@ -40,9 +53,19 @@ def policy_summary(name: str, outputs: Sequence[str], oracle: Sequence[float] | 
     return _clean(out)
 
 
-def comparison(a: str, b: str, judge: str, p_a: Sequence[float | None], out_a: Sequence[str],
-               out_b: Sequence[str], tie_margin: float = 0.0, n_boot: int = 2000, lc_boot: int = 500,
-               length_feature: str = "log_ratio", seed: int = 0) -> dict:
+def comparison(
+    a: str,
+    b: str,
+    judge: str,
+    p_a: Sequence[float | None],
+    out_a: Sequence[str],
+    out_b: Sequence[str],
+    tie_margin: float = 0.0,
+    n_boot: int = 2000,
+    lc_boot: int = 500,
+    length_feature: str = "log_ratio",
+    seed: int = 0,
+) -> dict:
     """Win rate of `a` over `b` by one judge, its interval, W/T/L and the length-controlled rate.
 
     Prompts the judge failed on (p_a None or NaN) are counted in `failed` and left out of every
@@ -54,14 +77,27 @@ def comparison(a: str, b: str, judge: str, p_a: Sequence[float | None], out_a: S
     lo, hi = metrics.bootstrap_ci(o, n_boot=n_boot, seed=seed)
     la = [len(t) for t, k in zip(out_a, ok) if k]
     lb = [len(t) for t, k in zip(out_b, ok) if k]
-    res = {"a": a, "b": b, "judge": judge, "n": int(o.size), "win_rate": float(o.mean()) if o.size else None,
-           "lo": lo, "hi": hi, "wins": int((o == 1).sum()), "ties": int((o == 0.5).sum()),
-           "losses": int((o == 0).sum()), "failed": int((~ok).sum()),
-           "mean_chars_a": float(np.mean(la)) if la else None,
-           "mean_chars_b": float(np.mean(lb)) if lb else None, "outcomes": every.tolist()}
+    res = {
+        "a": a,
+        "b": b,
+        "judge": judge,
+        "n": int(o.size),
+        "win_rate": float(o.mean()) if o.size else None,
+        "lo": lo,
+        "hi": hi,
+        "wins": int((o == 1).sum()),
+        "ties": int((o == 0.5).sum()),
+        "losses": int((o == 0).sum()),
+        "failed": int((~ok).sum()),
+        "mean_chars_a": float(np.mean(la)) if la else None,
+        "mean_chars_b": float(np.mean(lb)) if lb else None,
+        "outcomes": every.tolist(),
+    }
     if o.size >= 5 and lc_boot > 0:
         lc = metrics.length_controlled_win_rate(o, la, lb, length_feature)
-        lc["lo"], lc["hi"] = metrics.length_controlled_ci(o, la, lb, length_feature, n_boot=lc_boot, seed=seed)
+        lc["lo"], lc["hi"] = metrics.length_controlled_ci(
+            o, la, lb, length_feature, n_boot=lc_boot, seed=seed
+        )
         # read at equal length, the fit extrapolates when A is longer (or shorter) almost everywhere
         a_longer = float(np.mean(np.asarray(la) > np.asarray(lb)))
         lc["a_longer"], lc["extrapolated"] = a_longer, not 0.1 <= a_longer <= 0.9
@@ -81,9 +117,13 @@ def matrices(comparisons: list[dict], names: Sequence[str]) -> dict:
     return out
 
 
-def labeler_vs_reference(p_a: Sequence[float | None], reference: Sequence[float | None],
-                         slot1_first: Sequence[float] | None = None, slot1_second: Sequence[float] | None = None,
-                         bins: int = 10) -> dict | None:
+def labeler_vs_reference(
+    p_a: Sequence[float | None],
+    reference: Sequence[float | None],
+    slot1_first: Sequence[float] | None = None,
+    slot1_second: Sequence[float] | None = None,
+    bins: int = 10,
+) -> dict | None:
     """Labeler metrics on pairs where both the labeler and the reference (oracle, humans) decided.
 
     A pair either side could not decide (None) is left out; reference ties given as 0.5 are kept for

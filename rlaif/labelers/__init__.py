@@ -33,5 +33,15 @@ def build_principle_scorer(cfg, backend=None):
     return make(cfg, backend)
 
 
-__all__ = ["Pair", "Scored", "Shown", "score_pairs", "PairwiseLabeler", "build_backend", "build_judge",
-           "build_labeler", "direct_reward_fn", "build_principle_scorer"]
+__all__ = [
+    "Pair",
+    "Scored",
+    "Shown",
+    "score_pairs",
+    "PairwiseLabeler",
+    "build_backend",
+    "build_judge",
+    "build_labeler",
+    "direct_reward_fn",
+    "build_principle_scorer",
+]

@@ -36,7 +36,9 @@ class Pair:
     extra: dict = field(default_factory=dict)
 
     def content_hash(self) -> str:
-        return hashlib.sha256(json.dumps([self.prompt, self.a, self.b], ensure_ascii=False).encode()).hexdigest()
+        return hashlib.sha256(
+            json.dumps([self.prompt, self.a, self.b], ensure_ascii=False).encode()
+        ).hexdigest()
 
 
 @dataclass
@@ -117,13 +119,29 @@ def score_pairs(judge: Judge, pairs: Sequence[Pair], orders: str = "both", kind:
         rats = [r for _, v in got for r in (v.rationales or [])]
         mass = sum(v.mass for _, v in got) / len(got)
         if any(v.score is None for _, v in got):
-            out.append({"score": None, **raw, "same_position": None, "mass": mass,
-                        "problem": "; ".join(problems) or "no verdict", "rationales": rats})
+            out.append(
+                {
+                    "score": None,
+                    **raw,
+                    "same_position": None,
+                    "mass": mass,
+                    "problem": "; ".join(problems) or "no verdict",
+                    "rationales": rats,
+                }
+            )
             continue
         a_side = [flip(v.score) if sh.swapped else v.score for sh, v in got]
         same = None
         if len(got) == 2:  # slot 1 picked in both orders, or slot 2 in both
             same = (raw["ab"] > centre) == (raw["ba"] > centre)
-        out.append({"score": sum(a_side) / len(a_side), **raw, "same_position": same, "mass": mass,
-                    "problem": "; ".join(problems) or None, "rationales": rats})
+        out.append(
+            {
+                "score": sum(a_side) / len(a_side),
+                **raw,
+                "same_position": same,
+                "mass": mass,
+                "problem": "; ".join(problems) or None,
+                "rationales": rats,
+            }
+        )
     return out

@@ -27,7 +27,9 @@ class DirectScorer:
 
     def expected(self, prompts: list[Any], responses: list[Any]) -> list[float | None]:
         """Expected 1-10 score per response (None: the labeler put no mass on the score tokens)."""
-        ps = [(self.t.user(prompt_text(p), response_text(r)), self.t.ending) for p, r in zip(prompts, responses)]
+        ps = [
+            (self.t.user(prompt_text(p), response_text(r)), self.t.ending) for p, r in zip(prompts, responses)
+        ]
         out = []
         for lp in choice_logprobs(self.backend.next_logprobs, ps, list(self.t.choices)):
             _, mass = soft_label(lp)
@@ -50,9 +52,12 @@ def build_direct_scorer(cfg: Config, backend=None) -> DirectScorer:
 
     lc = cfg.label
     if lc.backend not in ("hf", "openai"):
-        raise ValueError(f"d-RLAIF needs a language-model labeler (label.backend hf or openai), got {lc.backend!r}")
-    return DirectScorer(load_direct_template(lc.template, cfg.task), backend or build_backend(cfg),
-                        lc.min_choice_mass)
+        raise ValueError(
+            f"d-RLAIF needs a language-model labeler (label.backend hf or openai), got {lc.backend!r}"
+        )
+    return DirectScorer(
+        load_direct_template(lc.template, cfg.task), backend or build_backend(cfg), lc.min_choice_mass
+    )
 
 
 def direct_reward_fn(cfg: Config | None = None, backend=None, **label: Any) -> Callable[..., list[float]]:

@@ -11,7 +11,6 @@ All three are debiased by the same wrapper (`debias.score_pairs`); none of them 
 
 from __future__ import annotations
 
-
 from ..core.hashing import hash_unit
 from ..core.records import prompt_text
 from .debias import Scored, Shown
@@ -22,9 +21,17 @@ BOUNDED = "a choice was outside the labeler's top-K log-probs: its log-prob is a
 
 
 class LMJudge:
-    def __init__(self, template: PairTemplate, backend, cot: bool = False, cot_max_tokens: int = 512,
-                 self_consistency: int = 1, sc_temperature: float = 1.0, min_choice_mass: float = 1e-4,
-                 seed: int = 0):
+    def __init__(
+        self,
+        template: PairTemplate,
+        backend,
+        cot: bool = False,
+        cot_max_tokens: int = 512,
+        self_consistency: int = 1,
+        sc_temperature: float = 1.0,
+        min_choice_mass: float = 1e-4,
+        seed: int = 0,
+    ):
         self.t, self.backend = template, backend
         self.cot, self.cot_max_tokens = cot, cot_max_tokens
         self.k, self.sc_temperature = max(1, self_consistency), sc_temperature
@@ -40,11 +47,13 @@ class LMJudge:
             return [self._verdict([lp], None) for lp in self._logprobs([(u, self.t.ending) for u in users])]
         # 1. rationales: greedy (T=0) or, for self-consistency, k samples at T>0
         temp = 0.0 if self.k == 1 else self.sc_temperature
-        rats = self.backend.generate([(u, self.t.cot) for u in users], self.cot_max_tokens, temp, self.k, self.seed)
+        rats = self.backend.generate(
+            [(u, self.t.cot) for u in users], self.cot_max_tokens, temp, self.k, self.seed
+        )
         # 2. the rationale and the ending appended, then the "1"/"2" log-probabilities
         prompts = [(u, self.t.ending_for(r)) for u, rs in zip(users, rats) for r in rs]
         lps = self._logprobs(prompts)
-        return [self._verdict(lps[i * self.k:(i + 1) * self.k], rats[i]) for i in range(len(users))]
+        return [self._verdict(lps[i * self.k : (i + 1) * self.k], rats[i]) for i in range(len(users))]
 
     def _logprobs(self, prompts: list[tuple[str, str]]) -> list[list[float]]:
         return choice_logprobs(self.backend.next_logprobs, prompts, list(self.t.choices))
@@ -81,7 +90,9 @@ class FakeJudge:
 
     Truth is the pair's gold label; without one, a content hash decides (consistently in both orders)."""
 
-    def __init__(self, accuracy: float = 0.8, confidence: float = 0.75, position_bias: float = 0.0, seed: int = 0):
+    def __init__(
+        self, accuracy: float = 0.8, confidence: float = 0.75, position_bias: float = 0.0, seed: int = 0
+    ):
         self.accuracy, self.confidence, self.bias, self.seed = accuracy, confidence, position_bias, seed
 
     def __call__(self, shown: list[Shown]) -> list[Scored]:
@@ -89,8 +100,11 @@ class FakeJudge:
         for s in shown:
             p, a, b = prompt_text(s.prompt), s.pair.a, s.pair.b
             gold = s.gold_first
-            first_better = gold > 0.5 if gold is not None and gold != 0.5 else \
-                _unit("truth", p, s.first) > _unit("truth", p, s.second)
+            first_better = (
+                gold > 0.5
+                if gold is not None and gold != 0.5
+                else _unit("truth", p, s.first) > _unit("truth", p, s.second)
+            )
             right = _unit("right", str(self.seed), p, *sorted((a, b))) < self.accuracy
             says_first = first_better == right
             z = logit(self.confidence) * (1 if says_first else -1) + self.bias
@@ -102,6 +116,9 @@ class OracleJudge:
     """The reference label as the verdict: the RLHF arm. A pair without one gets no label."""
 
     def __call__(self, shown: list[Shown]) -> list[Scored]:
-        return [Scored(s.gold_first) if s.gold_first is not None else
-                Scored(None, problem="no oracle or human label for this pair") for s in shown]
-
+        return [
+            Scored(s.gold_first)
+            if s.gold_first is not None
+            else Scored(None, problem="no oracle or human label for this pair")
+            for s in shown
+        ]

@@ -63,15 +63,28 @@ def model_identity(name: str) -> str:
     if name in BUILTINS or not p.exists():
         return name
     files = sorted(q for q in p.rglob("*") if q.is_file())
-    return name + ":" + hashlib.sha256("".join(
-        f"{q.relative_to(p)}:{q.stat().st_size}:{int(q.stat().st_mtime)}\n" for q in files).encode()).hexdigest()[:16]
+    return (
+        name
+        + ":"
+        + hashlib.sha256(
+            "".join(
+                f"{q.relative_to(p)}:{q.stat().st_size}:{int(q.stat().st_mtime)}\n" for q in files
+            ).encode()
+        ).hexdigest()[:16]
+    )
 
 
 class PairwiseLabeler:
     """Soft labels for pairs: `label(pairs) -> [{p_a, p_ab, p_ba, same_position, ...}]`."""
 
-    def __init__(self, judge, orders: str = "both", fingerprint: str = "", cache: LabelCache | None = None,
-                 backend=None):
+    def __init__(
+        self,
+        judge,
+        orders: str = "both",
+        fingerprint: str = "",
+        cache: LabelCache | None = None,
+        backend=None,
+    ):
         self.judge, self.orders, self.fingerprint, self.cache = judge, orders, fingerprint, cache
         self.backend = backend
         self.calls = 0
@@ -89,8 +102,15 @@ class PairwiseLabeler:
             if cached is not None:
                 out[i] = cached | {"cached": True}
             elif p.a.strip() == p.b.strip():
-                out[i] = {"p_a": 0.5, "p_ab": None, "p_ba": None, "same_position": None, "tie": True,
-                          "mass": None, "problem": None}
+                out[i] = {
+                    "p_a": 0.5,
+                    "p_ab": None,
+                    "p_ba": None,
+                    "same_position": None,
+                    "tie": True,
+                    "mass": None,
+                    "problem": None,
+                }
             else:
                 todo.append(i)
         if todo:
@@ -98,9 +118,15 @@ class PairwiseLabeler:
             fresh = score_pairs(self.judge, [pairs[i] for i in todo], self.orders, kind="prob")
             new = {}
             for i, r in zip(todo, fresh):
-                lab = {"p_a": r["score"], "p_ab": r.get("ab"), "p_ba": r.get("ba"),
-                       "same_position": r["same_position"], "tie": False, "mass": r["mass"],
-                       "problem": r["problem"]}
+                lab = {
+                    "p_a": r["score"],
+                    "p_ab": r.get("ab"),
+                    "p_ba": r.get("ba"),
+                    "same_position": r["same_position"],
+                    "tie": False,
+                    "mass": r["mass"],
+                    "problem": r["problem"],
+                }
                 if r["rationales"]:
                     lab["rationales"] = r["rationales"]
                 out[i] = lab
@@ -126,13 +152,28 @@ def build_backend(cfg: Config):
     if lc.backend == "hf":
         from .backends.hf import HFBackend
 
-        key = ("hf", labeler_model(cfg), lc.dtype, cfg.model.device, lc.chat_template, lc.batch_size,
-               lc.share_prefix, cfg.model.threads)
+        key = (
+            "hf",
+            labeler_model(cfg),
+            lc.dtype,
+            cfg.model.device,
+            lc.chat_template,
+            lc.batch_size,
+            lc.share_prefix,
+            cfg.model.threads,
+        )
         if key not in _BACKENDS:
             _BACKENDS.clear()  # one labeler model in memory at a time
-            _BACKENDS[key] = HFBackend(labeler_model(cfg), lc.dtype, cfg.model.device, lc.chat_template,
-                                       lc.batch_size, lc.share_prefix, cfg.model.threads,
-                                       cfg.model.trust_remote_code)
+            _BACKENDS[key] = HFBackend(
+                labeler_model(cfg),
+                lc.dtype,
+                cfg.model.device,
+                lc.chat_template,
+                lc.batch_size,
+                lc.share_prefix,
+                cfg.model.threads,
+                cfg.model.trust_remote_code,
+            )
         return _BACKENDS[key]
     if lc.backend == "openai":
         from .backends.openai import OpenAIBackend
@@ -154,8 +195,16 @@ def build_judge(cfg: Config, backend=None):
     if lc.backend not in ("hf", "openai"):
         raise ValueError(f"label.backend: unknown {lc.backend!r}; use hf, openai, fake or oracle")
     template = load_template(lc.template, cfg.task, lc.preamble, lc.exemplars, lc.shots)
-    return LMJudge(template, backend or build_backend(cfg), lc.cot, lc.cot_max_tokens, lc.self_consistency,
-                   lc.sc_temperature, lc.min_choice_mass, cfg.seed)
+    return LMJudge(
+        template,
+        backend or build_backend(cfg),
+        lc.cot,
+        lc.cot_max_tokens,
+        lc.self_consistency,
+        lc.sc_temperature,
+        lc.min_choice_mass,
+        cfg.seed,
+    )
 
 
 def fingerprint(cfg: Config, judge=None) -> str:
@@ -166,17 +215,37 @@ def fingerprint(cfg: Config, judge=None) -> str:
         parts |= {"fake": [lc.fake.accuracy, lc.fake.confidence, lc.fake.position_bias], "seed": cfg.seed}
     elif lc.backend in ("hf", "openai"):
         t = judge.t if judge is not None else None
-        parts |= {"model": model_identity(labeler_model(cfg)), "dtype": lc.dtype, "chat": lc.chat_template,
-                  "template": [t.preamble, t.sample, t.ending, t.cot, t.choices, t.invert,
-                               [vars(e) for e in t.exemplars]] if t else None,
-                  "cot": [lc.cot, lc.cot_max_tokens, lc.self_consistency, lc.sc_temperature],
-                  "min_mass": lc.min_choice_mass, "seed": cfg.seed}
+        parts |= {
+            "model": model_identity(labeler_model(cfg)),
+            "dtype": lc.dtype,
+            "chat": lc.chat_template,
+            "template": [
+                t.preamble,
+                t.sample,
+                t.ending,
+                t.cot,
+                t.choices,
+                t.invert,
+                [vars(e) for e in t.exemplars],
+            ]
+            if t
+            else None,
+            "cot": [lc.cot, lc.cot_max_tokens, lc.self_consistency, lc.sc_temperature],
+            "min_mass": lc.min_choice_mass,
+            "seed": cfg.seed,
+        }
         if lc.backend == "openai":
             from ..serving.endpoints import as_url_list
 
             urls = sorted(as_url_list(lc.openai.base_url))  # which servers answer a request does not matter
-            parts |= {"server": [urls[0] if len(urls) == 1 else urls if urls else "", lc.openai.model,
-                                 lc.openai.api, lc.openai.top_logprobs]}
+            parts |= {
+                "server": [
+                    urls[0] if len(urls) == 1 else urls if urls else "",
+                    lc.openai.model,
+                    lc.openai.api,
+                    lc.openai.top_logprobs,
+                ]
+            }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -29,7 +29,6 @@ from ..core.config import Config
 from ..core.runs import JsonlAppender, read_done
 from ..tasks import supports
 
-
 # --------------------------------------------------------------------------- input
 
 
@@ -37,28 +36,42 @@ def record_to_pair_fields(rec: dict, where: str) -> dict:
     """{prompt, response_a, response_b, gold_p_a?, ...extras} from any accepted input record."""
     from ..core.records import RecordError, preference_to_comparison, response_text
 
-    extras = {k: v for k, v in rec.items() if k not in ("completions", "chosen", "rejected", "response_a",
-                                                         "response_b", "p_a", "index")}
+    extras = {
+        k: v
+        for k, v in rec.items()
+        if k not in ("completions", "chosen", "rejected", "response_a", "response_b", "p_a", "index")
+    }
     if "completions" in rec:
         c = rec["completions"]
         if not isinstance(c, list) or len(c) < 2:
             raise RecordError(f"{where}: a samples record needs at least 2 completions to make a pair")
         return extras | {"response_a": response_text(c[0]), "response_b": response_text(c[1])}
     if "chosen" in rec and "rejected" in rec:
-        c = preference_to_comparison({"prompt": rec["prompt"], "chosen": response_text(rec["chosen"]),
-                                      "rejected": response_text(rec["rejected"])}, balanced=True)
+        c = preference_to_comparison(
+            {
+                "prompt": rec["prompt"],
+                "chosen": response_text(rec["chosen"]),
+                "rejected": response_text(rec["rejected"]),
+            },
+            balanced=True,
+        )
         return extras | {"response_a": c["response_a"], "response_b": c["response_b"], "gold_p_a": c["p_a"]}
     if "response_a" in rec and "response_b" in rec:
-        out = extras | {"response_a": response_text(rec["response_a"]), "response_b": response_text(rec["response_b"])}
+        out = extras | {
+            "response_a": response_text(rec["response_a"]),
+            "response_b": response_text(rec["response_b"]),
+        }
         if isinstance(rec.get("p_a"), (int, float)) and "gold_p_a" not in rec:
             out["gold_p_a"] = float(rec["p_a"])
         return out
-    raise RecordError(f"{where}: expected samples (completions), comparisons (response_a, response_b) or "
-                      f"preferences (chosen, rejected); fields present: {sorted(rec)}")
+    raise RecordError(
+        f"{where}: expected samples (completions), comparisons (response_a, response_b) or "
+        f"preferences (chosen, rejected); fields present: {sorted(rec)}"
+    )
 
 
 def read_pairs(cfg: Config) -> tuple[list[dict], str]:
-    from ..core.records import RecordError, read_records
+    from ..core.records import read_records
 
     src = cfg.label.input or str(Path(cfg.out) / "sample" / "samples.jsonl")
     if not cfg.label.input and not Path(src).exists():
@@ -133,10 +146,15 @@ def attach_results(cfg: Config, rows: list[dict]) -> None:
     """text2sql: each query's execution result, shown under it (a tool-augmented labeler)."""
     task = _task(cfg)
     if not supports(task, "execution_summary"):
-        raise ValueError(f"label.execution_results needs a task that can execute responses "
-                         f"(execution_summary); task {cfg.task!r} cannot")
+        raise ValueError(
+            f"label.execution_results needs a task that can execute responses "
+            f"(execution_summary); task {cfg.task!r} cannot"
+        )
     for r in rows:
-        r["_results"] = [task.execution_summary(r, r["response_a"]), task.execution_summary(r, r["response_b"])]
+        r["_results"] = [
+            task.execution_summary(r, r["response_a"]),
+            task.execution_summary(r, r["response_b"]),
+        ]
 
 
 # --------------------------------------------------------------------------- labeling
@@ -156,7 +174,7 @@ def _chunks(rows: list[dict], cfg: Config) -> list[list[int]]:
         per = max(per, cfg.label.batch_size)
     size = [len(str(r["prompt"])) + len(r["response_a"]) + len(r["response_b"]) for r in rows]
     order = sorted(range(len(rows)), key=lambda i: (-size[i], i))
-    return [order[k:k + per] for k in range(0, len(order), per)]
+    return [order[k : k + per] for k in range(0, len(order), per)]
 
 
 def label_rows(cfg: Config, rows: list[dict], out_file: Path, scorer) -> list[dict]:
@@ -166,8 +184,14 @@ def label_rows(cfg: Config, rows: list[dict], out_file: Path, scorer) -> list[di
     done = {r["index"]: r for r in read_done(out_file)}
     chunks = _chunks(rows, cfg)
     todo = [c for c in chunks if any(i not in done for i in c)]
-    bar = tqdm(total=len(rows), desc="label", unit="pair", disable=not cfg.label.progress, dynamic_ncols=True,
-               initial=len(rows) - sum(len(c) for c in todo))
+    bar = tqdm(
+        total=len(rows),
+        desc="label",
+        unit="pair",
+        disable=not cfg.label.progress,
+        dynamic_ncols=True,
+        initial=len(rows) - sum(len(c) for c in todo),
+    )
     with JsonlAppender(out_file) as out:
         for chunk in todo:
             labs = scorer([_pair(rows[i]) for i in chunk])
@@ -185,16 +209,26 @@ def public_fields(r: dict) -> dict:
 
 def fit_label_temperature(cfg: Config, rows, labs, fit) -> tuple[float, str]:
     if cfg.label.calibration:
-        from . import build_labeler
         from ..core.records import read_records
+        from . import build_labeler
 
-        recs = [record_to_pair_fields(r, cfg.label.calibration) for r in read_records(cfg.label.calibration, "prompt")]
+        recs = [
+            record_to_pair_fields(r, cfg.label.calibration)
+            for r in read_records(cfg.label.calibration, "prompt")
+        ]
         got = build_labeler(cfg).label([_pair(r) for r in recs])
-        xs = [(g["p_a"], r.get("gold_p_a")) for r, g in zip(recs, got) if g["p_a"] is not None and not g.get("tie")]
+        xs = [
+            (g["p_a"], r.get("gold_p_a"))
+            for r, g in zip(recs, got)
+            if g["p_a"] is not None and not g.get("tie")
+        ]
         where = cfg.label.calibration
     else:
-        xs = [(lab["p_a"], r.get("gold_p_a")) for r, lab in zip(rows, labs)
-              if lab["p_a"] is not None and not lab.get("tie")]
+        xs = [
+            (lab["p_a"], r.get("gold_p_a"))
+            for r, lab in zip(rows, labs)
+            if lab["p_a"] is not None and not lab.get("tie")
+        ]
         where = "the input pairs' reference labels (in-sample)"
     xs = [(p, g) for p, g in xs if g is not None]
     return fit([p for p, _ in xs], [g for _, g in xs]), where
@@ -205,13 +239,24 @@ def label_stats(cfg: Config, backend, labs: list[dict], elapsed: float) -> dict:
     st = dict(getattr(backend, "stats", {}) or {})
     toks = st.get("prompt_tokens", 0) + st.get("generated_tokens", 0)
     lc = cfg.label
-    return {"labeler": f"{lc.backend}:{lc.model or cfg.model.name}" if lc.backend in ("hf", "openai") else lc.backend,
-            "orders": lc.orders, "cot": lc.cot, "template": lc.template or cfg.task, "preamble": lc.preamble,
-            "seconds": round(elapsed, 2), "pairs_per_s": round(len(fresh) / elapsed, 3) if fresh and elapsed else None,
-            "tokens_per_pair": round(toks / len(fresh), 1) if fresh and toks else None, "backend_stats": st}
+    return {
+        "labeler": f"{lc.backend}:{lc.model or cfg.model.name}"
+        if lc.backend in ("hf", "openai")
+        else lc.backend,
+        "orders": lc.orders,
+        "cot": lc.cot,
+        "template": lc.template or cfg.task,
+        "preamble": lc.preamble,
+        "seconds": round(elapsed, 2),
+        "pairs_per_s": round(len(fresh) / elapsed, 3) if fresh and elapsed else None,
+        "tokens_per_pair": round(toks / len(fresh), 1) if fresh and toks else None,
+        "backend_stats": st,
+    }
 
 
-def postprocess_labels(cfg: Config, rows: list[dict], labs: list[dict], stats: dict) -> tuple[list, list, dict]:
+def postprocess_labels(
+    cfg: Config, rows: list[dict], labs: list[dict], stats: dict
+) -> tuple[list, list, dict]:
     """(labeled, unlabeled, stats): labels post-processed as configured (temperature fitted when
     asked); a pair without a label is kept apart with its reason, never turned into a 50/50."""
     from .scoring import fit_temperature, postprocess
@@ -227,7 +272,11 @@ def postprocess_labels(cfg: Config, rows: list[dict], labs: list[dict], stats: d
         if lab["p_a"] is None:
             unlabeled.append(base)
             continue
-        p = lab["p_a"] if lab.get("tie") else postprocess(lab["p_a"], lc.postprocess, lc.threshold, temperature)
+        p = (
+            lab["p_a"]
+            if lab.get("tie")
+            else postprocess(lab["p_a"], lc.postprocess, lc.threshold, temperature)
+        )
         if p is None:
             dropped += 1
             continue
@@ -245,4 +294,6 @@ def score_principles(cfg: Config, rows: list[dict], out_file: Path) -> tuple[lis
         return [{"principle_scores": s} for s in scorer.score(pairs)]
 
     res = label_rows(cfg, rows, out_file, score)
-    return [public_fields(row) | {"principle_scores": x["principle_scores"]} for row, x in zip(rows, res)], scorer
+    return [
+        public_fields(row) | {"principle_scores": x["principle_scores"]} for row, x in zip(rows, res)
+    ], scorer

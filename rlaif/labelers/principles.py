@@ -19,20 +19,26 @@ from dataclasses import replace
 
 from ..core.records import prompt_text
 from .debias import Pair, Scored, Shown, score_pairs
-from .prompts import Principle, PrincipleTemplate
 from .judges import BOUNDED
+from .prompts import Principle, PrincipleTemplate
 from .scoring import NEG_INF, choice_logprobs, is_bounded, soft_label
 
 
 class PrincipleScorer:
-    def __init__(self, template: PrincipleTemplate, backend, principles: list[Principle],
-                 min_choice_mass: float = 1e-4):
+    def __init__(
+        self, template: PrincipleTemplate, backend, principles: list[Principle], min_choice_mass: float = 1e-4
+    ):
         self.t, self.backend, self.principles, self.min_mass = template, backend, principles, min_choice_mass
         self.degenerate = 0
 
     def _judge(self, shown: list[Shown]) -> list[Scored]:
-        prompts = [(self.t.user(prompt_text(s.prompt), s.first, s.second, s.pair.extra["principle"]),
-                    self.t.ending_for(s.pair.extra["principle"])) for s in shown]
+        prompts = [
+            (
+                self.t.user(prompt_text(s.prompt), s.first, s.second, s.pair.extra["principle"]),
+                self.t.ending_for(s.pair.extra["principle"]),
+            )
+            for s in shown
+        ]
         out = []
         for lp in choice_logprobs(self.backend.next_logprobs, prompts, list(self.t.choices)):
             _, mass = soft_label(lp)
@@ -50,9 +56,13 @@ class PrincipleScorer:
         n = len(self.principles)
         out = []
         for i in range(len(pairs)):
-            row = res[i * n:(i + 1) * n]
-            out.append({pr.name: ([r["ab"], r["ba"]] if r["score"] is not None else None)
-                        for pr, r in zip(self.principles, row)})
+            row = res[i * n : (i + 1) * n]
+            out.append(
+                {
+                    pr.name: ([r["ab"], r["ba"]] if r["score"] is not None else None)
+                    for pr, r in zip(self.principles, row)
+                }
+            )
         return out
 
 
@@ -62,6 +72,12 @@ def build_principle_scorer(cfg, backend=None) -> PrincipleScorer:
 
     lc = cfg.label
     if lc.backend not in ("hf", "openai"):
-        raise ValueError(f"label.mode=principles needs a language-model labeler (hf or openai), got {lc.backend!r}")
-    return PrincipleScorer(load_principle_template(), backend or build_backend(cfg), load_principles(lc.principles),
-                           lc.min_choice_mass)
+        raise ValueError(
+            f"label.mode=principles needs a language-model labeler (hf or openai), got {lc.backend!r}"
+        )
+    return PrincipleScorer(
+        load_principle_template(),
+        backend or build_backend(cfg),
+        load_principles(lc.principles),
+        lc.min_choice_mass,
+    )

@@ -22,14 +22,21 @@ import yaml
 
 TEMPLATES = Path(__file__).parent / "templates"
 BUILTIN = ("summarize", "helpful", "harmless", "text2sql")
-TASK_TEMPLATE = {"summarize": "summarize", "text2sql": "text2sql", "helpful": "helpful",
-                 "harmless": "harmless", "dialogue": "helpful", "hh": "helpful"}
+TASK_TEMPLATE = {
+    "summarize": "summarize",
+    "text2sql": "text2sql",
+    "helpful": "helpful",
+    "harmless": "harmless",
+    "dialogue": "helpful",
+    "hh": "helpful",
+}
 
 
 def fill(template: str, **values: str) -> str:
     """Substitute `{name}` for the given names only; any other brace text is left alone."""
-    return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0),
-                  template)
+    return re.sub(
+        r"\{(\w+)\}", lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template
+    )
 
 
 def _read(path: Path) -> str:
@@ -61,13 +68,18 @@ class PairTemplate:
     exemplars: list[Exemplar] = field(default_factory=list)
 
     def block(self, prompt: str, first: str, second: str, results: tuple[str, str] | None = None) -> str:
-        res = [fill(self.result_format, n=str(k + 1), result=r) for k, r in enumerate(results)] \
-            if results else ["", ""]
-        return fill(self.sample, prompt=prompt, response_1=first, response_2=second,
-                    result_1=res[0], result_2=res[1])
+        res = (
+            [fill(self.result_format, n=str(k + 1), result=r) for k, r in enumerate(results)]
+            if results
+            else ["", ""]
+        )
+        return fill(
+            self.sample, prompt=prompt, response_1=first, response_2=second, result_1=res[0], result_2=res[1]
+        )
 
-    def user(self, prompt: str, first: str, second: str, results: tuple[str, str] | None = None,
-             cot: bool = False) -> str:
+    def user(
+        self, prompt: str, first: str, second: str, results: tuple[str, str] | None = None, cot: bool = False
+    ) -> str:
         """Preamble, exemplars and the sample: everything before the ending."""
         shots = []
         for ex in self.exemplars:
@@ -89,31 +101,47 @@ def _resolve_folder(template: str, task: str) -> Path:
 
     name = template or TASK_TEMPLATE.get(task_kind(task), "")  # `spider:/d,copies=0` -> text2sql
     if not name:
-        raise ValueError(f"label.template: no built-in template for task {task!r}; set label.template "
-                         f"to one of {', '.join(BUILTIN)} or to a template folder")
+        raise ValueError(
+            f"label.template: no built-in template for task {task!r}; set label.template "
+            f"to one of {', '.join(BUILTIN)} or to a template folder"
+        )
     folder = TEMPLATES / name if name in BUILTIN else Path(name)
     if not (folder / "sample.txt").exists():
-        raise FileNotFoundError(f"label.template: {folder} is not a template folder (needs sample.txt, "
-                                f"ending.txt, base.txt/detailed.txt, cot.txt); built-ins: {', '.join(BUILTIN)}")
+        raise FileNotFoundError(
+            f"label.template: {folder} is not a template folder (needs sample.txt, "
+            f"ending.txt, base.txt/detailed.txt, cot.txt); built-ins: {', '.join(BUILTIN)}"
+        )
     return folder
 
 
-def load_template(template: str = "", task: str = "summarize", preamble: str = "detailed",
-                  exemplars: str = "", shots: int = 0) -> PairTemplate:
+def load_template(
+    template: str = "",
+    task: str = "summarize",
+    preamble: str = "detailed",
+    exemplars: str = "",
+    shots: int = 0,
+) -> PairTemplate:
     folder = _resolve_folder(template, task)
-    meta = yaml.safe_load((folder / "template.yaml").read_text()) if (folder / "template.yaml").exists() else {}
+    meta = (
+        yaml.safe_load((folder / "template.yaml").read_text()) if (folder / "template.yaml").exists() else {}
+    )
     if preamble in ("base", "detailed", "openai"):
         pre = _read(folder / ("base.txt" if preamble == "base" else "detailed.txt"))
     elif Path(preamble).exists():
         pre = _read(Path(preamble))
     else:
         raise FileNotFoundError(f"label.preamble: {preamble!r} is neither base, detailed nor a file")
-    t = PairTemplate(name=folder.name, preamble=pre, sample=_read(folder / "sample.txt"),
-                     ending=_read(folder / "ending.txt"), cot=_read(folder / "cot.txt"),
-                     choices=tuple(str(c) for c in meta.get("choices", ("1", "2"))),
-                     invert=bool(meta.get("invert", False)),
-                     result_format=meta.get("result_format", "\nResult {n} - {result}"),
-                     subject=meta.get("direct_subject", "response"))
+    t = PairTemplate(
+        name=folder.name,
+        preamble=pre,
+        sample=_read(folder / "sample.txt"),
+        ending=_read(folder / "ending.txt"),
+        cot=_read(folder / "cot.txt"),
+        choices=tuple(str(c) for c in meta.get("choices", ("1", "2"))),
+        invert=bool(meta.get("invert", False)),
+        result_format=meta.get("result_format", "\nResult {n} - {result}"),
+        subject=meta.get("direct_subject", "response"),
+    )
     if exemplars and shots:
         t.exemplars = read_exemplars(exemplars)[:shots]
     return t
@@ -126,8 +154,15 @@ def read_exemplars(path: str) -> list[Exemplar]:
             continue
         rec = json.loads(line)
         try:
-            out.append(Exemplar(rec["prompt"], rec["response_1"], rec["response_2"], int(rec["preferred"]),
-                                rec.get("rationale", "")))
+            out.append(
+                Exemplar(
+                    rec["prompt"],
+                    rec["response_1"],
+                    rec["response_2"],
+                    int(rec["preferred"]),
+                    rec.get("rationale", ""),
+                )
+            )
         except KeyError as e:
             raise ValueError(f"{path}:{i}: exemplar field {e} is missing") from None
         if out[-1].preferred not in (1, 2):
@@ -148,8 +183,13 @@ class DirectTemplate:
     choices: tuple[str, ...] = tuple(str(i) for i in range(1, 11))
 
     def user(self, prompt: str, response: str) -> str:
-        return fill(self.text, prompt=prompt, response=response, subject=self.subject,
-                    Subject=self.subject.capitalize())
+        return fill(
+            self.text,
+            prompt=prompt,
+            response=response,
+            subject=self.subject,
+            Subject=self.subject.capitalize(),
+        )
 
 
 def load_direct_template(template: str = "", task: str = "summarize") -> DirectTemplate:
@@ -159,7 +199,11 @@ def load_direct_template(template: str = "", task: str = "summarize") -> DirectT
         subject = "response"
     folder = Path(template) if template and template not in BUILTIN else TEMPLATES
     text = folder / "direct.txt" if (folder / "direct.txt").exists() else TEMPLATES / "direct.txt"
-    end = folder / "direct_ending.txt" if (folder / "direct_ending.txt").exists() else TEMPLATES / "direct_ending.txt"
+    end = (
+        folder / "direct_ending.txt"
+        if (folder / "direct_ending.txt").exists()
+        else TEMPLATES / "direct_ending.txt"
+    )
     return DirectTemplate(_read(text), _read(end), subject)
 
 
@@ -179,8 +223,14 @@ class PrincipleTemplate:
     choices: tuple[str, str] = ("a", "b")
 
     def user(self, prompt: str, first: str, second: str, p: Principle) -> str:
-        return fill(self.text, prompt=prompt, response_a=first, response_b=second, name=p.name,
-                    definition=p.definition)
+        return fill(
+            self.text,
+            prompt=prompt,
+            response_a=first,
+            response_b=second,
+            name=p.name,
+            definition=p.definition,
+        )
 
     def ending_for(self, p: Principle) -> str:
         return fill(self.ending, name=p.name)
@@ -188,12 +238,18 @@ class PrincipleTemplate:
 
 def load_principles(path: str = "") -> list[Principle]:
     """Principles from YAML: a list of {name, definition, weight}, or {principles: [...]}."""
-    src = Path(path) if path else Path(__file__).parent.parent / "principles" / "default.yaml"  # SALMON's list
+    src = (
+        Path(path) if path else Path(__file__).parent.parent / "principles" / "default.yaml"
+    )  # SALMON's list
     data = yaml.safe_load(src.read_text(encoding="utf-8"))
     if isinstance(data, dict):
         data = data.get("principles", data.get("rm", []))
-    out = [Principle(str(d["name"]), str(d.get("definition", d.get("description", ""))),
-                     float(d.get("weight", 1.0))) for d in data]
+    out = [
+        Principle(
+            str(d["name"]), str(d.get("definition", d.get("description", ""))), float(d.get("weight", 1.0))
+        )
+        for d in data
+    ]
     if not out:
         raise ValueError(f"{src}: no principles")
     return out

@@ -36,18 +36,25 @@ def quality_report(rows: list[dict], unlabeled: list[dict], stats: dict) -> dict
     p = [r["p_a_raw"] for r in gold_rows]
     both = [r for r in scored if r.get("same_position") is not None]
     rep = {
-        "pairs": len(rows) + len(unlabeled), "labeled": len(rows), "ties": len(rows) - len(scored),
-        "unlabeled": len(unlabeled), "cached": sum(1 for r in rows if r.get("cached")),
+        "pairs": len(rows) + len(unlabeled),
+        "labeled": len(rows),
+        "ties": len(rows) - len(scored),
+        "unlabeled": len(unlabeled),
+        "cached": sum(1 for r in rows if r.get("cached")),
         "problems": _count([u.get("problem") or "unknown" for u in unlabeled]),
         "with_reference": len(gold_rows),
         "alignment": alignment(p, gold),
-        "alignment_one_order": alignment([r["p_ab"] for r in gold_rows if r.get("p_ab") is not None],
-                                         [r["gold_p_a"] for r in gold_rows if r.get("p_ab") is not None]),
+        "alignment_one_order": alignment(
+            [r["p_ab"] for r in gold_rows if r.get("p_ab") is not None],
+            [r["gold_p_a"] for r in gold_rows if r.get("p_ab") is not None],
+        ),
         "alignment_by_confidence": alignment_by_confidence(p, gold) if gold_rows else {},
         "ece": expected_calibration_error(p, gold),
         "same_position": (sum(r["same_position"] for r in both) / len(both)) if both else None,
         "mean_confidence": (sum(abs(r["p_a_raw"] - 0.5) for r in scored) / len(scored)) if scored else None,
-        "p_a_range": [min(r["p_a_raw"] for r in scored), max(r["p_a_raw"] for r in scored)] if scored else None,
+        "p_a_range": [min(r["p_a_raw"] for r in scored), max(r["p_a_raw"] for r in scored)]
+        if scored
+        else None,
         "mean_choice_mass": _mean([r["mass"] for r in scored if r.get("mass") is not None]),
         "chance_band": chance_band(len(gold_rows)),
     } | stats
@@ -73,24 +80,32 @@ def verdict(rep: dict) -> list[str]:
     a, n = rep.get("alignment"), rep.get("with_reference", 0)
     if a is not None:
         if abs(a - 0.5) <= rep["chance_band"]:
-            out.append(f"Alignment {_pct(a)} on {n} pairs is within chance (50% +/- {_pct(rep['chance_band'])}): "
-                       f"these labels carry no measurable signal. Use a stronger labeler, the execution "
-                       f"results (text2sql), or the oracle.")
+            out.append(
+                f"Alignment {_pct(a)} on {n} pairs is within chance (50% +/- {_pct(rep['chance_band'])}): "
+                f"these labels carry no measurable signal. Use a stronger labeler, the execution "
+                f"results (text2sql), or the oracle."
+            )
         elif a < 0.5:
             out.append(f"Alignment {_pct(a)} is below chance: check the template (is the label inverted?).")
         else:
-            out.append(f"Alignment {_pct(a)} on {n} pairs (paper: 78.0% PaLM 2 L, 62.7% XS; humans agree "
-                       f"73-77% with each other).")
+            out.append(
+                f"Alignment {_pct(a)} on {n} pairs (paper: 78.0% PaLM 2 L, 62.7% XS; humans agree "
+                f"73-77% with each other)."
+            )
     sp = rep.get("same_position")
     if sp is not None and sp > 0.5:
-        out.append(f"The labeler picked the same slot in both orders for {_pct(sp)} of pairs (paper: 18% L, "
-                   f"56% XS): most of its one-order preference is position, which the two-order average "
-                   f"cancels; do not label with orders=one.")
+        out.append(
+            f"The labeler picked the same slot in both orders for {_pct(sp)} of pairs (paper: 18% L, "
+            f"56% XS): most of its one-order preference is position, which the two-order average "
+            f"cancels; do not label with orders=one."
+        )
     mc = rep.get("mean_confidence")
     if mc is not None and mc < 0.1:
-        out.append(f"Labels are nearly flat (mean |p_a - 0.5| = {mc:.3f}); a reward model trained on them "
-                   f"learns little. Consider label.postprocess=temperature (fitted on reference labels) "
-                   f"or threshold.")
+        out.append(
+            f"Labels are nearly flat (mean |p_a - 0.5| = {mc:.3f}); a reward model trained on them "
+            f"learns little. Consider label.postprocess=temperature (fitted on reference labels) "
+            f"or threshold."
+        )
     if rep.get("unlabeled"):
         out.append(f"{rep['unlabeled']} pairs got no label ({rep['problems']}); they are in unlabeled.jsonl.")
     return out
@@ -103,20 +118,26 @@ def write_report(rep: dict, folder: Path) -> None:
 
 def markdown(rep: dict) -> str:
     conf = rep.get("alignment_by_confidence") or {}
-    lines = ["# Labeler quality report", "",
-             f"Labeler: `{rep.get('labeler', '?')}`, orders: {rep.get('orders', '?')}, "
-             f"CoT: {rep.get('cot', False)}", "",
-             *[f"- {v}" for v in rep["verdict"]], "",
-             "| metric | value | paper (Lee et al.) |", "|---|---|---|",
-             f"| pairs labeled / total | {rep['labeled']} / {rep['pairs']} (ties {rep['ties']}, cached "
-             f"{rep['cached']}) | |",
-             f"| alignment with reference labels ({rep['with_reference']} pairs) | {_pct(rep['alignment'])} | "
-             f"78.0% L, 73.8% S, 62.7% XS |",
-             f"| alignment, one order only | {_pct(rep['alignment_one_order'])} | |",
-             *[f"| alignment, most confident {k[4:]} | {_pct(v)} | |" for k, v in conf.items() if k != "top_100%"],
-             f"| % same position preferred | {_pct(rep['same_position'])} | 18% L, 21% S, 56% XS |",
-             f"| expected calibration error | {_num(rep['ece'])} | |",
-             f"| mean confidence \\|p_a - 0.5\\| | {_num(rep['mean_confidence'])} | |",
-             f"| tokens per pair | {rep.get('tokens_per_pair') or 'n/a'} | |",
-             f"| pairs/s | {rep.get('pairs_per_s', 'n/a')} | |"]
+    lines = [
+        "# Labeler quality report",
+        "",
+        f"Labeler: `{rep.get('labeler', '?')}`, orders: {rep.get('orders', '?')}, "
+        f"CoT: {rep.get('cot', False)}",
+        "",
+        *[f"- {v}" for v in rep["verdict"]],
+        "",
+        "| metric | value | paper (Lee et al.) |",
+        "|---|---|---|",
+        f"| pairs labeled / total | {rep['labeled']} / {rep['pairs']} (ties {rep['ties']}, cached "
+        f"{rep['cached']}) | |",
+        f"| alignment with reference labels ({rep['with_reference']} pairs) | {_pct(rep['alignment'])} | "
+        f"78.0% L, 73.8% S, 62.7% XS |",
+        f"| alignment, one order only | {_pct(rep['alignment_one_order'])} | |",
+        *[f"| alignment, most confident {k[4:]} | {_pct(v)} | |" for k, v in conf.items() if k != "top_100%"],
+        f"| % same position preferred | {_pct(rep['same_position'])} | 18% L, 21% S, 56% XS |",
+        f"| expected calibration error | {_num(rep['ece'])} | |",
+        f"| mean confidence \\|p_a - 0.5\\| | {_num(rep['mean_confidence'])} | |",
+        f"| tokens per pair | {rep.get('tokens_per_pair') or 'n/a'} | |",
+        f"| pairs/s | {rep.get('pairs_per_s', 'n/a')} | |",
+    ]
     return "\n".join(lines) + "\n"

@@ -23,9 +23,7 @@ from typing import Callable, Sequence
 
 from ..algos.calibration import alignment, confidence_reliability
 
-
 NEG_INF = float("-inf")
-
 
 
 class Bounded(float):
@@ -70,13 +68,20 @@ def choice_logprobs(next_logprobs: NextLogprobs, texts: list[str], choices: list
     Works level by level: level 0 asks every text for the single-token prefixes of all choices; a
     choice not finished by one token asks again with the consumed prefix appended (one batched call
     per level, so "1".."10" on a digit-splitting tokenizer costs two calls, not eleven)."""
-    reach: dict[tuple[int, str], float] = {}   # P(output reaches a token boundary right after s)
+    reach: dict[tuple[int, str], float] = {}  # P(output reaches a token boundary right after s)
     onward: dict[tuple[int, str], float] = {}  # of that, the mass continuing towards a longer choice
-    bounded: set[int] = set()                  # texts where some log-prob was only a bound
+    bounded: set[int] = set()  # texts where some log-prob was only a bound
     frontier = [(i, "") for i in range(len(texts))]
     while frontier:
-        targets = sorted({c[len(d):k] for _, d in frontier for c in choices if c.startswith(d)
-                          for k in range(len(d) + 1, len(c) + 1)})
+        targets = sorted(
+            {
+                c[len(d) : k]
+                for _, d in frontier
+                for c in choices
+                if c.startswith(d)
+                for k in range(len(d) + 1, len(c) + 1)
+            }
+        )
         dists = next_logprobs([texts[i] for i, _ in frontier], [d for _, d in frontier], targets)
         nxt = set()
         for (i, done), dist in zip(frontier, dists):
@@ -159,18 +164,22 @@ def postprocess(p_a: float, how: str, threshold: float = 0.0, temperature: float
 # --------------------------------------------------------------------------- quality metrics
 
 
-def expected_calibration_error(p: Sequence[float], gold: Sequence[float | None], bins: int = 10) -> float | None:
+def expected_calibration_error(
+    p: Sequence[float], gold: Sequence[float | None], bins: int = 10
+) -> float | None:
     """ECE of the argmax choice: |accuracy - confidence| per confidence bin, weighted by bin size
     (`algos.calibration.confidence_reliability`); None without a pair to score."""
     ece, table = confidence_reliability(p, gold, bins)
     return ece if table else None
 
 
-def alignment_by_confidence(p: Sequence[float], gold: Sequence[float | None],
-                            shares: Sequence[float] = (0.25, 0.5, 1.0)) -> dict[str, float | None]:
+def alignment_by_confidence(
+    p: Sequence[float], gold: Sequence[float | None], shares: Sequence[float] = (0.25, 0.5, 1.0)
+) -> dict[str, float | None]:
     """Alignment of the most confident share of pairs: small labelers are flat but ranked usefully."""
-    rows = sorted(((abs(x - 0.5), x, g) for x, g in zip(p, gold) if g is not None and g != 0.5),
-                  key=lambda r: -r[0])
+    rows = sorted(
+        ((abs(x - 0.5), x, g) for x, g in zip(p, gold) if g is not None and g != 0.5), key=lambda r: -r[0]
+    )
     out = {}
     for s in shares:
         k = max(1, round(len(rows) * s)) if rows else 0

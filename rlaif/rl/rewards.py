@@ -40,6 +40,7 @@ def register(name: str):
     def deco(factory):
         SOURCES[name] = factory
         return factory
+
     return deco
 
 
@@ -62,8 +63,10 @@ def import_object(spec: str):
 def _default_rm_path(cfg) -> str:
     p = Path(cfg.out) / "rm" if cfg is not None else Path("rm")
     if not p.exists():
-        raise RewardError(f"reward source needs a reward model: none at {p} (run `rlaif rm` first, "
-                          f"or give the source a `path:` to an RM folder or an http:// URL)")
+        raise RewardError(
+            f"reward source needs a reward model: none at {p} (run `rlaif rm` first, "
+            f"or give the source a `path:` to an RM folder or an http:// URL)"
+        )
     return str(p)
 
 
@@ -72,8 +75,9 @@ def _lazy(module: str, attr: str, what: str):
     try:
         return getattr(importlib.import_module(module), attr)
     except (ModuleNotFoundError, AttributeError) as e:
-        raise RewardError(f"reward source {what!r} needs {module}.{attr}, which is not available "
-                          f"in this installation ({e})") from None
+        raise RewardError(
+            f"reward source {what!r} needs {module}.{attr}, which is not available in this installation ({e})"
+        ) from None
 
 
 @register("oracle")
@@ -107,7 +111,9 @@ def salmon_source(cfg=None, path: str = "", principles: str = "", **kwargs: Any)
     """A principle-following RM; `principles` (a YAML file) replaces the set it was trained with,
     which is how a discovered reward hack is fixed without new labels (METHOD §7)."""
     reward_fn = _lazy("rlaif.rm.model", "reward_fn", "salmon")
-    return reward_fn(path or _default_rm_path(cfg), **({"principles": principles} if principles else {}), **kwargs)
+    return reward_fn(
+        path or _default_rm_path(cfg), **({"principles": principles} if principles else {}), **kwargs
+    )
 
 
 @register("direct")
@@ -134,9 +140,13 @@ def source_options(name: str) -> set[str] | None:
     import inspect
 
     def params(*fns) -> set[str]:
-        return {p for f in fns for p, v in inspect.signature(f).parameters.items()
-                if v.kind not in (v.VAR_KEYWORD, v.VAR_POSITIONAL)} - {"self", "cls", "cfg", "model",
-                                                                           "tokenizer", "meta", "source"}
+        return {
+            p
+            for f in fns
+            for p, v in inspect.signature(f).parameters.items()
+            if v.kind not in (v.VAR_KEYWORD, v.VAR_POSITIONAL)
+        } - {"self", "cls", "cfg", "model", "tokenizer", "meta", "source"}
+
     if name in ("rm", "salmon"):
         from ..rm.model import RemoteRewardModel, RewardModel
 
@@ -153,8 +163,10 @@ def source_options(name: str) -> set[str] | None:
 def check_spec(spec: Any, where: str) -> None:
     """A reward entry's source, weight and option names, checked before anything is built."""
     if not isinstance(spec, dict) or "source" not in spec:
-        raise RewardError(f"{where}: a reward entry must be a mapping with a 'source' key, got {spec!r} "
-                          f"(sources: {', '.join(SOURCES)})")
+        raise RewardError(
+            f"{where}: a reward entry must be a mapping with a 'source' key, got {spec!r} "
+            f"(sources: {', '.join(SOURCES)})"
+        )
     name = spec["source"]
     if name not in SOURCES:
         raise RewardError(f"{where}: unknown reward source {name!r}; known: {', '.join(SOURCES)}")
@@ -164,10 +176,13 @@ def check_spec(spec: Any, where: str) -> None:
     allowed = source_options(name)
     extra = sorted(set(spec) - {"source", "weight", "name"} - (allowed or set()))
     if allowed is not None and extra:
-        raise RewardError(f"{where}: reward source {name!r} has no option {extra[0]!r}; its options: "
-                          f"{', '.join(sorted(allowed))}")
-    if name == "python" and not (isinstance(spec.get("function"), str) and ":" in spec["function"]
-                                 or callable(spec.get("function"))):
+        raise RewardError(
+            f"{where}: reward source {name!r} has no option {extra[0]!r}; its options: "
+            f"{', '.join(sorted(allowed))}"
+        )
+    if name == "python" and not (
+        isinstance(spec.get("function"), str) and ":" in spec["function"] or callable(spec.get("function"))
+    ):
         raise RewardError(f"{where}: reward source 'python' needs function: 'package.module:function'")
 
 
@@ -180,8 +195,10 @@ class Source:
 
 def build_source(spec: dict, cfg=None) -> Source:
     if not isinstance(spec, dict) or "source" not in spec:
-        raise RewardError(f"a reward entry must be a mapping with a 'source' key, got {spec!r} "
-                          f"(sources: {', '.join(SOURCES)})")
+        raise RewardError(
+            f"a reward entry must be a mapping with a 'source' key, got {spec!r} "
+            f"(sources: {', '.join(SOURCES)})"
+        )
     opts = dict(spec)
     name, weight, label = opts.pop("source"), opts.pop("weight", 1.0), opts.pop("name", None)
     if name not in SOURCES:
@@ -206,9 +223,13 @@ class CombinedReward:
             raise RewardError(f"reward sources need distinct names, got {labels}; add `name:` to each")
         self.sources = sources
 
-    def __call__(self, prompts: list, completions: list[str], **kw: list) -> tuple[list[float], dict[str, list[float]]]:
-        parts = {s.label: check_rewards(s.label, s.fn(prompts, completions, **kw), completions)
-                 for s in self.sources}
+    def __call__(
+        self, prompts: list, completions: list[str], **kw: list
+    ) -> tuple[list[float], dict[str, list[float]]]:
+        parts = {
+            s.label: check_rewards(s.label, s.fn(prompts, completions, **kw), completions)
+            for s in self.sources
+        }
         totals = [sum(s.weight * parts[s.label][i] for s in self.sources) for i in range(len(completions))]
         return totals, parts
 
@@ -216,13 +237,17 @@ class CombinedReward:
 def check_rewards(label: str, values: Any, completions: list[str]) -> list[float]:
     values = list(values)
     if len(values) != len(completions):
-        raise RewardError(f"reward source {label!r} returned {len(values)} rewards for {len(completions)} completions")
+        raise RewardError(
+            f"reward source {label!r} returned {len(values)} rewards for {len(completions)} completions"
+        )
     out = []
     for i, v in enumerate(values):
         v = float("nan") if v is None else float(v)
         if not math.isfinite(v):
-            raise RewardError(f"reward source {label!r} returned {v} for completion {i} "
-                              f"({completions[i][:80]!r}); stopping before it reaches the policy")
+            raise RewardError(
+                f"reward source {label!r} returned {v} for completion {i} "
+                f"({completions[i][:80]!r}); stopping before it reaches the policy"
+            )
         out.append(v)
     return out
 
@@ -249,7 +274,9 @@ def reward_inputs(specs: list, cfg) -> list[tuple[str, str, str]]:
         elif src == "direct":
             backend = opts.get("backend", cfg.label.backend)
             if backend == "hf":
-                out.append((key + ":labeler", "model", opts.get("model") or cfg.label.model or cfg.model.name))
+                out.append(
+                    (key + ":labeler", "model", opts.get("model") or cfg.label.model or cfg.model.name)
+                )
         elif src == "python" and isinstance(opts.get("function"), str):
             module = opts["function"].partition(":")[0]
             try:

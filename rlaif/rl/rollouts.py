@@ -29,12 +29,12 @@ from ..generation import generate_texts, left_pad
 
 @dataclass
 class Rollout:
-    texts: list[str]        # (N,) decoded completions; row i*n + j is prompt i's j-th sample
-    prompt_ids: Any         # (N, P) left-padded
-    prompt_mask: Any        # (N, P)
-    response_ids: Any       # (N, R) right-padded
-    response_mask: Any      # (N, R) float, 1 up to and including the stop token
-    ended: Any              # (N,) bool: stopped on a stop token within max_new_tokens
+    texts: list[str]  # (N,) decoded completions; row i*n + j is prompt i's j-th sample
+    prompt_ids: Any  # (N, P) left-padded
+    prompt_mask: Any  # (N, P)
+    response_ids: Any  # (N, R) right-padded
+    response_mask: Any  # (N, R) float, 1 up to and including the stop token
+    ended: Any  # (N,) bool: stopped on a stop token within max_new_tokens
 
     @property
     def n_tokens(self) -> int:
@@ -52,7 +52,9 @@ def response_mask(response_ids, stop_ids: list[int]):
 
     is_stop = torch.isin(response_ids, torch.tensor(stop_ids, device=response_ids.device))
     ended = is_stop.any(-1)
-    first = torch.where(ended, is_stop.int().argmax(-1), torch.full_like(ended, response_ids.size(1), dtype=torch.long))
+    first = torch.where(
+        ended, is_stop.int().argmax(-1), torch.full_like(ended, response_ids.size(1), dtype=torch.long)
+    )
     pos = torch.arange(response_ids.size(1), device=response_ids.device)[None]
     return (pos <= first[:, None]).float(), ended
 
@@ -60,8 +62,16 @@ def response_mask(response_ids, stop_ids: list[int]):
 class HFRollout:
     """Sampling from the policy in this process (`generate_texts`, KV cache)."""
 
-    def __init__(self, model, tokenizer, temperature: float, top_p: float, max_new_tokens: int,
-                 max_prompt_length: int = 1024, autocast: Callable | None = None):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        temperature: float,
+        top_p: float,
+        max_new_tokens: int,
+        max_prompt_length: int = 1024,
+        autocast: Callable | None = None,
+    ):
         self.model, self.tok = model, tokenizer
         self.temperature, self.top_p, self.max_new_tokens = temperature, top_p, max_new_tokens
         self.max_prompt_length = max_prompt_length
@@ -74,15 +84,25 @@ class HFRollout:
 
         with self.autocast() if self.autocast else contextlib.nullcontext():
             texts, out, width = generate_texts(
-                self.model, self.tok, prompt_texts, n, self.temperature, self.top_p, self.max_new_tokens,
-                seed=seed, max_prompt_length=self.max_prompt_length, return_ids=True)
-        enc = [encode_prompt(self.tok, t)[-self.max_prompt_length:] for t in prompt_texts]
+                self.model,
+                self.tok,
+                prompt_texts,
+                n,
+                self.temperature,
+                self.top_p,
+                self.max_new_tokens,
+                seed=seed,
+                max_prompt_length=self.max_prompt_length,
+                return_ids=True,
+            )
+        enc = [encode_prompt(self.tok, t)[-self.max_prompt_length :] for t in prompt_texts]
         ids, pmask = left_pad([e for e in enc for _ in range(n)], self.tok.pad_token_id)
         assert ids.size(1) == width and bool((out[:, :width].cpu() == ids).all()), "prompt ids drifted"
         resp = out[:, width:]
         mask, ended = response_mask(resp, stop_token_ids(self.tok, self.model))
-        return Rollout([t for group in texts for t in group], ids.to(out.device), pmask.to(out.device),
-                       resp, mask, ended)
+        return Rollout(
+            [t for group in texts for t in group], ids.to(out.device), pmask.to(out.device), resp, mask, ended
+        )
 
     def sync(self, model) -> None:  # same object: nothing to push
         pass
@@ -91,14 +111,29 @@ class HFRollout:
 class OpenAIRollout:
     """Completions from an OpenAI-compatible server (`/v1/completions` with prompt lists)."""
 
-    def __init__(self, tokenizer, base_url, model_name: str, temperature: float, top_p: float,
-                 max_new_tokens: int, max_prompt_length: int = 1024, client: Any = None,
-                 sync_fn: Callable | None = None, api_key: str = "EMPTY", concurrency: int = 8):
+    def __init__(
+        self,
+        tokenizer,
+        base_url,
+        model_name: str,
+        temperature: float,
+        top_p: float,
+        max_new_tokens: int,
+        max_prompt_length: int = 1024,
+        client: Any = None,
+        sync_fn: Callable | None = None,
+        api_key: str = "EMPTY",
+        concurrency: int = 8,
+    ):
         from ..serving.endpoints import EndpointPool
 
         # an injected client (sync or async) stands in for the server(s)
-        self.pool = EndpointPool(base_url or "injected", api_key, concurrency=concurrency,
-                                 client_factory=(lambda url: client) if client is not None else None)
+        self.pool = EndpointPool(
+            base_url or "injected",
+            api_key,
+            concurrency=concurrency,
+            client_factory=(lambda url: client) if client is not None else None,
+        )
         self.tok, self.model_name = tokenizer, model_name
         self.temperature, self.top_p, self.max_new_tokens = temperature, top_p, max_new_tokens
         self.max_prompt_length, self.sync_fn = max_prompt_length, sync_fn
@@ -107,12 +142,19 @@ class OpenAIRollout:
         import torch
 
         from ..core.models import encode_prompt, stop_token_ids
-
         from ..serving.endpoints import complete
 
-        enc = [encode_prompt(self.tok, t)[-self.max_prompt_length:] for t in prompt_texts]
-        outs = complete(self.pool, self.model_name, [self.tok.decode(e) for e in enc], n, self.temperature,
-                        self.top_p, self.max_new_tokens, seed)
+        enc = [encode_prompt(self.tok, t)[-self.max_prompt_length :] for t in prompt_texts]
+        outs = complete(
+            self.pool,
+            self.model_name,
+            [self.tok.decode(e) for e in enc],
+            n,
+            self.temperature,
+            self.top_p,
+            self.max_new_tokens,
+            seed,
+        )
         choices = [c for group in outs for c in group]  # (text, finish_reason); row = prompt * n + sample
         stop = stop_token_ids(self.tok)
         rows, texts = [], []

@@ -107,7 +107,7 @@ def trunk_hidden(lm, ids, attn, R: int):
     """Last hidden states of a causal LM's decoder at the positions that predict the last R tokens."""
     pos = (attn.cumsum(-1) - 1).clamp(min=0)
     out = lm.get_decoder()(input_ids=ids, attention_mask=attn, position_ids=pos, use_cache=False)
-    return out.last_hidden_state[:, -R - 1:-1]
+    return out.last_hidden_state[:, -R - 1 : -1]
 
 
 class Trainer:
@@ -152,7 +152,9 @@ class Trainer:
         # rows per forward: the fused update keeps prompt groups whole; the reference is scored in
         # the same chunks, since a different batch shape changes the float rounding and the KL at
         # step 0 would no longer be exactly 0
-        self.chunk = max(self.n, rl.micro_batch_size // self.n * self.n) if self.fused else rl.micro_batch_size
+        self.chunk = (
+            max(self.n, rl.micro_batch_size // self.n * self.n) if self.fused else rl.micro_batch_size
+        )
 
     def _frozen(self, path: str):
         from ..core.models import load_causal_lm
@@ -165,7 +167,9 @@ class Trainer:
     def critic_params(self):
         if self.value_head is None:
             return []
-        trunk = [p for p in self.critic_lm.parameters() if p.requires_grad] if self.critic_lm is not None else []
+        trunk = (
+            [p for p in self.critic_lm.parameters() if p.requires_grad] if self.critic_lm is not None else []
+        )
         return trunk + list(self.value_head.parameters())
 
     def _optimizer(self):
@@ -201,7 +205,7 @@ class Trainer:
         old, ref, values = [], [], []
         with torch.no_grad(), self.autocast():
             for s in range(0, ids.size(0), mbs):
-                i, a, r = ids[s:s + mbs], attn[s:s + mbs], resp[s:s + mbs]
+                i, a, r = ids[s : s + mbs], attn[s : s + mbs], resp[s : s + mbs]
                 ref.append(token_logprobs(self._ref_logits(i, a, R), r))
                 if not policy:
                     continue
@@ -225,8 +229,9 @@ class Trainer:
         recs = [self.records[i] for i in idx for _ in range(self.n)]
         extra = sorted({k for r in recs for k in r if k != "prompt"})
         try:
-            totals, parts = self.reward([r["prompt"] for r in recs], ro.texts,
-                                        **{k: [r.get(k) for r in recs] for k in extra})
+            totals, parts = self.reward(
+                [r["prompt"] for r in recs], ro.texts, **{k: [r.get(k) for r in recs] for k in extra}
+            )
         except RewardError as e:
             raise NonFiniteError(f"step {step}: {e}") from None
         scores = torch.tensor(totals, dtype=torch.float32, device=ro.response_ids.device)
@@ -264,19 +269,33 @@ class Trainer:
         self.kl_ctl.update(float(seq_kl.mean()), len(seq_kl))
         engine.sync(self.policy)
         lengths = mask.sum(-1)
-        m = {"reward/mean": float(scores.mean()), "reward/std": float(scores.std()) if len(scores) > 1 else 0.0,
-             **{f"reward/{k}": sum(v) / len(v) for k, v in parts.items()},
-             "objective/mean": float(((1 - beta) * scores - beta * seq_kl).mean()),
-             "kl/mean": float(seq_kl.mean()), "kl/coef": beta,
-             "kl/k3": float((k3(old_logp, ref_logp) * mask).sum(-1).mean()),
-             "response/length": float(lengths.mean()), "response/no_eos": float((~ro.ended).float().mean()),
-             "advantage/mean": float(masked_mean(adv, mask)),
-             **stats, "lr": self.sched.get_last_lr()[0],
-             "perf/gen_s": t_gen, "perf/step_s": time.time() - t0,
-             "perf/gen_tokens_per_s": ro.n_tokens / max(t_gen, 1e-9)}
-        samples = [{"step": step, "prompt_index": idx[i // self.n], "completion": ro.texts[i],
-                    "reward": float(scores[i]), **{k: v[i] for k, v in parts.items()}}
-                   for i in range(min(self.rl.log_samples, len(ro.texts)))]
+        m = {
+            "reward/mean": float(scores.mean()),
+            "reward/std": float(scores.std()) if len(scores) > 1 else 0.0,
+            **{f"reward/{k}": sum(v) / len(v) for k, v in parts.items()},
+            "objective/mean": float(((1 - beta) * scores - beta * seq_kl).mean()),
+            "kl/mean": float(seq_kl.mean()),
+            "kl/coef": beta,
+            "kl/k3": float((k3(old_logp, ref_logp) * mask).sum(-1).mean()),
+            "response/length": float(lengths.mean()),
+            "response/no_eos": float((~ro.ended).float().mean()),
+            "advantage/mean": float(masked_mean(adv, mask)),
+            **stats,
+            "lr": self.sched.get_last_lr()[0],
+            "perf/gen_s": t_gen,
+            "perf/step_s": time.time() - t0,
+            "perf/gen_tokens_per_s": ro.n_tokens / max(t_gen, 1e-9),
+        }
+        samples = [
+            {
+                "step": step,
+                "prompt_index": idx[i // self.n],
+                "completion": ro.texts[i],
+                "reward": float(scores[i]),
+                **{k: v[i] for k, v in parts.items()},
+            }
+            for i in range(min(self.rl.log_samples, len(ro.texts)))
+        ]
         return m, samples
 
     def advantages(self, old_logp, ref_logp, values, scores, mask):
@@ -287,8 +306,9 @@ class Trainer:
         beta = self.kl_ctl.value
         kl = self.kl_fn(old_logp, ref_logp) * mask  # (N, R)
         rewards = token_rewards(scores, kl, mask, beta)
-        adv, returns = self.algo.advantage(rewards, mask, values, group_size=self.n,
-                                           gamma=self.rl.gamma, lam=self.rl.gae_lambda)
+        adv, returns = self.algo.advantage(
+            rewards, mask, values, group_size=self.n, gamma=self.rl.gamma, lam=self.rl.gae_lambda
+        )
         if self.algo.whiten:
             adv = masked_whiten(adv, mask)
         return kl, adv, returns
@@ -308,13 +328,17 @@ class Trainer:
         acc: dict[str, list[float]] = {}
         olds, kls, advs = [], [], []
         for s in range(0, N, mbs):
-            sl, m = slice(s, s + mbs), mask[s:s + mbs]
+            sl, m = slice(s, s + mbs), mask[s : s + mbs]
             with self.autocast():
-                logits, h = forward(self.policy, ids[sl], attn[sl], R, hidden=shared, temperature=self.temperature)
+                logits, h = forward(
+                    self.policy, ids[sl], attn[sl], R, hidden=shared, temperature=self.temperature
+                )
                 logp = token_logprobs(logits, resp[sl])
                 v = self._values(ids[sl], attn[sl], R, h) if self.value_head is not None else None
             old = logp.detach()
-            kl, adv, ret = self.advantages(old, ref_logp[sl], v.detach() if v is not None else None, scores[sl], m)
+            kl, adv, ret = self.advantages(
+                old, ref_logp[sl], v.detach() if v is not None else None, scores[sl], m
+            )
             pl, ps = policy_loss(logp, old, adv, m)
             loss = pl
             if v is not None:
@@ -324,8 +348,16 @@ class Trainer:
             self.acc.backward(loss * m.size(0) / N)
             with torch.no_grad():
                 ent = masked_mean(entropy_from_logits(logits.detach()), m)
-            _add(acc, {"loss/policy": pl, "loss/total": loss, "policy/entropy": ent, "policy/approx_kl": ps["approx_kl"],
-                       **({"loss/value": vl, "value/mean": masked_mean(v.detach(), m)} if v is not None else {})})
+            _add(
+                acc,
+                {
+                    "loss/policy": pl,
+                    "loss/total": loss,
+                    "policy/entropy": ent,
+                    "policy/approx_kl": ps["approx_kl"],
+                    **({"loss/value": vl, "value/mean": masked_mean(v.detach(), m)} if v is not None else {}),
+                },
+            )
             olds.append(old), kls.append(kl), advs.append(adv)
         _add(acc, self._opt_step(step))
         stats = {k: sum(v) / len(v) for k, v in acc.items()}
@@ -349,8 +381,14 @@ class Trainer:
                 for micro in mb.split(rl.micro_batch_size):
                     m = mask[micro]
                     with self.autocast():
-                        logits, h = forward(self.policy, ids[micro], attn[micro], R, hidden=shared,
-                                            temperature=self.temperature)
+                        logits, h = forward(
+                            self.policy,
+                            ids[micro],
+                            attn[micro],
+                            R,
+                            hidden=shared,
+                            temperature=self.temperature,
+                        )
                         logp = token_logprobs(logits, resp[micro])
                         pl, ps = policy_loss(logp, old_logp[micro], adv[micro], m, clip)
                         loss, vl = pl, None
@@ -362,10 +400,22 @@ class Trainer:
                     self.acc.backward(loss * len(micro) / len(mb))
                     with torch.no_grad():
                         ent = masked_mean(entropy_from_logits(logits.detach()), m)
-                    _add(acc, {"loss/policy": pl, "loss/total": loss, "policy/entropy": ent,
-                               "policy/approx_kl": ps["approx_kl"], **({"policy/clipfrac": ps["clipfrac"]} if clip else {}),
-                               **({"loss/value": vl, "value/mean": masked_mean(v.detach(), m)} if vl is not None else {}),
-                               **({"value/clipfrac": vs["clipfrac"]} if vclip else {})})
+                    _add(
+                        acc,
+                        {
+                            "loss/policy": pl,
+                            "loss/total": loss,
+                            "policy/entropy": ent,
+                            "policy/approx_kl": ps["approx_kl"],
+                            **({"policy/clipfrac": ps["clipfrac"]} if clip else {}),
+                            **(
+                                {"loss/value": vl, "value/mean": masked_mean(v.detach(), m)}
+                                if vl is not None
+                                else {}
+                            ),
+                            **({"value/clipfrac": vs["clipfrac"]} if vclip else {}),
+                        },
+                    )
                 _add(acc, self._opt_step(step))
         return {k: sum(v) / len(v) for k, v in acc.items()}
 
@@ -406,8 +456,10 @@ class Trainer:
     def _check(x, step: int, what: str) -> None:
         x = float(x.detach() if hasattr(x, "detach") else x)
         if not math.isfinite(x):
-            raise NonFiniteError(f"step {step}: {what} is {x}; stopping (the last good checkpoint "
-                                 f"is kept: fix the cause, e.g. a lower rl.lr, and rerun to resume)")
+            raise NonFiniteError(
+                f"step {step}: {what} is {x}; stopping (the last good checkpoint "
+                f"is kept: fix the cause, e.g. a lower rl.lr, and rerun to resume)"
+            )
 
     # ------------------------------------------------------------------ state
 
@@ -415,11 +467,15 @@ class Trainer:
         def trainable(m):
             return {k: v.detach().clone() for k, v in m.named_parameters() if v.requires_grad}
 
-        return {"step": step, "policy": trainable(self.policy),
-                "critic": trainable(self.critic_lm) if self.critic_lm is not None else None,
-                "value_head": self.value_head.state_dict() if self.value_head is not None else None,
-                "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
-                "kl": self.kl_ctl.state_dict()}
+        return {
+            "step": step,
+            "policy": trainable(self.policy),
+            "critic": trainable(self.critic_lm) if self.critic_lm is not None else None,
+            "value_head": self.value_head.state_dict() if self.value_head is not None else None,
+            "optimizer": self.opt.state_dict(),
+            "scheduler": self.sched.state_dict(),
+            "kl": self.kl_ctl.state_dict(),
+        }
 
     def load_state_dict(self, state: dict) -> int:
         import torch
@@ -471,7 +527,7 @@ def save_checkpoint(trainer: Trainer, folder: Path, step: int, keep: int) -> Pat
     torch.save(trainer.state_dict(step), tmp / "trainer.pt")
     shutil.rmtree(dest, ignore_errors=True)
     tmp.replace(dest)
-    for old in checkpoints(folder)[:-max(1, keep)]:
+    for old in checkpoints(folder)[: -max(1, keep)]:
         shutil.rmtree(old, ignore_errors=True)
     return dest
 
@@ -496,7 +552,10 @@ class Trackers:
             try:
                 self.sinks.append(self._open(name, logdir, config))
             except ImportError as e:
-                print(f"[rlaif] rl: tracker {name!r} is not installed ({e}); logging to metrics.jsonl only", flush=True)
+                print(
+                    f"[rlaif] rl: tracker {name!r} is not installed ({e}); logging to metrics.jsonl only",
+                    flush=True,
+                )
 
     @staticmethod
     def _open(name: str, logdir: Path, config: dict):
@@ -530,13 +589,28 @@ def make_engine(cfg: Config, trainer: Trainer, model_path: str):
 
     rl = cfg.rl
     if rl.rollout == "hf":
-        return HFRollout(trainer.policy, trainer.tok, rl.temperature, rl.top_p, rl.max_new_tokens,
-                         rl.max_prompt_length, autocast=trainer.autocast)
+        return HFRollout(
+            trainer.policy,
+            trainer.tok,
+            rl.temperature,
+            rl.top_p,
+            rl.max_new_tokens,
+            rl.max_prompt_length,
+            autocast=trainer.autocast,
+        )
     if rl.rollout == "openai":
         if not rl.server_url:
             raise ValueError("rl.rollout=openai needs rl.server_url (e.g. http://localhost:8000/v1)")
-        return OpenAIRollout(trainer.tok, rl.server_url, rl.server_model or model_path, rl.temperature,
-                             rl.top_p, rl.max_new_tokens, rl.max_prompt_length, sync_fn=weight_sync(rl))
+        return OpenAIRollout(
+            trainer.tok,
+            rl.server_url,
+            rl.server_model or model_path,
+            rl.temperature,
+            rl.top_p,
+            rl.max_new_tokens,
+            rl.max_prompt_length,
+            sync_fn=weight_sync(rl),
+        )
     raise ValueError(f"rl.rollout must be hf or openai, got {rl.rollout!r}")
 
 
@@ -559,15 +633,19 @@ def prompt_batches(n_records: int, batch_size: int, steps: int, seed: int) -> li
 
     if batch_size > n_records:
         raise ValueError(f"rl.batch_size={batch_size} is larger than the {n_records} RL prompts")
-    return list(itertools.islice(epoch_batches(n_records, batch_size, steps * batch_size / n_records + 1, seed), steps))
+    return list(
+        itertools.islice(
+            epoch_batches(n_records, batch_size, steps * batch_size / n_records + 1, seed), steps
+        )
+    )
 
 
 def train(cfg: Config, records: list[dict], out_dir: Path, model_path: str, run: Run | None = None) -> dict:
     from ..core.config import to_dict
     from ..core.models import describe_model, load_tokenizer, render_prompt
-    from .rewards import build_rewards
     from ..core.runs import JsonlAppender
     from ..core.training import MetricLog, Progress, accelerator
+    from .rewards import build_rewards
 
     rl = cfg.rl
     acc = accelerator(cfg.seed, cfg.model)
@@ -601,8 +679,12 @@ def train(cfg: Config, records: list[dict], out_dir: Path, model_path: str, run:
                 log.write(done, metrics)
                 trackers.log(done, metrics)
             samples_out.write_many(samples)
-            bar.update(1, tokens=int(metrics["response/length"] * len(batches[step]) * trainer.n),
-                       reward=metrics["reward/mean"], kl=metrics["kl/mean"])
+            bar.update(
+                1,
+                tokens=int(metrics["response/length"] * len(batches[step]) * trainer.n),
+                reward=metrics["reward/mean"],
+                kl=metrics["kl/mean"],
+            )
             if (rl.save_every and done % rl.save_every == 0) or done == rl.steps:
                 save_checkpoint(trainer, out_dir, done, rl.keep_checkpoints)
     bar.close()
@@ -610,14 +692,22 @@ def train(cfg: Config, records: list[dict], out_dir: Path, model_path: str, run:
         run.time("train_s", time.time() - t0)
     if acc.is_main_process:
         trainer.export(out_dir / "checkpoint")
-    return summarize(out_dir / "metrics.jsonl") | {"steps": rl.steps, "resumed_from": start,
-                                                   "prompts": len(records), "samples_per_prompt": trainer.n,
-                                                   "model": describe_model(trainer.policy)}
+    return summarize(out_dir / "metrics.jsonl") | {
+        "steps": rl.steps,
+        "resumed_from": start,
+        "prompts": len(records),
+        "samples_per_prompt": trainer.n,
+        "model": describe_model(trainer.policy),
+    }
 
 
 def summarize(metrics_file: Path) -> dict:
     """Reward and KL at the start and the end of training (means over the first/last tenth)."""
-    rows = [json.loads(x) for x in metrics_file.read_text().splitlines() if x.strip()] if metrics_file.exists() else []
+    rows = (
+        [json.loads(x) for x in metrics_file.read_text().splitlines() if x.strip()]
+        if metrics_file.exists()
+        else []
+    )
     if not rows:
         return {}
     k = max(1, len(rows) // 10)
@@ -626,5 +716,9 @@ def summarize(metrics_file: Path) -> dict:
         vals = [r[key] for r in part if key in r]
         return sum(vals) / len(vals) if vals else None
 
-    return {"reward_first": mean(rows[:k], "reward/mean"), "reward_last": mean(rows[-k:], "reward/mean"),
-            "kl_last": mean(rows[-k:], "kl/mean"), "step_s": mean(rows, "perf/step_s")}
+    return {
+        "reward_first": mean(rows[:k], "reward/mean"),
+        "reward_last": mean(rows[-k:], "reward/mean"),
+        "kl_last": mean(rows[-k:], "kl/mean"),
+        "step_s": mean(rows, "perf/step_s"),
+    }

@@ -89,8 +89,15 @@ def named_weights(model, dtype: str = "bf16") -> Iterator[list[tuple[str, Any]]]
 class VLLMWeightSync:
     """`sync(model)`: push `model`'s weights to every vLLM server in `urls` (see the module notes)."""
 
-    def __init__(self, urls, dtype: str = "bf16", packed: bool = True, timeout: float = 600.0,
-                 engine: Any = None, master_address: str | None = None):
+    def __init__(
+        self,
+        urls,
+        dtype: str = "bf16",
+        packed: bool = True,
+        timeout: float = 600.0,
+        engine: Any = None,
+        master_address: str | None = None,
+    ):
         self.roots = [server_root(u) for u in as_url_list(urls)]
         if not self.roots:
             raise ValueError("rl.weight_sync=vllm needs the vLLM server URL(s) in rl.server_url")
@@ -108,8 +115,10 @@ class VLLMWeightSync:
         if optional and r.status_code == 404:
             return None
         if r.status_code >= 400:
-            raise RuntimeError(f"vLLM weight sync: {method} {root}{path} -> {r.status_code} {r.text[:300]}; "
-                               f"is the server started with VLLM_SERVER_DEV_MODE=1 and --weight-transfer-config?")
+            raise RuntimeError(
+                f"vLLM weight sync: {method} {root}{path} -> {r.status_code} {r.text[:300]}; "
+                f"is the server started with VLLM_SERVER_DEV_MODE=1 and --weight-transfer-config?"
+            )
         return r.json() if r.content else None
 
     def _in_thread(self, *args, **kw) -> tuple[threading.Thread, list]:
@@ -142,8 +151,9 @@ class VLLMWeightSync:
         for root in self.roots:
             world = self._request("GET", root, "/get_world_size")["world_size"] + 1  # + the trainer
             info = {"master_address": addr, "master_port": _free_port(), "world_size": world}
-            t, errors = self._in_thread("POST", root, "/init_weight_transfer_engine",
-                                        {"init_info": info | {"rank_offset": 1}})
+            t, errors = self._in_thread(
+                "POST", root, "/init_weight_transfer_engine", {"init_info": info | {"rank_offset": 1}}
+            )
             self.groups.append(engine.trainer_init(dict(info)))
             self._join(t, errors, self.timeout, f"{root}/init_weight_transfer_engine")
 
@@ -152,11 +162,17 @@ class VLLMWeightSync:
         if self.groups is None:
             self._init()
         with named_weights(model, self.dtype) as weights:
-            info = {"names": [n for n, _ in weights], "dtype_names": [str(t.dtype).split(".")[-1] for _, t in weights],
-                    "shapes": [list(t.shape) for _, t in weights], "packed": self.packed}
+            info = {
+                "names": [n for n, _ in weights],
+                "dtype_names": [str(t.dtype).split(".")[-1] for _, t in weights],
+                "shapes": [list(t.shape) for _, t in weights],
+                "packed": self.packed,
+            }
             for root, group in zip(self.roots, self.groups):
                 self._request("POST", root, "/pause")
-                self._request("POST", root, "/start_weight_update", {"is_checkpoint_format": True}, optional=True)
+                self._request(
+                    "POST", root, "/start_weight_update", {"is_checkpoint_format": True}, optional=True
+                )
                 t, errors = self._in_thread("POST", root, "/update_weights", {"update_info": info})
                 engine.trainer_send_weights(iter(weights), {"group": group, "packed": self.packed})
                 self._join(t, errors, self.timeout, f"{root}/update_weights")

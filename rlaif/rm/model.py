@@ -38,7 +38,9 @@ META_FILE = "rlaif_rm.json"
 # --------------------------------------------------------------------------- tokens and batches
 
 
-def encode_group(tokenizer, prompt_text: str, responses: Sequence[str], max_length: int) -> tuple[list[int], list[list[int]]]:
+def encode_group(
+    tokenizer, prompt_text: str, responses: Sequence[str], max_length: int
+) -> tuple[list[int], list[list[int]]]:
     """(prompt ids, [response ids]) such that every prompt+response fits in max_length: responses
     keep their first max_length-1 tokens, the prompt loses tokens from the left. Every sequence
     gets at least one token."""
@@ -55,18 +57,22 @@ def encode_group(tokenizer, prompt_text: str, responses: Sequence[str], max_leng
 
 @dataclass
 class Batch:
-    input_ids: Any                 # (R, T) long
-    ends: Any                      # (N,) flat index into R*T of each sequence's last token
-    attention_mask: Any = None     # (R, 1, T, T) bool block mask, or None (plain causal rows)
-    position_ids: Any = None       # (R, T) long, or None
-    tokens: int = 0                # real (non-pad) tokens in the batch
+    input_ids: Any  # (R, T) long
+    ends: Any  # (N,) flat index into R*T of each sequence's last token
+    attention_mask: Any = None  # (R, 1, T, T) bool block mask, or None (plain causal rows)
+    position_ids: Any = None  # (R, T) long, or None
+    tokens: int = 0  # real (non-pad) tokens in the batch
 
     def to(self, device) -> "Batch":
         mv = lambda t: t.to(device) if t is not None else None  # noqa: E731
-        return Batch(mv(self.input_ids), mv(self.ends), mv(self.attention_mask), mv(self.position_ids), self.tokens)
+        return Batch(
+            mv(self.input_ids), mv(self.ends), mv(self.attention_mask), mv(self.position_ids), self.tokens
+        )
 
 
-def pack_groups(groups: Sequence[tuple[list[int], list[list[int]]]], pad_id: int, share_prompt: bool = True) -> Batch:
+def pack_groups(
+    groups: Sequence[tuple[list[int], list[list[int]]]], pad_id: int, share_prompt: bool = True
+) -> Batch:
     """Batch of groups (prompt ids, [response ids]); `ends` lists the groups' responses in order."""
     import torch
 
@@ -89,11 +95,15 @@ def pack_groups(groups: Sequence[tuple[list[int], list[list[int]]]], pad_id: int
         rows.append(row), segs.append(seg), poss.append(pos)
     T = max(len(r) for r in rows)
     ids = torch.full((len(rows), T), pad_id, dtype=torch.long)
-    seg = torch.full((len(rows), T), -1, dtype=torch.long)   # -1: padding
+    seg = torch.full((len(rows), T), -1, dtype=torch.long)  # -1: padding
     pos = torch.zeros((len(rows), T), dtype=torch.long)
     for i, (r, s, q) in enumerate(zip(rows, segs, poss)):
-        ids[i, : len(r)], seg[i, : len(r)], pos[i, : len(r)] = torch.tensor(r), torch.tensor(s), torch.tensor(q)
-    causal = torch.ones(T, T, dtype=torch.bool).tril()                       # (T, T)
+        ids[i, : len(r)], seg[i, : len(r)], pos[i, : len(r)] = (
+            torch.tensor(r),
+            torch.tensor(s),
+            torch.tensor(q),
+        )
+    causal = torch.ones(T, T, dtype=torch.bool).tril()  # (T, T)
     visible = (seg[:, None, :] == 0) | (seg[:, :, None] == seg[:, None, :])  # (R, T, T) query x key
     flat_ends = torch.tensor([i * T + e for i, e in ends])
     return Batch(ids, flat_ends, (causal & visible)[:, None], pos, tokens=sum(map(len, rows)))
@@ -137,10 +147,11 @@ def _torch_module():
         def forward(self, input_ids, ends, attention_mask=None, position_ids=None):
             base = self.hf.get_base_model() if hasattr(self.hf, "get_base_model") else self.hf  # peft
             mask = additive_mask(attention_mask, next(base.parameters()).dtype)  # exact under eager too
-            h = base.base_model(input_ids=input_ids, attention_mask=mask, position_ids=position_ids,
-                                use_cache=False).last_hidden_state   # (R, T, H)
-            h = h.reshape(-1, h.size(-1))[ends]                       # (N, H)
-            return base.score(h).squeeze(-1).float()                  # (N,)
+            h = base.base_model(
+                input_ids=input_ids, attention_mask=mask, position_ids=position_ids, use_cache=False
+            ).last_hidden_state  # (R, T, H)
+            h = h.reshape(-1, h.size(-1))[ends]  # (N, H)
+            return base.score(h).squeeze(-1).float()  # (N,)
 
     return PooledReward
 
@@ -174,8 +185,11 @@ def load_rm_for_training(path: str, model_cfg, pad_token_id: int, lora: bool = F
 
         transformers.logging.set_verbosity_error()  # "score.weight newly initialized" is the point here
         model = AutoModelForSequenceClassification.from_pretrained(
-            resolve_model_path(path), num_labels=1, dtype=torch.float32,
-            trust_remote_code=model_cfg.trust_remote_code)
+            resolve_model_path(path),
+            num_labels=1,
+            dtype=torch.float32,
+            trust_remote_code=model_cfg.trust_remote_code,
+        )
         transformers.logging.set_verbosity_warning()
     model.config.pad_token_id = pad_token_id
     model.config.use_cache = False
@@ -210,8 +224,16 @@ class RewardModel:
 
     Also a reward function in TRL's shape: `rm(prompts, completions, **kw) -> list[float]`."""
 
-    def __init__(self, model, tokenizer, meta: dict | None = None, batch_size: int = 32,
-                 share_prompt: bool = True, principles: str | None = None, normalize: bool = False):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        meta: dict | None = None,
+        batch_size: int = 32,
+        share_prompt: bool = True,
+        principles: str | None = None,
+        normalize: bool = False,
+    ):
         self.model, self.tok = model, tokenizer
         self.meta = meta or {}
         self.chat_template = self.meta.get("chat_template", True)
@@ -238,7 +260,11 @@ class RewardModel:
             raise FileNotFoundError(f"{path}: not a reward model folder (no config.json)")
         meta = json.loads((path / META_FILE).read_text()) if (path / META_FILE).exists() else {}
         dev = resolve_device(device)
-        hf = AutoModelForSequenceClassification.from_pretrained(path, dtype=resolve_dtype(dtype, dev)).to(dev).eval()
+        hf = (
+            AutoModelForSequenceClassification.from_pretrained(path, dtype=resolve_dtype(dtype, dev))
+            .to(dev)
+            .eval()
+        )
         hf.requires_grad_(False)
         tok = load_tokenizer(str(path))
         return cls(pooled(hf).eval(), tok, meta, **kw)
@@ -251,11 +277,16 @@ class RewardModel:
             return []
         from .salmon import use_time_principles
 
-        return use_time_principles(self.pset, prompt, int(self.meta.get("rl_sampled", 3)),
-                                   int(self.meta.get("seed", 0)))
+        return use_time_principles(
+            self.pset, prompt, int(self.meta.get("rl_sampled", 3)), int(self.meta.get("seed", 0))
+        )
 
-    def score(self, prompts: Sequence[str | list], completions: Sequence[str | list],
-              principles: Sequence[str] | None = None) -> list[float]:
+    def score(
+        self,
+        prompts: Sequence[str | list],
+        completions: Sequence[str | list],
+        principles: Sequence[str] | None = None,
+    ) -> list[float]:
         """One reward per (prompt, completion). Completions of the same prompt share its encoding."""
         from ..core.records import response_text
 
@@ -270,7 +301,7 @@ class RewardModel:
         groups, index = [], []
         for k, idx in order.items():
             for j in range(0, len(idx), 8):  # long rows of many responses would waste attention
-                chunk = idx[j:j + 8]
+                chunk = idx[j : j + 8]
                 groups.append((keys[k], [response_text(completions[i]) for i in chunk]))
                 index.append(chunk)
         rewards = self._score_groups(groups, principles)
@@ -287,7 +318,9 @@ class RewardModel:
         groups = [(p, [a, b]) for p, a, b in zip(prompts, responses_a, responses_b)]
         return [1 / (1 + math.exp(-(ra - rb))) for ra, rb in self._score_groups(groups, principles, raw=True)]
 
-    def _score_groups(self, groups: list[tuple[Any, list[str]]], principles=None, raw: bool = False) -> list[list[float]]:
+    def _score_groups(
+        self, groups: list[tuple[Any, list[str]]], principles=None, raw: bool = False
+    ) -> list[list[float]]:
         import torch
 
         from ..core.models import render_prompt
@@ -295,7 +328,9 @@ class RewardModel:
 
         enc = []
         for p, rs in groups:
-            text = render_prompt(self.tok, with_principles(p, self.principles_for(p, principles)), self.chat_template)
+            text = render_prompt(
+                self.tok, with_principles(p, self.principles_for(p, principles)), self.chat_template
+            )
             enc.append(encode_group(self.tok, text, rs, self.max_length))
         device = next(self.model.parameters()).device
         lengths = [len(p) + sum(map(len, rs)) for p, rs in enc]
@@ -326,8 +361,9 @@ def _pset_from_meta(meta: dict):
         from .salmon import load_principles
 
         return load_principles("")
-    return PrincipleSet([Principle(**p) for p in ps.get("principles", [])],
-                        [Principle(**p) for p in ps.get("fixed", [])])
+    return PrincipleSet(
+        [Principle(**p) for p in ps.get("principles", [])], [Principle(**p) for p in ps.get("fixed", [])]
+    )
 
 
 def reward_fn(source: str | Path, **kw) -> Callable[..., list[float]]:
@@ -352,8 +388,9 @@ class RemoteRewardModel:
     def _post(self, route: str, body: dict) -> dict:
         import urllib.request
 
-        req = urllib.request.Request(self.url + route, data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.url + route, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(req, timeout=self.timeout) as r:
             return json.loads(r.read())
 

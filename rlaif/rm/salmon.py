@@ -59,13 +59,21 @@ class PrincipleSet:
 
 
 def _principle(d: Any, where: str) -> Principle:
-    if not isinstance(d, dict) or not isinstance(d.get("name"), str) or not isinstance(d.get("definition"), str):
+    if (
+        not isinstance(d, dict)
+        or not isinstance(d.get("name"), str)
+        or not isinstance(d.get("definition"), str)
+    ):
         raise ValueError(f"{where}: each principle needs a string `name` and `definition`, got {d!r}")
     unknown = set(d) - {"name", "definition", "negation", "weight"}
     if unknown:
         raise ValueError(f"{where}: unknown principle field(s) {sorted(unknown)}")
-    return Principle(d["name"], " ".join(d["definition"].split()), " ".join(str(d.get("negation", "")).split()),
-                     float(d.get("weight", 1.0)))
+    return Principle(
+        d["name"],
+        " ".join(d["definition"].split()),
+        " ".join(str(d.get("negation", "")).split()),
+        float(d.get("weight", 1.0)),
+    )
 
 
 def load_principles(path: str | Path = "") -> PrincipleSet:
@@ -127,8 +135,10 @@ def use_time_principles(pset: PrincipleSet, prompt: str | list, k: int, seed: in
 
 def normalised_scores(records: list[dict]) -> list[dict[str, float]]:
     """Per record {principle: score / std(principle's scores)} with disagreeing orders dropped."""
-    raw = [{k: s for k, v in r["principle_scores"].items() if (s := combine_orders(v)) is not None}
-           for r in records]
+    raw = [
+        {k: s for k, v in r["principle_scores"].items() if (s := combine_orders(v)) is not None}
+        for r in records
+    ]
     by_name: dict[str, list[float]] = {}
     for row in raw:
         for k, s in row.items():
@@ -141,8 +151,14 @@ def normalised_scores(records: list[dict]) -> list[dict[str, float]]:
     return [{k: s / std[k] for k, s in row.items()} for row in raw]
 
 
-def synthetic_preferences(records: list[dict], pset: PrincipleSet, k: int = 3, negate_prob: float = 0.5,
-                          label_noise: float = 0.0, seed: int = 0) -> list[dict]:
+def synthetic_preferences(
+    records: list[dict],
+    pset: PrincipleSet,
+    k: int = 3,
+    negate_prob: float = 0.5,
+    label_noise: float = 0.0,
+    seed: int = 0,
+) -> list[dict]:
     """Training comparisons for a principle-following RM (METHOD.md 7), one per usable record:
     {prompt, response_a, response_b, p_a (0 or 1), principles: [texts], dominant, negated, index}.
     Principle names not in `pset` are an error; records with no agreeing principle are skipped."""
@@ -151,8 +167,10 @@ def synthetic_preferences(records: list[dict], pset: PrincipleSet, k: int = 3, n
     for i, (rec, sc) in enumerate(zip(records, scores)):
         unknown = [n for n in sc if pset.get(n) is None]
         if unknown:
-            raise ValueError(f"record {i}: principle {unknown[0]!r} is not in the principle file "
-                             f"(known: {', '.join(p.name for p in pset.principles)})")
+            raise ValueError(
+                f"record {i}: principle {unknown[0]!r} is not in the principle file "
+                f"(known: {', '.join(p.name for p in pset.principles)})"
+            )
         rng = _key_rng(seed, i)
         names = sorted(sc)
         if not names:
@@ -169,7 +187,16 @@ def synthetic_preferences(records: list[dict], pset: PrincipleSet, k: int = 3, n
         a, b = rec["response_a"], rec["response_b"]
         if rng.random() < 0.5:
             a, b, a_wins = b, a, not a_wins
-        out.append({"prompt": rec["prompt"], "response_a": a, "response_b": b, "p_a": 1.0 if a_wins else 0.0,
-                    "principles": [pset.get(n).text(ng) for n, ng, _ in signed],
-                    "dominant": name, "negated": [n for n, ng, _ in signed if ng], "index": i})
+        out.append(
+            {
+                "prompt": rec["prompt"],
+                "response_a": a,
+                "response_b": b,
+                "p_a": 1.0 if a_wins else 0.0,
+                "principles": [pset.get(n).text(ng) for n, ng, _ in signed],
+                "dominant": name,
+                "negated": [n for n, ng, _ in signed if ng],
+                "index": i,
+            }
+        )
     return out

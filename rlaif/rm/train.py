@@ -23,7 +23,6 @@ from ..core.config import Config
 from ..core.hashing import hash_unit
 from ..core.runs import Run
 
-
 # --------------------------------------------------------------------------- data
 
 
@@ -41,9 +40,11 @@ def read_pairs(source: str, limit: int = 0) -> tuple[str, list[dict]]:
         return "comparison", recs
     if "chosen" in first:
         return "preference", [preference_to_comparison(r) for r in read_records(source, "preference", limit)]
-    raise RecordError(f"{source}: first record has fields {sorted(first)}; expected comparisons "
-                      f"{{prompt, response_a, response_b, p_a}}, preferences {{prompt, chosen, rejected}} "
-                      f"or SALMON records {{prompt, response_a, response_b, principle_scores}}")
+    raise RecordError(
+        f"{source}: first record has fields {sorted(first)}; expected comparisons "
+        f"{{prompt, response_a, response_b, p_a}}, preferences {{prompt, chosen, rejected}} "
+        f"or SALMON records {{prompt, response_a, response_b, principle_scores}}"
+    )
 
 
 def held_out(prompt, fraction: float, seed: int) -> bool:
@@ -71,10 +72,13 @@ def prepare_pairs(cfg: Config) -> tuple[list[dict], list[dict], dict]:
     if rm.salmon:
         pset = load_principles(rm.principles)
         if kind == "salmon":
-            train = synthetic_preferences(train, pset, rm.principles_per_example, rm.negate_prob,
-                                          rm.label_noise, cfg.seed)
+            train = synthetic_preferences(
+                train, pset, rm.principles_per_example, rm.negate_prob, rm.label_noise, cfg.seed
+            )
         if ekind == "salmon":
-            evals = synthetic_preferences(evals, pset, rm.principles_per_example, rm.negate_prob, 0.0, cfg.seed + 1)
+            evals = synthetic_preferences(
+                evals, pset, rm.principles_per_example, rm.negate_prob, 0.0, cfg.seed + 1
+            )
         for r in (train if kind == "salmon" else []) + (evals if ekind == "salmon" else []):
             r["principles"] = rm_principles(pset, r["principles"])  # the fixed ones too, as at use time
         for r in (train if kind != "salmon" else []) + (evals if ekind != "salmon" else []):
@@ -83,17 +87,34 @@ def prepare_pairs(cfg: Config) -> tuple[list[dict], list[dict], dict]:
         train = [r for r in train if r["p_a"] != 0.5]
     if not train:
         raise ValueError(f"{source}: no training pairs left (after the eval split and dropping ties)")
-    return train, evals, {"data": source, "kind": kind, "eval_data": rm.eval_data or f"held out from {source}",
-                          "eval_kind": ekind}
+    return (
+        train,
+        evals,
+        {
+            "data": source,
+            "kind": kind,
+            "eval_data": rm.eval_data or f"held out from {source}",
+            "eval_kind": ekind,
+        },
+    )
 
 
-def tokenize_pairs(tok, pairs: list[dict], chat_template: bool, max_length: int) -> list[tuple[list[int], list[list[int]]]]:
+def tokenize_pairs(
+    tok, pairs: list[dict], chat_template: bool, max_length: int
+) -> list[tuple[list[int], list[list[int]]]]:
     from ..core.models import render_prompt
     from .model import encode_group
     from .salmon import with_principles
 
-    return [encode_group(tok, render_prompt(tok, with_principles(r["prompt"], r.get("principles") or []), chat_template),
-                         [r["response_a"], r["response_b"]], max_length) for r in pairs]
+    return [
+        encode_group(
+            tok,
+            render_prompt(tok, with_principles(r["prompt"], r.get("principles") or []), chat_template),
+            [r["response_a"], r["response_b"]],
+            max_length,
+        )
+        for r in pairs
+    ]
 
 
 # --------------------------------------------------------------------------- training
@@ -102,7 +123,7 @@ def tokenize_pairs(tok, pairs: list[dict], chat_template: bool, max_length: int)
 def _targets(pairs: list[dict], idx: list[int], margin: float):
     import torch
 
-    p_a = torch.tensor([pairs[j]["p_a"] for j in idx], dtype=torch.float32)           # (B,)
+    p_a = torch.tensor([pairs[j]["p_a"] for j in idx], dtype=torch.float32)  # (B,)
     m = torch.tensor([float(pairs[j].get("margin", margin)) for j in idx], dtype=torch.float32)
     return p_a, m
 
@@ -112,10 +133,19 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
     import torch
 
     from ..algos.preference import pairwise_accuracy, preference_loss
-    from .model import batch_rewards, load_rm_for_training, pack_groups, pooled
-    from ..core.training import (MetricLog, Progress, accelerator, count_batches, epoch_batches, full_state_dict,
-                                 make_optimizer, prepare, train_loop)
+    from ..core.training import (
+        MetricLog,
+        Progress,
+        accelerator,
+        count_batches,
+        epoch_batches,
+        full_state_dict,
+        make_optimizer,
+        prepare,
+        train_loop,
+    )
     from ..generation import policy_path
+    from .model import batch_rewards, load_rm_for_training, pack_groups, pooled
 
     rm = cfg.rm
     acc = accelerator(cfg.seed, cfg.model)
@@ -137,28 +167,53 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
     def loss_fn(idx: list[int]):
         batch = pack_groups([examples[j] for j in idx], tok.pad_token_id, rm.share_prompt).to(acc.device)
         p_a, margin = (t.to(acc.device) for t in _targets(pairs, idx, rm.margin))
-        r = batch_rewards(model, batch).view(-1, 2)                                  # (B, 2)
+        r = batch_rewards(model, batch).view(-1, 2)  # (B, 2)
         loss = preference_loss(r[:, 0], r[:, 1], p_a, rm.loss, margin, rm.center_coef)
         if world > 1:  # weight each share by its pairs, so DDP's mean equals the whole batch's loss
-            w = (p_a != 0.5).sum().float() if rm.loss == "hard" else torch.tensor(float(len(idx)), device=acc.device)
+            w = (
+                (p_a != 0.5).sum().float()
+                if rm.loss == "hard"
+                else torch.tensor(float(len(idx)), device=acc.device)
+            )
             loss = loss * w * world / acc.reduce(w.clone(), reduction="sum").clamp(min=1)
         rd = r.detach()
         shown = acc.reduce(loss.detach() / world, reduction="sum").item() if world > 1 else loss.item()
-        stats = (shown, pairwise_accuracy(rd[:, 0], rd[:, 1], p_a)[0], float((rd[:, 0] - rd[:, 1]).abs().mean()))
+        stats = (
+            shown,
+            pairwise_accuracy(rd[:, 0], rd[:, 1], p_a)[0],
+            float((rd[:, 0] - rd[:, 1]).abs().mean()),
+        )
         return loss, stats, batch.tokens
 
     def metrics(mean: tuple[float, ...], lr: float, rate: float) -> dict:
-        return {"loss/rm": mean[0], "reward/train_accuracy": mean[1], "reward/abs_gap": mean[2], "lr": lr,
-                "perf/tokens_per_s": rate, "perf/elapsed_s": round(time.time() - t0, 3),
-                "perf/cpu_s": round(time.process_time() - c0, 3)}
+        return {
+            "loss/rm": mean[0],
+            "reward/train_accuracy": mean[1],
+            "reward/abs_gap": mean[2],
+            "lr": lr,
+            "perf/tokens_per_s": rate,
+            "perf/elapsed_s": round(time.time() - t0, 3),
+            "perf/cpu_s": round(time.process_time() - c0, 3),
+        }
 
     model.train()
     t0, c0 = time.time(), time.process_time()
     batches = epoch_batches(len(examples), rm.batch_size, rm.epochs if not rm.max_steps else 1e9, cfg.seed)
-    done = train_loop(acc, model, opt, sched, batches, loss_fn, steps=steps, grad_accum=rm.grad_accum,
-                      grad_clip=rm.grad_clip, log_every=rm.log_every,
-                      log=MetricLog(out_dir / "metrics.jsonl", acc.is_main_process),
-                      bar=Progress(steps, "rm", disable=not acc.is_local_main_process), metrics=metrics)
+    done = train_loop(
+        acc,
+        model,
+        opt,
+        sched,
+        batches,
+        loss_fn,
+        steps=steps,
+        grad_accum=rm.grad_accum,
+        grad_clip=rm.grad_clip,
+        log_every=rm.log_every,
+        log=MetricLog(out_dir / "metrics.jsonl", acc.is_main_process),
+        bar=Progress(steps, "rm", disable=not acc.is_local_main_process),
+        metrics=metrics,
+    )
     seconds = time.time() - t0
     if run:
         run.time("train_s", seconds)
@@ -167,10 +222,13 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
     if state is not None and acc.is_main_process:
         model.load_state_dict(state)
     return model, {
-        "steps": done.steps, "first_loss": done.first[0] if done.first else None,
+        "steps": done.steps,
+        "first_loss": done.first[0] if done.first else None,
         "last_loss": done.last[0] if done.steps else None,
         "pairs_per_s": round(done.steps * rm.batch_size * rm.grad_accum / max(seconds, 1e-9), 3),
-        "train_pairs": len(examples), "tokens_per_s": round(done.tokens_per_s, 1) if done.steps else 0.0}
+        "train_pairs": len(examples),
+        "tokens_per_s": round(done.tokens_per_s, 1) if done.steps else 0.0,
+    }
 
 
 def use_fused_adamw(opt) -> None:
@@ -199,7 +257,9 @@ def rewards_for_pairs(model, tok, examples: list, share_prompt: bool, batch_size
     out = []
     with torch.inference_mode():
         for k in range(0, len(examples), max(1, batch_size // 2)):
-            b = pack_groups(examples[k:k + max(1, batch_size // 2)], tok.pad_token_id, share_prompt).to(device)
+            b = pack_groups(examples[k : k + max(1, batch_size // 2)], tok.pad_token_id, share_prompt).to(
+                device
+            )
             out.append(batch_rewards(model, b).view(-1, 2).float().cpu())
     r = torch.cat(out) if out else torch.zeros(0, 2)
     return r[:, 0], r[:, 1]
@@ -213,12 +273,17 @@ def evaluate(r_a, r_b, p_a) -> dict:
     if len(p_a) == 0:
         return {}
     accuracy, n = pairwise_accuracy(r_a, r_b, p_a)
-    pref = (p_a >= 0.5)
+    pref = p_a >= 0.5
     chosen, rejected = r_a.where(pref, r_b), r_b.where(pref, r_a)
-    return {"accuracy": accuracy, "pairs": n, **calibration(r_a, r_b, p_a),
-            "reward_chosen_mean": float(chosen.mean()), "reward_rejected_mean": float(rejected.mean()),
-            "reward_mean": float(r_a.mean() / 2 + r_b.mean() / 2),
-            "reward_std": float(torch.cat([r_a, r_b]).std()) if len(r_a) > 1 else 0.0}
+    return {
+        "accuracy": accuracy,
+        "pairs": n,
+        **calibration(r_a, r_b, p_a),
+        "reward_chosen_mean": float(chosen.mean()),
+        "reward_rejected_mean": float(rejected.mean()),
+        "reward_mean": float(r_a.mean() / 2 + r_b.mean() / 2),
+        "reward_std": float(torch.cat([r_a, r_b]).std()) if len(r_a) > 1 else 0.0,
+    }
 
 
 def plot_rewards(r_a, r_b, p_a, table: list, path: Path, title: str) -> Path:
@@ -255,27 +320,44 @@ def plot_rewards(r_a, r_b, p_a, table: list, path: Path, title: str) -> Path:
 def write_scores(path: Path, pairs: list[dict], r_a, r_b) -> None:
     from ..core.records import write_jsonl
 
-    write_jsonl(path, ({"index": i, "p_a": r["p_a"], "r_a": float(a), "r_b": float(b)} |
-                       ({"dominant": r["dominant"]} if "dominant" in r else {})
-                       for i, (r, a, b) in enumerate(zip(pairs, r_a, r_b))))
+    write_jsonl(
+        path,
+        (
+            {"index": i, "p_a": r["p_a"], "r_a": float(a), "r_b": float(b)}
+            | ({"dominant": r["dominant"]} if "dominant" in r else {})
+            for i, (r, a, b) in enumerate(zip(pairs, r_a, r_b))
+        ),
+    )
 
 
 def rm_meta(cfg: Config, base: str, stats: dict) -> dict:
     from dataclasses import asdict
 
-    meta = {"base_model": base, "chat_template": cfg.model.chat_template, "max_length": cfg.rm.max_length,
-            "loss": cfg.rm.loss, "salmon": cfg.rm.salmon, "rl_sampled": cfg.rm.rl_sampled, "seed": cfg.seed,
-            "reward_mean": stats.get("reward_mean", 0.0), "reward_std": stats.get("reward_std", 1.0)}
+    meta = {
+        "base_model": base,
+        "chat_template": cfg.model.chat_template,
+        "max_length": cfg.rm.max_length,
+        "loss": cfg.rm.loss,
+        "salmon": cfg.rm.salmon,
+        "rl_sampled": cfg.rm.rl_sampled,
+        "seed": cfg.seed,
+        "reward_mean": stats.get("reward_mean", 0.0),
+        "reward_std": stats.get("reward_std", 1.0),
+    }
     if cfg.rm.salmon:
         from .salmon import load_principles
 
         ps = load_principles(cfg.rm.principles)
-        meta["principle_set"] = {"principles": [asdict(p) for p in ps.principles],
-                                 "fixed": [asdict(p) for p in ps.fixed]}
+        meta["principle_set"] = {
+            "principles": [asdict(p) for p in ps.principles],
+            "fixed": [asdict(p) for p in ps.fixed],
+        }
     return meta
 
 
-def evaluate_rm(cfg: Config, model, tok, train_pairs: list[dict], train_ex: list, eval_pairs: list[dict]) -> tuple:
+def evaluate_rm(
+    cfg: Config, model, tok, train_pairs: list[dict], train_ex: list, eval_pairs: list[dict]
+) -> tuple:
     """Accuracy and calibration on the held-out pairs (or the first 512 training pairs when there
     are none) and accuracy on the first 256 training pairs: (results, pairs scored, r_a, r_b, p_a)."""
     import torch
@@ -285,8 +367,13 @@ def evaluate_rm(cfg: Config, model, tok, train_pairs: list[dict], train_ex: list
     ev_ex = tokenize_pairs(tok, ev_pairs, cfg.model.chat_template, cfg.rm.max_length)
     r_a, r_b = rewards_for_pairs(model, tok, ev_ex, cfg.rm.share_prompt, cfg.rm.eval_batch_size, device)
     p_a = torch.tensor([x["p_a"] for x in ev_pairs])
-    results = {"eval": evaluate(r_a, r_b, p_a), "eval_on": "held-out pairs" if eval_pairs else "training pairs"}
+    results = {
+        "eval": evaluate(r_a, r_b, p_a),
+        "eval_on": "held-out pairs" if eval_pairs else "training pairs",
+    }
     tr = train_ex[:256]
     tr_a, tr_b = rewards_for_pairs(model, tok, tr, cfg.rm.share_prompt, cfg.rm.eval_batch_size, device)
-    results["train_accuracy"] = evaluate(tr_a, tr_b, torch.tensor([x["p_a"] for x in train_pairs[:256]])).get("accuracy")
+    results["train_accuracy"] = evaluate(tr_a, tr_b, torch.tensor([x["p_a"] for x in train_pairs[:256]])).get(
+        "accuracy"
+    )
     return results, ev_pairs, r_a, r_b, p_a

@@ -52,10 +52,10 @@ class Endpoint:
     in_flight: int = 0
     ok: int = 0
     failed: int = 0
-    failures: int = 0          # consecutive failures: the cooldown doubles with each
-    down_until: float = 0.0    # not routed to before this time (monotonic clock)
-    probing: bool = False      # cooldown over, one probe request allowed until a success
-    refused: bool = False      # its last attempt found nothing listening (reset by a success)
+    failures: int = 0  # consecutive failures: the cooldown doubles with each
+    down_until: float = 0.0  # not routed to before this time (monotonic clock)
+    probing: bool = False  # cooldown over, one probe request allowed until a success
+    refused: bool = False  # its last attempt found nothing listening (reset by a success)
     last_error: str = ""
     client: Any = field(default=None, repr=False)
 
@@ -95,8 +95,11 @@ def classify(exc: BaseException) -> str:
         return "fatal"
     if isinstance(exc, openai.RateLimitError):
         return "busy"
-    if isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError) \
-            and _connection_refused(exc):
+    if (
+        isinstance(exc, openai.APIConnectionError)
+        and not isinstance(exc, openai.APITimeoutError)
+        and _connection_refused(exc)
+    ):
         return "refused"
     if isinstance(exc, (openai.APIConnectionError, openai.InternalServerError)):  # incl. timeouts
         return "down"
@@ -108,9 +111,17 @@ def classify(exc: BaseException) -> str:
 class EndpointPool:
     """Least-in-flight routing with health tracking and failover over OpenAI-compatible servers."""
 
-    def __init__(self, urls, api_key: str = "none", timeout: float = 60.0, concurrency: int = 8,
-                 max_retries: int = 6, cooldown: float = 1.0, max_cooldown: float = 30.0,
-                 client_factory: Callable[[str], Any] | None = None):
+    def __init__(
+        self,
+        urls,
+        api_key: str = "none",
+        timeout: float = 60.0,
+        concurrency: int = 8,
+        max_retries: int = 6,
+        cooldown: float = 1.0,
+        max_cooldown: float = 30.0,
+        client_factory: Callable[[str], Any] | None = None,
+    ):
         urls = as_url_list(urls)
         if not urls:
             raise ValueError("an endpoint pool needs at least one base URL")
@@ -201,12 +212,15 @@ class EndpointPool:
                 if all(x.refused for x in self.endpoints):
                     self.stats["gave_up"] += 1
                     where = ep.url if len(self.endpoints) == 1 else ", ".join(self.urls)
-                    raise ServerRefusedError(f"server at {where} refused the connection: is it running?") from e
+                    raise ServerRefusedError(
+                        f"server at {where} refused the connection: is it running?"
+                    ) from e
                 errors += 1
                 if errors >= budget:
                     self.stats["gave_up"] += 1
-                    raise NoEndpointError(f"request failed {errors} times over {self.urls}; last: "
-                                          f"{ep.last_error}") from e
+                    raise NoEndpointError(
+                        f"request failed {errors} times over {self.urls}; last: {ep.last_error}"
+                    ) from e
                 self.stats["failovers"] += 1
                 continue
             await self._release(ep, None)
@@ -238,8 +252,16 @@ class EndpointPool:
 
     def health(self) -> list[dict]:
         now = time.monotonic()
-        return [{"url": e.url, "healthy": now >= e.down_until and not e.probing, "ok": e.ok,
-                 "failed": e.failed, "last_error": e.last_error} for e in self.endpoints]
+        return [
+            {
+                "url": e.url,
+                "healthy": now >= e.down_until and not e.probing,
+                "ok": e.ok,
+                "failed": e.failed,
+                "last_error": e.last_error,
+            }
+            for e in self.endpoints
+        ]
 
     def summary(self) -> dict:
         return self.stats | {"endpoints": self.health()}
@@ -250,7 +272,7 @@ class EndpointPool:
 
 def sample_seed(seed: int, prompt: int, j: int) -> int:
     """A per-request seed: the same sample gets the same seed whichever server runs it."""
-    return (seed * 1_000_003 + prompt * 1009 + j) % (2 ** 31)
+    return (seed * 1_000_003 + prompt * 1009 + j) % (2**31)
 
 
 # Every sampler a server may apply besides temperature and top_p, switched off: servers fill what a
@@ -258,23 +280,44 @@ def sample_seed(seed: int, prompt: int, j: int) -> int:
 # vLLM: the model's generation_config.json), and then samples would not come from the policy, which
 # RL scores them under. Both servers' names are sent; each ignores the other's. top_k 0 is "off" for
 # both (llama.cpp refuses -1).
-NEUTRAL_SAMPLING = {"top_k": 0, "min_p": 0.0, "repeat_penalty": 1.0, "repetition_penalty": 1.0,
-                    "presence_penalty": 0.0, "frequency_penalty": 0.0}
+NEUTRAL_SAMPLING = {
+    "top_k": 0,
+    "min_p": 0.0,
+    "repeat_penalty": 1.0,
+    "repetition_penalty": 1.0,
+    "presence_penalty": 0.0,
+    "frequency_penalty": 0.0,
+}
 
 
-def complete(pool: EndpointPool, model: str, prompts: list[str], n: int, temperature: float, top_p: float,
-             max_tokens: int, seed: int = 0) -> list[list[tuple[str, str]]]:
+def complete(
+    pool: EndpointPool,
+    model: str,
+    prompts: list[str],
+    n: int,
+    temperature: float,
+    top_p: float,
+    max_tokens: int,
+    seed: int = 0,
+) -> list[list[tuple[str, str]]]:
     """n completions per raw prompt through the pool: [[(text, finish_reason)] * n] * len(prompts).
 
     One request per sample (every server takes that; not all honour `n` or prompt lists), each with
     its own seed, so the result does not depend on which server ran which request. Samplers other
     than temperature and top_p are switched off (`NEUTRAL_SAMPLING`)."""
+
     def call(p: str, i: int, j: int) -> Call:
         kw = {"seed": sample_seed(seed, i, j)} if temperature > 0 else {}
-        return lambda c: c.completions.create(model=model, prompt=p, max_tokens=max_tokens,
-                                              temperature=temperature, top_p=top_p,
-                                              extra_body=dict(NEUTRAL_SAMPLING), **kw)
+        return lambda c: c.completions.create(
+            model=model,
+            prompt=p,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            extra_body=dict(NEUTRAL_SAMPLING),
+            **kw,
+        )
 
     resps = pool.map([call(p, i, j) for i, p in enumerate(prompts) for j in range(n)])
     out = [(r.choices[0].text or "", r.choices[0].finish_reason or "") for r in resps]
-    return [out[i * n:(i + 1) * n] for i in range(len(prompts))]
+    return [out[i * n : (i + 1) * n] for i in range(len(prompts))]

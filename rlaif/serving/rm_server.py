@@ -39,8 +39,11 @@ def make_server(rm: RewardModel, host: str = "127.0.0.1", port: int = 8500):
                 if self.path == "/score":
                     out = {"rewards": rm.score(body["prompts"], body["completions"], body.get("principles"))}
                 elif self.path == "/compare":
-                    out = {"p_a": rm.compare(body["prompts"], body["responses_a"], body["responses_b"],
-                                             body.get("principles"))}
+                    out = {
+                        "p_a": rm.compare(
+                            body["prompts"], body["responses_a"], body["responses_b"], body.get("principles")
+                        )
+                    }
                 else:
                     return self._send(404, {"error": f"unknown route {self.path}"})
             except (KeyError, TypeError, ValueError) as e:
@@ -56,20 +59,32 @@ def make_server(rm: RewardModel, host: str = "127.0.0.1", port: int = 8500):
 def main(argv: list[str]) -> int:
     """`rlaif rm serve [--config FILE] [--rm.serve_model=DIR] [--rm.port=N] [--rm.principles=FILE]`."""
     if "-h" in argv or "--help" in argv:
-        print(f"usage: rlaif rm serve [--config FILE.yaml] [--rm.serve_model=DIR] [--rm.host=H] [--rm.port=N] "
-              f"[--rm.principles=FILE]\n\n{HELP}")
+        print(
+            f"usage: rlaif rm serve [--config FILE.yaml] [--rm.serve_model=DIR] [--rm.host=H] [--rm.port=N] "
+            f"[--rm.principles=FILE]\n\n{HELP}"
+        )
         return 0
     config, _, overrides = parse_stage_args(argv)
     cfg = load_config(config, overrides)
     path = cfg.rm.serve_model or str(Path(cfg.out) / "rm" / "checkpoint")
     check_port_free(cfg.rm.host, cfg.rm.port, "rlaif rm serve")
     if not Path(path).exists():
-        raise FileNotFoundError(f"{path}: no reward model to serve (run `rlaif rm` first or set --rm.serve_model)")
-    rm = RewardModel.load(path, device=cfg.model.device, dtype=cfg.model.dtype,
-                          principles=cfg.rm.principles or None, batch_size=cfg.rm.eval_batch_size)
+        raise FileNotFoundError(
+            f"{path}: no reward model to serve (run `rlaif rm` first or set --rm.serve_model)"
+        )
+    rm = RewardModel.load(
+        path,
+        device=cfg.model.device,
+        dtype=cfg.model.dtype,
+        principles=cfg.rm.principles or None,
+        batch_size=cfg.rm.eval_batch_size,
+    )
     server = make_server(rm, cfg.rm.host, cfg.rm.port)
-    print(f"[rlaif] rm serve: {path} on http://{cfg.rm.host}:{server.server_port} "
-          f"(POST /score, POST /compare, GET /health)", flush=True)
+    print(
+        f"[rlaif] rm serve: {path} on http://{cfg.rm.host}:{server.server_port} "
+        f"(POST /score, POST /compare, GET /health)",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

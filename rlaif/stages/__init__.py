@@ -37,31 +37,54 @@ class Stage:
     sections: tuple[str, ...]  # every config section it may read (`rlaif STAGE --help` lists these)
     data_parallel: bool = False  # under `accelerate launch` every process runs it on a share of each batch
     sections_for: Callable[[Config], tuple[str, ...]] | None = None  # the sections one config reads
-    subcommands: dict[str, str] = field(default_factory=dict)  # `rlaif STAGE SUB ...` -> module with main(argv)
+    subcommands: dict[str, str] = field(
+        default_factory=dict
+    )  # `rlaif STAGE SUB ...` -> module with main(argv)
 
 
 # name -> stage; order is the pipeline order shown in `rlaif --help`
 STAGES: dict[str, Stage] = {
-    "sft": Stage("rlaif.stages.sft", "supervised fine-tuning on {prompt, output} records (loss on output tokens only)",
-                 ("model", "sft"), data_parallel=True),
-    "sample": Stage("rlaif.stages.sample",
-                    "sample N completions per prompt from the policy (default: the sft checkpoint)",
-                    ("model", "sample")),
-    "label": Stage("rlaif.stages.label",
-                   "label pairs with an AI labeler: soft labels from P('1')/P('2'), both orders averaged",
-                   ("model", "label")),
-    "rm": Stage("rlaif.stages.rm",
-                "train a reward model on soft/hard preferences or SALMON principle scores; `rlaif rm serve` serves one",
-                ("model", "rm"), data_parallel=True,
-                subcommands={"serve": "rlaif.serving.rm_server"}),
-    "rl": Stage("rlaif.stages.rl", "RL with a KL penalty to the SFT policy (a2c, ppo, rloo) against any reward source",
-                ("model", "rl"), sections_for=_rl_sections),
-    "eval": Stage("rlaif.stages.eval",
-                  "evaluate policies: win rates (oracle, labeler), lengths, labeler quality; HTML report",
-                  ("model", "eval", "label"), sections_for=_eval_sections),
-    "dpo": Stage("rlaif.stages.dpo",
-                 "direct preference optimisation (TRL's DPOTrainer) from soft-labeled comparisons or preferences",
-                 ("model", "dpo"), data_parallel=True),
+    "sft": Stage(
+        "rlaif.stages.sft",
+        "supervised fine-tuning on {prompt, output} records (loss on output tokens only)",
+        ("model", "sft"),
+        data_parallel=True,
+    ),
+    "sample": Stage(
+        "rlaif.stages.sample",
+        "sample N completions per prompt from the policy (default: the sft checkpoint)",
+        ("model", "sample"),
+    ),
+    "label": Stage(
+        "rlaif.stages.label",
+        "label pairs with an AI labeler: soft labels from P('1')/P('2'), both orders averaged",
+        ("model", "label"),
+    ),
+    "rm": Stage(
+        "rlaif.stages.rm",
+        "train a reward model on soft/hard preferences or SALMON principle scores; `rlaif rm serve` serves one",
+        ("model", "rm"),
+        data_parallel=True,
+        subcommands={"serve": "rlaif.serving.rm_server"},
+    ),
+    "rl": Stage(
+        "rlaif.stages.rl",
+        "RL with a KL penalty to the SFT policy (a2c, ppo, rloo) against any reward source",
+        ("model", "rl"),
+        sections_for=_rl_sections,
+    ),
+    "eval": Stage(
+        "rlaif.stages.eval",
+        "evaluate policies: win rates (oracle, labeler), lengths, labeler quality; HTML report",
+        ("model", "eval", "label"),
+        sections_for=_eval_sections,
+    ),
+    "dpo": Stage(
+        "rlaif.stages.dpo",
+        "direct preference optimisation (TRL's DPOTrainer) from soft-labeled comparisons or preferences",
+        ("model", "dpo"),
+        data_parallel=True,
+    ),
 }
 
 
@@ -89,10 +112,9 @@ def run_stage(name: str, cfg: Config, force: bool = False) -> Path:
     mod = stage_module(name)
     rank, world = process_rank()
     if world > 1:
-        from ..core.runs import Run
-        from ..core.training import init_processes
-
         import time
+
+        from ..core.training import init_processes
 
         init_processes(cfg.model)
         t_start = time.time()  # before the main process can decide anything about the folder

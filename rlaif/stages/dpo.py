@@ -30,5 +30,6 @@ def run(cfg: Config, force: bool = False) -> Path:
         return r.dir  # the main process saves and writes the manifest
     save_model(model, tok, r.dir / "checkpoint")
     (r.dir / "metrics.jsonl").write_text("".join(json.dumps(h) + "\n" for h in history))
-    return r.finish(pairs=len(pairs), steps=out.global_step, train_loss=out.training_loss,
-                    model=describe_model(model))
+    return r.finish(
+        pairs=len(pairs), steps=out.global_step, train_loss=out.training_loss, model=describe_model(model)
+    )

@@ -24,8 +24,11 @@ def declare_inputs(cfg: Config, run: Run) -> None:
     for name, spec in (e.policies or default_policies(cfg)).items():
         p = resolve_policy(name, str(spec))
         if p.model and Path(p.model).exists() or p.outputs_file:
-            run.add_input(f"policy:{p.name}", p.model if p.model and Path(p.model).exists() else p.outputs_file,
-                          spec=p.spec)
+            run.add_input(
+                f"policy:{p.name}",
+                p.model if p.model and Path(p.model).exists() else p.outputs_file,
+                spec=p.spec,
+            )
         else:
             run.add_model(f"policy:{p.name}", p.model or p.spec)
     if "labeler" in e.judges:
@@ -44,5 +47,6 @@ def run(cfg: Config, force: bool = False) -> Path:
         html, md = write_report(results, r.dir)
         print(f"[rlaif] eval: report {html} (summary {md})", flush=True)
     headline = {f"{c['a']}_vs_{c['b']}/{c['judge']}": c["win_rate"] for c in results["comparisons"]}
-    return r.finish(policies=[p["name"] for p in results["policies"]], prompts=results["prompts"]["n"],
-                    win_rates=headline)
+    return r.finish(
+        policies=[p["name"] for p in results["policies"]], prompts=results["prompts"]["n"], win_rates=headline
+    )

@@ -38,9 +38,18 @@ def run(cfg: Config, force: bool = False) -> Path:
     r.time("eval_s", time.time() - t0)
     write_scores(r.dir / "eval_scores.jsonl", ev_pairs, r_a, r_b)
     acc = results["eval"].get("accuracy", float("nan"))
-    plot_rewards(r_a, r_b, p_a, results["eval"].get("table", []), r.dir / "rewards.png",
-                 f"rewards on {results['eval_on']} (acc {acc:.3f})")
+    plot_rewards(
+        r_a,
+        r_b,
+        p_a,
+        results["eval"].get("table", []),
+        r.dir / "rewards.png",
+        f"rewards on {results['eval_on']} (acc {acc:.3f})",
+    )
     save_rm(model, tok, r.dir / "checkpoint", rm_meta(cfg, base, results["eval"]))
-    print(f"[rlaif] rm: eval accuracy {acc:.3f} on {results['eval'].get('pairs', 0)} {results['eval_on']}; "
-          f"{summary['pairs_per_s']} pairs/s", flush=True)
+    print(
+        f"[rlaif] rm: eval accuracy {acc:.3f} on {results['eval'].get('pairs', 0)} {results['eval_on']}; "
+        f"{summary['pairs_per_s']} pairs/s",
+        flush=True,
+    )
     return r.finish(**summary, **results, sources=sources)

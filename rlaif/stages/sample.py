@@ -27,5 +27,9 @@ def run(cfg: Config, force: bool = False) -> Path:
     write_jsonl(r.dir / "samples.jsonl", rows)
     (r.dir / "samples.partial.jsonl").unlink()
     chars = sum(len(c) for row in rows for c in row["completions"])
-    return r.finish(prompts=len(rows), completions=sum(len(x["completions"]) for x in rows),
-                    completion_chars=chars, model=model_path)
+    return r.finish(
+        prompts=len(rows),
+        completions=sum(len(x["completions"]) for x in rows),
+        completion_chars=chars,
+        model=model_path,
+    )

@@ -36,8 +36,19 @@ from ..core.errors import UserError
 from ..core.records import read_records
 from .base import CAPABILITIES, REGISTRY, Task, check_task, entry_point_tasks, register_task, supports
 
-__all__ = ["CAPABILITIES", "REGISTRY", "Task", "TaskError", "check_task", "get_task", "parse_spec",
-           "register_task", "resolve_records", "supports", "task_kind"]
+__all__ = [
+    "CAPABILITIES",
+    "REGISTRY",
+    "Task",
+    "TaskError",
+    "check_task",
+    "get_task",
+    "parse_spec",
+    "register_task",
+    "resolve_records",
+    "supports",
+    "task_kind",
+]
 
 
 class TaskError(UserError, KeyError):
@@ -45,6 +56,7 @@ class TaskError(UserError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
 
 _CACHE: dict[str, Any] = {}
 
@@ -118,7 +130,9 @@ def _build_task(spec: str, **kwargs: Any):
     return check_task(_load_factory(name, factory)(**kwargs), name)
 
 
-def resolve_records(source: str, kind: str, task_name: str, default_split: str, limit: int = 0) -> tuple[list[dict], str]:
+def resolve_records(
+    source: str, kind: str, task_name: str, default_split: str, limit: int = 0
+) -> tuple[list[dict], str]:
     """Records for a stage, and a description of where they came from.
 
     `source` is a file or `hf:NAME[:SPLIT]` (read and validated), `task:SPLIT` (that split of the

@@ -64,10 +64,19 @@ def check_task(task: Any, name: str) -> Any:
     unknown = sorted(declared - set(CAPABILITIES))
     absent = sorted(c for c in declared - set(unknown) if getattr(task, c, None) is None)
     if missing or unknown or absent:
-        raise TypeError(f"task {name!r} ({type(task).__name__}): "
-                        + "; ".join(filter(None, [missing and f"missing required {', '.join(missing)}",
-                                                  unknown and f"unknown capabilities {', '.join(unknown)}",
-                                                  absent and f"declares {', '.join(absent)} without it"])))
+        raise TypeError(
+            f"task {name!r} ({type(task).__name__}): "
+            + "; ".join(
+                filter(
+                    None,
+                    [
+                        missing and f"missing required {', '.join(missing)}",
+                        unknown and f"unknown capabilities {', '.join(unknown)}",
+                        absent and f"declares {', '.join(absent)} without it",
+                    ],
+                )
+            )
+        )
     return task
 
 

@@ -55,16 +55,31 @@ def _tldr_comparison(row: dict, where: str) -> dict:
     info = _need(row, "info", where, (dict,))
     summaries = _need(row, "summaries", where, (list,))
     choice = _need(row, "choice", where, (int,))
-    if len(summaries) != 2 or choice not in (0, 1) or not all(isinstance(s, dict) and "text" in s for s in summaries):
+    if (
+        len(summaries) != 2
+        or choice not in (0, 1)
+        or not all(isinstance(s, dict) and "text" in s for s in summaries)
+    ):
         raise RecordError(f"{where}: expected two summaries with 'text' and a choice of 0 or 1")
     text = info.get("post") or info.get("article")
     if not isinstance(text, str):
         raise RecordError(f"{where}: field 'info' has neither a 'post' nor an 'article'")
-    prompt = tldr_prompt(info.get("subreddit"), info.get("title"), text) if info.get("post") else f"{text.strip()}\nTL;DR:"
+    prompt = (
+        tldr_prompt(info.get("subreddit"), info.get("title"), text)
+        if info.get("post")
+        else f"{text.strip()}\nTL;DR:"
+    )
     extra = row.get("extra") or {}
-    return {"id": info.get("id"), "prompt": prompt, "chosen": summaries[choice]["text"].strip(),
-            "rejected": summaries[1 - choice]["text"].strip(), "text": text.strip(), "worker": row.get("worker"),
-            "confidence": extra.get("confidence"), "policies": [s.get("policy") for s in summaries]}
+    return {
+        "id": info.get("id"),
+        "prompt": prompt,
+        "chosen": summaries[choice]["text"].strip(),
+        "rejected": summaries[1 - choice]["text"].strip(),
+        "text": text.strip(),
+        "worker": row.get("worker"),
+        "confidence": extra.get("confidence"),
+        "policies": [s.get("policy") for s in summaries],
+    }
 
 
 def parse_hh(transcript: str, where: str) -> tuple[list[dict], str]:
@@ -75,7 +90,10 @@ def parse_hh(transcript: str, where: str) -> tuple[list[dict], str]:
     turns = [(parts[i], parts[i + 1]) for i in range(1, len(parts) - 1, 2)]
     if not turns or turns[-1][0] != "Assistant":
         raise RecordError(f"{where}: transcript does not end with an 'Assistant:' turn")
-    msgs = [{"role": "user" if who == "Human" else "assistant", "content": text.strip()} for who, text in turns[:-1]]
+    msgs = [
+        {"role": "user" if who == "Human" else "assistant", "content": text.strip()}
+        for who, text in turns[:-1]
+    ]
     if not msgs or msgs[0]["role"] != "user":
         raise RecordError(f"{where}: transcript does not start with a 'Human:' turn")
     return msgs, turns[-1][1].strip()
@@ -90,9 +108,17 @@ def _hh(row: dict, where: str) -> dict | None:
 
 
 LOADERS = {
-    "tldr": Loader("CarperAI/openai_summarize_tldr", None, None, "sft", ("train", "valid", "test"), _tldr_sft),
-    "tldr-prefs": Loader("openai/summarize_from_feedback", "comparisons", None, "preference",
-                         ("train", "validation"), _tldr_comparison),
+    "tldr": Loader(
+        "CarperAI/openai_summarize_tldr", None, None, "sft", ("train", "valid", "test"), _tldr_sft
+    ),
+    "tldr-prefs": Loader(
+        "openai/summarize_from_feedback",
+        "comparisons",
+        None,
+        "preference",
+        ("train", "validation"),
+        _tldr_comparison,
+    ),
     "hh-helpful": Loader("Anthropic/hh-rlhf", None, "helpful-base", "preference", ("train", "test"), _hh),
     "hh-harmless": Loader("Anthropic/hh-rlhf", None, "harmless-base", "preference", ("train", "test"), _hh),
 }

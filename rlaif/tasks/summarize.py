@@ -37,9 +37,12 @@ STDLIB_MODULES = (
     "itertools json locale logging mailbox mimetypes operator optparse os pathlib pickle pprint "
     "queue random re sched secrets shlex shutil smtplib socket sqlite3 ssl statistics string "
     "subprocess tarfile tempfile textwrap threading timeit tokenize traceback types typing "
-    "unittest urllib.parse urllib.request uuid warnings weakref xml.dom.minidom zipfile zoneinfo").split()
-_ABBREV = re.compile(r"\b(Mr|Mrs|Ms|Dr|St|Prof|Gen|Sen|Rep|Gov|Lt|Col|Sgt|Capt|Jan|Feb|Aug|Sept|Oct|Nov|"
-                     r"Dec|No|Inc|Ltd|Co|Corp|vs|etc|e\.g|i\.e|U\.S|U\.N)\.$")
+    "unittest urllib.parse urllib.request uuid warnings weakref xml.dom.minidom zipfile zoneinfo"
+).split()
+_ABBREV = re.compile(
+    r"\b(Mr|Mrs|Ms|Dr|St|Prof|Gen|Sen|Rep|Gov|Lt|Col|Sgt|Capt|Jan|Feb|Aug|Sept|Oct|Nov|"
+    r"Dec|No|Inc|Ltd|Co|Corp|vs|etc|e\.g|i\.e|U\.S|U\.N)\.$"
+)
 _TOKEN = re.compile(r"\w+")
 
 
@@ -58,7 +61,7 @@ def _f1(overlap: int, n_pred: int, n_ref: int) -> float:
 
 
 def rouge_n(pred: list[str], ref: list[str], n: int) -> float:
-    grams = lambda t: Counter(tuple(t[i:i + n]) for i in range(len(t) - n + 1))  # noqa: E731
+    grams = lambda t: Counter(tuple(t[i : i + n]) for i in range(len(t) - n + 1))  # noqa: E731
     gp, gr = grams(pred), grams(ref)
     return _f1(sum((gp & gr).values()), sum(gp.values()), sum(gr.values()))
 
@@ -88,10 +91,10 @@ def split_sentences(text: str) -> list[str]:
     """Sentences of news prose; does not split after common abbreviations (Mr., Jan., U.S.)."""
     parts, start = [], 0
     for m in re.finditer(r"[.!?][\"']?\s+(?=[\"'A-Z0-9])", text):
-        head = text[start:m.start() + 1]
+        head = text[start : m.start() + 1]
         if _ABBREV.search(head) or re.search(r"\b[A-Z]\.$", head):
             continue
-        parts.append(text[start:m.end()].strip())
+        parts.append(text[start : m.end()].strip())
         start = m.end()
     parts.append(text[start:].strip())
     return [p for p in parts if p]
@@ -122,8 +125,9 @@ def news_documents(max_words: int = 300) -> list[dict]:
             lead, body = sents[0], sents[1:]
             if not 8 <= len(lead.split()) <= 60 or sum(len(s.split()) for s in body) < 50:
                 continue
-            docs.append({"id": f"{stem}/{i}", "text": _clip(body, max_words), "reference": lead,
-                         "source": "news"})
+            docs.append(
+                {"id": f"{stem}/{i}", "text": _clip(body, max_words), "reference": lead, "source": "news"}
+            )
     return docs
 
 
@@ -148,12 +152,19 @@ def docstring_documents(max_words: int = 300) -> list[dict]:
             continue
         objs = [(modname, mod)]
         for name, obj in sorted(vars(mod).items()):
-            if name.startswith("_") or inspect.ismodule(obj) or getattr(obj, "__module__", modname) != mod.__name__:
+            if (
+                name.startswith("_")
+                or inspect.ismodule(obj)
+                or getattr(obj, "__module__", modname) != mod.__name__
+            ):
                 continue
             objs.append((f"{modname}.{name}", obj))
             if inspect.isclass(obj):
-                objs += [(f"{modname}.{name}.{m}", f) for m, f in sorted(vars(obj).items())
-                         if not m.startswith("_") and callable(f)]
+                objs += [
+                    (f"{modname}.{name}.{m}", f)
+                    for m, f in sorted(vars(obj).items())
+                    if not m.startswith("_") and callable(f)
+                ]
         for qual, obj in objs:
             with warnings.catch_warnings():  # typing.io and friends warn when touched
                 warnings.simplefilter("ignore", DeprecationWarning)
@@ -192,8 +203,16 @@ class Summarize:
     splits = SPLITS
     capabilities = frozenset({"prefer", "evaluate"})
 
-    def __init__(self, source: str = "news", format: str = "tldr", margin: float = 0.02,
-                 tie: float | None = None, max_words: int = 300, seed: int = 0, path: str = ""):
+    def __init__(
+        self,
+        source: str = "news",
+        format: str = "tldr",
+        margin: float = 0.02,
+        tie: float | None = None,
+        max_words: int = 300,
+        seed: int = 0,
+        path: str = "",
+    ):
         if source not in SOURCES:
             raise ValueError(f"unknown summarize source {source!r}; use {', '.join(SOURCES)}")
         if format not in ("tldr", "instruct"):
@@ -217,8 +236,13 @@ class Summarize:
         out = []
         for d in self.docs:
             if d["split"] == split:
-                rec = {"id": d["id"], "prompt": self.prompt(d), "text": d["text"], "reference": d["reference"],
-                       "source": d["source"]}
+                rec = {
+                    "id": d["id"],
+                    "prompt": self.prompt(d),
+                    "text": d["text"],
+                    "reference": d["reference"],
+                    "source": d["source"],
+                }
                 out.append(rec | ({"output": d["reference"]} if split == "sft" else {}))
         return out
 
@@ -238,7 +262,9 @@ class Summarize:
     def reward(self, prompts: list, completions: list, /, **kw) -> list[float]:
         """Mean ROUGE-1/2/L F-measure of each completion against its reference summary."""
         refs = kw.get("reference")
-        return [self.score(p, c, refs[i] if refs else None) for i, (p, c) in enumerate(zip(prompts, completions))]
+        return [
+            self.score(p, c, refs[i] if refs else None) for i, (p, c) in enumerate(zip(prompts, completions))
+        ]
 
     def prefer(self, prompt, a, b, /, **kw) -> float | None:
         ref = kw.get("reference")

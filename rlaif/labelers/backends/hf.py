@@ -38,14 +38,25 @@ def _lcp(a: list[int], b: list[int]) -> int:
 class HFBackend:
     name = "hf"
 
-    def __init__(self, model_name: str, dtype: str = "auto", device: str = "auto", chat_template: bool = True,
-                 batch_size: int = 8, share_prefix: bool = True, threads: int = 0,
-                 trust_remote_code: bool = False, model=None, tokenizer=None):
+    def __init__(
+        self,
+        model_name: str,
+        dtype: str = "auto",
+        device: str = "auto",
+        chat_template: bool = True,
+        batch_size: int = 8,
+        share_prefix: bool = True,
+        threads: int = 0,
+        trust_remote_code: bool = False,
+        model=None,
+        tokenizer=None,
+    ):
         from ...core.config import ModelConfig
         from ...core.models import load_causal_lm, load_tokenizer
 
-        mcfg = ModelConfig(name=model_name, dtype=dtype, device=device, threads=threads,
-                           trust_remote_code=trust_remote_code)
+        mcfg = ModelConfig(
+            name=model_name, dtype=dtype, device=device, threads=threads, trust_remote_code=trust_remote_code
+        )
         self.tok = tokenizer or load_tokenizer(model_name, trust_remote_code)
         self.model = model or load_causal_lm(mcfg)
         self.chat = chat_template and bool(getattr(self.tok, "chat_template", None))
@@ -94,17 +105,23 @@ class HFBackend:
 
     # ------------------------------------------------------------------ forward passes
 
-    def next_logprobs(self, prompts: list[Prompt], continuations: list[str], targets: list[str]) -> list[dict[str, float]]:
+    def next_logprobs(
+        self, prompts: list[Prompt], continuations: list[str], targets: list[str]
+    ) -> list[dict[str, float]]:
         import torch
 
         rows = [self.encode(p, c) for p, c in zip(prompts, continuations)]
         out: list[dict[str, float]] = []
         groups = {t: self.token_group(t) for t in targets}
         for k in range(0, len(rows), self.batch_size):
-            lp = self.last_logprobs(rows[k:k + self.batch_size])  # (B, V) fp32
+            lp = self.last_logprobs(rows[k : k + self.batch_size])  # (B, V) fp32
             for row in lp:
-                out.append({t: (float(torch.logsumexp(row[ids], 0)) if ids else NEG_INF)
-                            for t, ids in groups.items()})
+                out.append(
+                    {
+                        t: (float(torch.logsumexp(row[ids], 0)) if ids else NEG_INF)
+                        for t, ids in groups.items()
+                    }
+                )
         return out
 
     def _cache(self, kv: list, batch_index=None):
@@ -112,8 +129,9 @@ class HFBackend:
 
         if batch_index is not None:
             kv = [(k.index_select(0, batch_index), v.index_select(0, batch_index)) for k, v in kv]
-        return DynamicCache(ddp_cache_data=[(k.contiguous(), v.contiguous()) for k, v in kv],
-                            config=self.model.config)
+        return DynamicCache(
+            ddp_cache_data=[(k.contiguous(), v.contiguous()) for k, v in kv], config=self.model.config
+        )
 
     def _decoder(self):
         base = getattr(self.model, "base_model", None)
@@ -140,8 +158,9 @@ class HFBackend:
 
         if not self.share_prefix:
             return 0, None
-        if self._prefix and all(r[:len(self._prefix[0])] == self._prefix[0] and len(r) > len(self._prefix[0])
-                                for r in rows):
+        if self._prefix and all(
+            r[: len(self._prefix[0])] == self._prefix[0] and len(r) > len(self._prefix[0]) for r in rows
+        ):
             return len(self._prefix[0]), self._prefix[1]
         n = min(min(_lcp(rows[0], r) for r in rows), min(len(r) for r in rows) - 1)
         if n < 8:
@@ -186,7 +205,7 @@ class HFBackend:
         base_mask_len = g
         if max(seg_len) > 0:
             S = max(seg_len)
-            seg = [rows[grp[0]][g:g + s] + [0] * (S - s) for grp, s in zip(groups, seg_len)]
+            seg = [rows[grp[0]][g : g + s] + [0] * (S - s) for grp, s in zip(groups, seg_len)]
             smask = [[1] * s + [0] * (S - s) for s in seg_len]
             ids = torch.tensor(seg, device=dev)
             mask = torch.tensor([[1] * g + m for m in smask], device=dev)
@@ -202,8 +221,10 @@ class HFBackend:
         sufs = [rows[i][s:] for i, s in zip(order, starts)]
         L = max(len(s) for s in sufs)
         ids = torch.tensor([s + [0] * (L - len(s)) for s in sufs], device=dev)
-        mask = torch.tensor([prefix_mask[gi] + [1] * len(s) + [0] * (L - len(s))
-                             for gi, s in zip(row_group.tolist(), sufs)], device=dev)
+        mask = torch.tensor(
+            [prefix_mask[gi] + [1] * len(s) + [0] * (L - len(s)) for gi, s in zip(row_group.tolist(), sufs)],
+            device=dev,
+        )
         pos = torch.tensor([[st + j for j in range(L)] for st in starts], device=dev)
         idx = None
         if kv is not None:  # group caches (one per group) or the global prefix (batch 1)
@@ -237,15 +258,25 @@ class HFBackend:
 
     # ------------------------------------------------------------------ generation (CoT)
 
-    def generate(self, prompts: list[Prompt], max_tokens: int, temperature: float = 0.0, n: int = 1,
-                 seed: int = 0) -> list[list[str]]:
+    def generate(
+        self, prompts: list[Prompt], max_tokens: int, temperature: float = 0.0, n: int = 1, seed: int = 0
+    ) -> list[list[str]]:
         from ...generation import generate_texts
 
         out: list[list[str]] = []
         for k in range(0, len(prompts), self.batch_size):
-            chunk = [self.text(p) for p in prompts[k:k + self.batch_size]]
-            texts = generate_texts(self.model, self.tok, chunk, n, temperature, 1.0, max_tokens,
-                                   seed=seed + k, max_prompt_length=10 ** 6)
+            chunk = [self.text(p) for p in prompts[k : k + self.batch_size]]
+            texts = generate_texts(
+                self.model,
+                self.tok,
+                chunk,
+                n,
+                temperature,
+                1.0,
+                max_tokens,
+                seed=seed + k,
+                max_prompt_length=10**6,
+            )
             self.stats["generated_tokens"] += sum(len(self.tok(t)["input_ids"]) for ts in texts for t in ts)
             out += texts
         return out

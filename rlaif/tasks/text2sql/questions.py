@@ -81,8 +81,13 @@ def instantiate(t: Template, conn: sqlite3.Connection) -> list[dict]:
             continue
         seen.add(sql)
         q = t.questions[(len(out) + rng.randrange(len(t.questions))) % len(t.questions)]
-        out.append({"question": q.format(**{k: "" if v is None else v for k, v in p.items()}),
-                    "gold_sql": sql, "params": p})
+        out.append(
+            {
+                "question": q.format(**{k: "" if v is None else v for k, v in p.items()}),
+                "gold_sql": sql,
+                "params": p,
+            }
+        )
         if len(out) >= t.limit:
             break
     return out
@@ -95,8 +100,16 @@ def generate(db_paths: dict[str, Path], templates: list[Template] = TEMPLATES) -
         conn = sqlite3.connect(f"{Path(db_paths[t.db_id]).resolve().as_uri()}?mode=ro", uri=True)
         try:
             for i, inst in enumerate(instantiate(t, conn)):
-                items.append({"id": f"{t.db_id}/{t.name}/{i}", "db_id": t.db_id, "question": inst["question"],
-                              "gold_sql": inst["gold_sql"], "template": t.name, "kind": t.kind})
+                items.append(
+                    {
+                        "id": f"{t.db_id}/{t.name}/{i}",
+                        "db_id": t.db_id,
+                        "question": inst["question"],
+                        "gold_sql": inst["gold_sql"],
+                        "template": t.name,
+                        "kind": t.kind,
+                    }
+                )
         finally:
             conn.close()
     return items
@@ -106,8 +119,9 @@ def _unit(text: str) -> float:
     return hash_unit(text)
 
 
-def assign_splits(items: list[dict], shares: tuple = SHARES, seed: int = 0,
-                  stratum: str = "template") -> list[dict]:
+def assign_splits(
+    items: list[dict], shares: tuple = SHARES, seed: int = 0, stratum: str = "template"
+) -> list[dict]:
     """Add `split` to each item: (db_id, gold_sql) groups spread over the splits within each stratum."""
     groups: dict[str, dict[tuple, list[dict]]] = defaultdict(dict)
     for it in items:

@@ -20,11 +20,12 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-INSTRUCTION = ("I want you to act as a SQL terminal in front of an example database, you need only to "
-               "return the sql command to me. Below is an instruction that describes a task, Write a "
-               "response that appropriately completes the request.")
-CHAT_SYSTEM = ("You write SQLite queries. Answer with one SQL query and nothing else. "
-               "The database:")
+INSTRUCTION = (
+    "I want you to act as a SQL terminal in front of an example database, you need only to "
+    "return the sql command to me. Below is an instruction that describes a task, Write a "
+    "response that appropriately completes the request."
+)
+CHAT_SYSTEM = "You write SQLite queries. Answer with one SQL query and nothing else. The database:"
 
 
 @dataclass
@@ -38,7 +39,9 @@ class Table:
 class Schema:
     db_id: str
     tables: list[Table]
-    foreign_keys: list[tuple[str, str, str, str]] = field(default_factory=list)  # (table, col, ref table, ref col)
+    foreign_keys: list[tuple[str, str, str, str]] = field(
+        default_factory=list
+    )  # (table, col, ref table, ref col)
 
 
 def _q(name: str) -> str:
@@ -50,8 +53,12 @@ def schema_from_sqlite(path: str | Path, db_id: str | None = None) -> Schema:
     path = Path(path)
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        names = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid")]
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
+            )
+        ]
         tables, fks = [], []
         for t in names:
             info = list(conn.execute(f"PRAGMA table_info({_q(t)})"))
@@ -80,7 +87,10 @@ def schema_from_tables_json(entry: dict) -> Schema:
         for ci in pk if isinstance(pk, list) else [pk]:
             ti, c = cols[ci]
             tables[ti].primary_key.append(c)
-    fks = [(tnames[cols[a][0]], cols[a][1], tnames[cols[b][0]], cols[b][1]) for a, b in entry.get("foreign_keys", [])]
+    fks = [
+        (tnames[cols[a][0]], cols[a][1], tnames[cols[b][0]], cols[b][1])
+        for a, b in entry.get("foreign_keys", [])
+    ]
     return Schema(entry["db_id"], tables, fks)
 
 
@@ -122,6 +132,8 @@ def make_prompt(schema_text: str, question: str, fmt: str = "dbgpt", evidence: s
     if fmt == "dbgpt":
         return f"{INSTRUCTION}\n\n##Instruction:\n{schema_text}\n\n###Input:\n{question}\n\n###Response:\n"
     if fmt == "chat":
-        return [{"role": "system", "content": f"{CHAT_SYSTEM}\n{schema_text}"},
-                {"role": "user", "content": question}]
+        return [
+            {"role": "system", "content": f"{CHAT_SYSTEM}\n{schema_text}"},
+            {"role": "user", "content": question},
+        ]
     raise ValueError(f"unknown prompt format {fmt!r}; use dbgpt or chat")

@@ -23,19 +23,37 @@ from ...core.records import RecordError, rows_from_file
 from .questions import SHARES, SPLITS, assign_splits
 from .schema import Schema, schema_from_sqlite, schema_from_tables_json
 
-QUESTION_FILES = ("train_spider.json", "train_others.json", "train.json", "train.jsonl", "dev.json",
-                  "dev.jsonl", "test.json", "test.jsonl", "validation.json", "validation.jsonl")
+QUESTION_FILES = (
+    "train_spider.json",
+    "train_others.json",
+    "train.json",
+    "train.jsonl",
+    "dev.json",
+    "dev.jsonl",
+    "test.json",
+    "test.jsonl",
+    "validation.json",
+    "validation.jsonl",
+)
 
 
 def _question(where: str, obj, n: int, evidence: bool) -> dict:
     if not isinstance(obj, dict):
         raise RecordError(f"{where}: expected a JSON object, got {type(obj).__name__}")
     gold = obj.get("query", obj.get("SQL"))
-    for key, val in (("db_id", obj.get("db_id")), ("question", obj.get("question")), ("query' or 'SQL", gold)):
+    for key, val in (
+        ("db_id", obj.get("db_id")),
+        ("question", obj.get("question")),
+        ("query' or 'SQL", gold),
+    ):
         if not isinstance(val, str) or not val.strip():
             raise RecordError(f"{where}: field '{key}' is missing or not a string")
-    out = {"id": str(obj.get("question_id", n)), "db_id": obj["db_id"], "question": obj["question"].strip(),
-           "gold_sql": gold.strip().rstrip(";").strip()}
+    out = {
+        "id": str(obj.get("question_id", n)),
+        "db_id": obj["db_id"],
+        "question": obj["question"].strip(),
+        "gold_sql": gold.strip().rstrip(";").strip(),
+    }
     if evidence and obj.get("evidence"):
         out["evidence"] = obj["evidence"]
     if obj.get("difficulty"):
@@ -46,8 +64,14 @@ def _question(where: str, obj, n: int, evidence: bool) -> dict:
 class SpiderData:
     """Questions, schemas and database files of one Spider/BIRD-style folder."""
 
-    def __init__(self, root: str | Path, files: list[str] | None = None, evidence: bool = True,
-                 shares: tuple = SHARES, seed: int = 0):
+    def __init__(
+        self,
+        root: str | Path,
+        files: list[str] | None = None,
+        evidence: bool = True,
+        shares: tuple = SHARES,
+        seed: int = 0,
+    ):
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"Spider/BIRD folder not found: {self.root}")
@@ -78,9 +102,11 @@ class SpiderData:
             for where, obj in rows_from_file(path):
                 q = _question(where, obj, len(items), evidence) | {"pool": pool, "source": name}
                 if self.find_db(q["db_id"]) is None:
-                    raise RecordError(f"{where}: database '{q['db_id']}' not found under "
-                                      f"{', '.join(str(d) for d in self.db_dirs) or self.root} "
-                                      f"(expected DB_ID/DB_ID.sqlite)")
+                    raise RecordError(
+                        f"{where}: database '{q['db_id']}' not found under "
+                        f"{', '.join(str(d) for d in self.db_dirs) or self.root} "
+                        f"(expected DB_ID/DB_ID.sqlite)"
+                    )
                 items.append(q)
         ids = [q["id"] for q in items]
         if len(set(ids)) != len(ids):  # question_id may repeat across files: make ids unique
@@ -123,23 +149,36 @@ def tables_entry(s: Schema) -> dict:
     cols = [[-1, "*"]] + [[i, c] for i, t in enumerate(s.tables) for c in t.columns]
     index = {(s.tables[i].name, c): n for n, (i, c) in enumerate(cols) if i >= 0}
     pks = [[index[t.name, c] for c in t.primary_key] for t in s.tables if t.primary_key]
-    return {"db_id": s.db_id, "table_names_original": [t.name for t in s.tables],
-            "table_names": [t.name.lower() for t in s.tables],
-            "column_names_original": cols, "column_names": [[i, c.lower()] for i, c in cols],
-            "column_types": ["text"] * len(cols),
-            "primary_keys": [p[0] if len(p) == 1 else p for p in pks],
-            "foreign_keys": [[index[t, c], index[rt, rc]] for t, c, rt, rc in s.foreign_keys
-                             if (t, c) in index and (rt, rc) in index]}
+    return {
+        "db_id": s.db_id,
+        "table_names_original": [t.name for t in s.tables],
+        "table_names": [t.name.lower() for t in s.tables],
+        "column_names_original": cols,
+        "column_names": [[i, c.lower()] for i, c in cols],
+        "column_types": ["text"] * len(cols),
+        "primary_keys": [p[0] if len(p) == 1 else p for p in pks],
+        "foreign_keys": [
+            [index[t, c], index[rt, rc]]
+            for t, c, rt, rc in s.foreign_keys
+            if (t, c) in index and (rt, rc) in index
+        ],
+    }
 
 
-def write_spider(out: str | Path, items: list[dict], schemas: dict[str, Schema], db_paths: dict[str, Path]) -> Path:
+def write_spider(
+    out: str | Path, items: list[dict], schemas: dict[str, Schema], db_paths: dict[str, Path]
+) -> Path:
     """Write questions, tables.json and database/ in the Spider layout (test split -> dev.json)."""
     out = Path(out)
     (out / "database").mkdir(parents=True, exist_ok=True)
     (out / "tables.json").write_text(json.dumps([tables_entry(s) for s in schemas.values()], indent=1))
-    for name, keep in (("train_spider.json", lambda q: q["split"] != "test"),
-                       ("dev.json", lambda q: q["split"] == "test")):
-        rows = [{"db_id": q["db_id"], "question": q["question"], "query": q["gold_sql"]} for q in items if keep(q)]
+    for name, keep in (
+        ("train_spider.json", lambda q: q["split"] != "test"),
+        ("dev.json", lambda q: q["split"] == "test"),
+    ):
+        rows = [
+            {"db_id": q["db_id"], "question": q["question"], "query": q["gold_sql"]} for q in items if keep(q)
+        ]
         (out / name).write_text(json.dumps(rows, indent=1, ensure_ascii=False))
     for db_id, path in db_paths.items():
         (out / "database" / db_id).mkdir(exist_ok=True)
