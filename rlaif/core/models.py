@@ -283,6 +283,15 @@ def load_causal_lm(
     return model
 
 
+def checkpoint_activations(model) -> None:
+    """Recompute activations in the backward pass (less memory, ~25% more compute); transformers 5
+    renamed the switch, 4.x has only the old name."""
+    if hasattr(model, "activation_checkpointing_enable"):
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+
+
 def add_lora(model, cfg: ModelConfig, task_type: str = "CAUSAL_LM"):
     """Fresh LoRA adapters from `cfg.lora` (peft). A reward model passes task_type="SEQ_CLS", under
     which peft also trains and saves the scalar head."""

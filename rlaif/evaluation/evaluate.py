@@ -282,29 +282,20 @@ def judge_pair(
 # --------------------------------------------------------------------------- evaluate
 
 
-def evaluate(cfg: Config, folder: Path, run: Run | None = None) -> dict:
-    """Generate, judge and measure; return the results dict (also written to folder/results.json)."""
-    from ..tasks import resolve_records
+def policy_summaries(
+    cfg: Config,
+    task,
+    policies: list[Policy],
+    outputs: dict[str, list[str]],
+    records: list[dict],
+    notes: list[str],
+) -> list[dict]:
+    """Each policy's lengths, oracle score, harmless rate and the task's own evaluation."""
     from . import results as R
     from .judges import oracle_scores, task_rater
 
-    e, notes = cfg.eval, []
-    records, source = resolve_records(e.prompts, "prompt", cfg.task, "test", e.limit)
-    specs = e.policies or default_policies(cfg)
-    policies = [resolve_policy(n, str(s)) for n, s in specs.items()]
-    names = [p.name for p in policies]
-    baseline = e.baseline or names[0]
-    if baseline not in names:
-        raise ValueError(f"eval.baseline {baseline!r} is not one of the policies: {', '.join(names)}")
-    task = load_task(cfg, notes)
+    e, summaries = cfg.eval, []
     prompts, columns = [r["prompt"] for r in records], record_columns(records)
-
-    t0 = time.time()
-    outputs = {p.name: policy_outputs(cfg, p, records, folder / "outputs") for p in policies}
-    if run:
-        run.time("generate_s", time.time() - t0)
-
-    summaries = []
     for p in policies:
         oracle = oracle_scores(task, prompts, outputs[p.name], columns) if task is not None else None
         rater = task_rater(task) if e.harmless == "task" and task is not None else None
@@ -325,6 +316,31 @@ def evaluate(cfg: Config, folder: Path, run: Run | None = None) -> dict:
         )
     if e.harmless == "task" and task is not None and task_rater(task) is None:
         notes.append(f"harmless rate not measured: task '{cfg.task}' has no `harmless` judgment")
+    return summaries
+
+
+def evaluate(cfg: Config, folder: Path, run: Run | None = None) -> dict:
+    """Generate, judge and measure; return the results dict (also written to folder/results.json)."""
+    from ..tasks import resolve_records
+    from . import results as R
+
+    e, notes = cfg.eval, []
+    records, source = resolve_records(e.prompts, "prompt", cfg.task, "test", e.limit)
+    specs = e.policies or default_policies(cfg)
+    policies = [resolve_policy(n, str(s)) for n, s in specs.items()]
+    names = [p.name for p in policies]
+    baseline = e.baseline or names[0]
+    if baseline not in names:
+        raise ValueError(f"eval.baseline {baseline!r} is not one of the policies: {', '.join(names)}")
+    task = load_task(cfg, notes)
+    prompts, columns = [r["prompt"] for r in records], record_columns(records)
+
+    t0 = time.time()
+    outputs = {p.name: policy_outputs(cfg, p, records, folder / "outputs") for p in policies}
+    if run:
+        run.time("generate_s", time.time() - t0)
+
+    summaries = policy_summaries(cfg, task, policies, outputs, records, notes)
 
     t0 = time.time()
     judges = build_judges(cfg, task, notes)

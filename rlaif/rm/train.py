@@ -21,7 +21,21 @@ from pathlib import Path
 
 from ..core.config import Config
 from ..core.hashing import hash_unit
+from ..core.models import checkpoint_activations
 from ..core.runs import Run
+from ..core.training import (
+    MetricLog,
+    Progress,
+    accelerator,
+    count_batches,
+    epoch_batches,
+    full_state_dict,
+    make_optimizer,
+    prepare,
+    train_loop,
+)
+from ..generation import policy_path
+from .model import batch_rewards, load_rm_for_training, pack_groups, pooled
 
 # --------------------------------------------------------------------------- data
 
@@ -133,19 +147,6 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
     import torch
 
     from ..algos.preference import pairwise_accuracy, preference_loss
-    from ..core.training import (
-        MetricLog,
-        Progress,
-        accelerator,
-        count_batches,
-        epoch_batches,
-        full_state_dict,
-        make_optimizer,
-        prepare,
-        train_loop,
-    )
-    from ..generation import policy_path
-    from .model import batch_rewards, load_rm_for_training, pack_groups, pooled
 
     rm = cfg.rm
     acc = accelerator(cfg.seed, cfg.model)
@@ -153,11 +154,8 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
     if rm.batch_size < world:
         raise ValueError(f"rm.batch_size={rm.batch_size} is smaller than the {world} processes")
     hf = load_rm_for_training(rm.model or policy_path(cfg), cfg.model, tok.pad_token_id, lora=rm.lora)
-    if rm.gradient_checkpointing:  # transformers 5 renamed it; 4.x has only the old name
-        if hasattr(hf, "activation_checkpointing_enable"):
-            hf.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
-        else:
-            hf.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if rm.gradient_checkpointing:
+        checkpoint_activations(hf)
     model = pooled(hf)
     steps = rm.max_steps or max(1, count_batches(len(examples), rm.batch_size, rm.epochs) // rm.grad_accum)
     opt, sched = make_optimizer(model, rm.lr, rm.weight_decay, steps, rm.warmup_ratio)
