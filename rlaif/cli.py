@@ -23,7 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "annotate": ("rlaif.annotate.cli", "collect human preference labels in a browser (quality-checked)"),
     "data": (
         "rlaif.tasks.command",
-        "write a task's splits or a public data set as JSONL (text2sql, summarize, spider:PATH, tldr, hh-helpful, ...)",
+        "write a task's splits or a public data set as JSONL (text2sql, summarize, spider:PATH, tldr, "
+        "hh-helpful, ...)",
     ),
 }
 

@@ -2,7 +2,7 @@
 
 | module | what |
 |---|---|
-| `prompts.py` | templates as plain files (`templates/<task>/*.txt`): preamble, exemplars, sample, ending, CoT |
+| `prompts.py` | templates as files (`templates/<task>/*.txt`): preamble, exemplars, sample, ending, CoT |
 | `scoring.py` | soft labels from next-token log-probs (multi-token choices), post-processing, metrics |
 | `debias.py` | `score_pairs`: both orders, mapped back and averaged: the only place that swaps |
 | `judges.py` | `LMJudge` (hf/openai, CoT, self-consistency), `FakeJudge`, `OracleJudge` |

@@ -5,8 +5,9 @@
    a choice. "1" and " 1" are the same answer, so their probabilities are summed.
 2. Choices that span several tokens (SmolLM2 writes "10" as "1" + "0") are followed token by token:
    P("10") = P("1") * P("0" | "1"), the second factor read after the plain spelling of "1" (the
-   backends append text, not one token id per spelling: exact for the usual case). A choice that is a prefix of another ("1" of "10") keeps only the
-   mass that does not continue into the longer one: P(exactly "1") = P("1") - P("10").
+   backends append text, not one token id per spelling: exact for the usual case). A choice that is
+   a prefix of another ("1" of "10") keeps only the mass that does not continue into the longer
+   one: P(exactly "1") = P("1") - P("10").
 3. The soft label is the softmax over the choices' log-probabilities (METHOD.md 2). The mass the
    choices get in total is kept: a labeler that puts almost none on them is degenerate, and is
    reported instead of being turned into a label.

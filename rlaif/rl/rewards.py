@@ -10,7 +10,8 @@ records' other fields as lists (gold SQL, database ids, ...), one entry per comp
 2. Built-in sources (`SOURCES`; add yours with `@register("name")`):
    - `oracle`: the task's ground-truth reward (text2sql: execution match).        opts: task
    - `python`: any function `package.module:function`, called as above.          opts: function, +kwargs
-   - `rm`:     a trained reward model (`rlaif rm`), a folder or `http://` URL.     opts: path, normalize, batch_size
+   - `rm`:     a trained reward model (`rlaif rm`), a folder or `http://` URL.     opts: path, normalize,
+                                                                                  batch_size
    - `salmon`: the principle-following RM with its RL-time principles (METHOD §7). opts: path, principles
    - `direct`: d-RLAIF, the labeler's 1-10 score rescaled to [-1, 1] (METHOD §5). opts: label.* fields
    Heavy sources import their code only when built, so a config naming `oracle` never loads an RM.

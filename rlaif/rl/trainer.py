@@ -1,4 +1,5 @@
-"""RL training (`rlaif rl`): maximise reward with a KL penalty to the SFT policy — A2C (the paper), PPO or RLOO.
+"""RL training (`rlaif rl`): maximise reward with a KL penalty to the SFT policy — A2C (the paper),
+PPO or RLOO.
 
 Objective (Lee et al. 2023 §4, METHOD.md §4): J = E[(1 - beta) r - beta KL(pi || pi_sft)], beta = 0.05,
 temperature 0.9, the reward on the last token, gamma = 1. One step is:

@@ -1,4 +1,4 @@
-"""Reward-model training and evaluation (`rlaif rm`): train and evaluate a reward model from AI or human preferences (METHOD.md 3 and 7).
+"""Reward-model training and evaluation (`rlaif rm`) from AI or human preferences (METHOD.md 3, 7).
 
 1. Input, detected from the first record: soft-labeled comparisons {prompt, response_a,
    response_b, p_a} (default: the label stage's OUT/label/comparisons.jsonl), hard preferences

@@ -62,7 +62,8 @@ STAGES: dict[str, Stage] = {
     ),
     "rm": Stage(
         "rlaif.stages.rm",
-        "train a reward model on soft/hard preferences or SALMON principle scores; `rlaif rm serve` serves one",
+        "train a reward model on soft/hard preferences or SALMON principle scores; "
+        "`rlaif rm serve` serves one",
         ("model", "rm"),
         data_parallel=True,
         subcommands={"serve": "rlaif.serving.rm_server"},

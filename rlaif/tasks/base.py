@@ -42,7 +42,8 @@ class Task(Protocol):
     capabilities: ClassVar[frozenset[str]]
 
     def records(self, split: str) -> list[dict]:
-        """Records of a split ("sft", "preference", "rl", "test"): sft {prompt, output, ...}, others {prompt, ...}."""
+        """Records of a split ("sft", "preference", "rl", "test"): sft {prompt, output, ...}, the
+        others {prompt, ...}."""
         ...
 
     def reward(self, prompts: list, completions: list, /, **kw: Any) -> list[float]:
