@@ -110,3 +110,32 @@ def test_every_import_in_the_package_resolves():
 def test_the_graph_checks_can_fail(tmp_path):
     """The checks above read real edges: the entry points do import stages."""
     assert any(mod == "rlaif.cli" and t.startswith("rlaif.stages") for mod, t, _, _ in imports())
+
+
+def test_core_imports_only_core():
+    """rlaif/core is the bottom layer. Its one reach upward is the config check of reward entries,
+    which needs the reward-source registry (rl/rewards.py), imported inside the function."""
+    allowed = {("rlaif.core.config", "rlaif.rl.rewards")}
+    edges = {
+        (mod, target)
+        for mod, target, _, _ in imports()
+        if mod.startswith("rlaif.core") and target.startswith("rlaif") and not target.startswith("rlaif.core")
+    }
+    assert edges - allowed == set()
+
+
+def test_help_imports_no_stage_and_no_torch():
+    """`rlaif --help` and `rlaif STAGE --help` come from the stage table: no stage module, no torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, contextlib, io; from rlaif.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    for argv in (['--help'], ['rl', '--help'], ['rm', 'serve', '--help']):\n"
+        "        assert main(argv) == 0\n"
+        "assert 'rl.kl_coef' in out.getvalue() and 'POST /score' in out.getvalue()\n"
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('rlaif.stages.')))"
+    )
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert got.strip() == "[]"
