@@ -134,7 +134,7 @@ def generate_texts(
 
 def server_sampler(s: SampleConfig, model_path: str):
     """`fn(prompt_texts, seed) -> [[str] * n]` through OpenAI-compatible servers (sample.server_url:
-    one or a list; least-loaded routing and failover, rlaif/endpoints.py). Each sample has its own
+    one or a list; least-loaded routing and failover, rlaif/serving/endpoints.py). Each sample has its own
     seed, so the file does not depend on which server answered."""
     from .serving.endpoints import EndpointPool, complete
 

@@ -1,4 +1,4 @@
-"""SALMON principles and synthetic preferences (rlaif/salmon.py): pure functions, no model."""
+"""SALMON principles and synthetic preferences (rlaif/rm/salmon.py): pure functions, no model."""
 
 import json
 import math

@@ -5,7 +5,7 @@ The labeler sees the instruction, Output (a), Output (b), "one aspect to conside
 logit("a") - logit("b") equals log P("a") - log P("b") (same normaliser), so every backend that
 reports log-probabilities can produce it.
 
-Output per pair (what the SALMON reward model consumes, see rlaif/salmon.py):
+Output per pair (what the SALMON reward model consumes, see rlaif/rm/salmon.py):
     {"prompt", "response_a", "response_b", "principle_scores": {name: [s_ab, s_ba]}}
 s_ab: response_a shown as Output (a); s_ba: the pair swapped (response_b shown as Output (a)).
 A principle counts only when the orders agree (s_ab > 0 > s_ba or s_ab < 0 < s_ba); the RM side

@@ -6,7 +6,7 @@
 1. `HFRollout` (default) samples from the training policy itself with `generate_texts`, the one
    sampling routine (batched, KV cache), under the same autocast as training: exactly on-policy.
 2. `OpenAIRollout` asks OpenAI-compatible completions servers (vLLM, SGLang, llama.cpp): one URL
-   or a list, through an `EndpointPool` (rlaif/endpoints.py: least-loaded routing, failover), one
+   or a list, through an `EndpointPool` (rlaif/serving/endpoints.py: least-loaded routing, failover), one
    request per sample with its own seed, and re-tokenizes the texts locally. Its `sync` calls a
    weight-update hook if one is given (`sync_fn(model)`, e.g. `weight_sync.VLLMWeightSync`, which
    pushes the policy into vLLM after each update); without one the server keeps its loaded

@@ -15,7 +15,7 @@ temperature 0.9, the reward on the last token, gamma = 1. One step is:
   7. the adaptive KL controller, logging, checkpointing.
 
 Design decisions:
-1. Policy, critic and reference all start from the SFT checkpoint (`sample.policy_path`). With LoRA,
+1. Policy, critic and reference all start from the SFT checkpoint (`generation.policy_path`). With LoRA,
    an adapter SFT checkpoint is merged first and fresh adapters are trained on top; the reference
    is then the same weights with the adapters switched off — no second copy in memory.
 2. fp32 master weights, every forward under the accelerator's bf16 autocast (measured on this CPU:

@@ -7,7 +7,7 @@
 2. Loss: cross-entropy between p_a and sigmoid(r_a - r_b) (`rm.loss=soft`, RLAIF's distillation),
    or Bradley-Terry on argmax labels (`hard`); optional margin and centering (algos/preference.py).
 3. A compact loop like sft's: fp32 master weights with bf16 autocast, accelerate for devices and
-   processes, a pair's prompt encoded once (reward_model.pack_groups). Evaluation is pairwise
+   processes, a pair's prompt encoded once (rm.model.pack_groups). Evaluation is pairwise
    accuracy on held-out pairs (rm.eval_data, or a prompt-disjoint share of the data), calibration,
    and the reward distributions of preferred vs dispreferred responses (rewards.png).
 4. Output: OUT/rm/checkpoint (a transformers sequence-classification folder + rlaif_rm.json),

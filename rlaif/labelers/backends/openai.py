@@ -6,7 +6,7 @@
    that log-prob as an upper bound (`scoring.Bounded`; the judge flags the pair) instead of -inf,
    which would turn a soft label into a hard 0/1. A response without log-probabilities at all is
    an error that says so (many servers need a flag for them), never a silent 50/50.
-2. Requests go through an `EndpointPool` (rlaif/endpoints.py): `base_url` may list several
+2. Requests go through an `EndpointPool` (rlaif/serving/endpoints.py): `base_url` may list several
    servers; requests run concurrently (at most `concurrency` in flight per server), go to the
    least-loaded healthy server, and move to another one on 429, 5xx, timeouts and dropped
    connections. The openai client's own retries are off so that the policy is ours, visible and
