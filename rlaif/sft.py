@@ -6,17 +6,23 @@
 2. Prompt and output are tokenized separately and concatenated, so the boundary between "what the
    model is given" and "what it must learn" is exact even when a tokenizer would merge across it.
 3. Over-long examples lose prompt tokens from the left, never output tokens: the target survives.
-4. Output: OUT/sft/checkpoint (full weights, or adapters with LoRA), metrics.jsonl, manifest.json.
+4. Prefix sharing (`sft.share_prefix`, on by default): Text-to-SQL prompts are mostly the database
+   schema. Batches are drawn from examples that share a prompt prefix (algos.packing.prefix_batches)
+   and each batch is one packed sequence, the prefix once, then every example's prompt remainder and
+   output under a block mask (`packed_output_loss`): the same loss and gradients as padded rows
+   (tests/test_sft.py), for a fraction of the tokens. Only positions that predict an output token
+   reach the LM head (`logits_to_keep` as indices).
+5. Output: OUT/sft/checkpoint (full weights, or adapters with LoRA), metrics.jsonl, manifest.json.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
 from .core.config import Config
 from .core.runs import Run
-
 
 
 def tokenize_example(tokenizer, prompt_text: str, output: str, max_length: int) -> tuple[list[int], list[int]]:
@@ -61,22 +67,69 @@ def output_loss(model, ids, mask, labels, reduction: str = "mean"):
                            reduction=reduction)
 
 
+def packed_output_loss(model, examples: list[tuple[list[int], list[int]]], pad_id: int, device,
+                       min_prefix: int = 16):
+    """(sum of next-token cross-entropy over the output tokens of `examples`, number of those tokens):
+    the value `output_loss(..., "sum")` gives on padded rows, with the prompts' shared prefix packed
+    once (module notes, 4)."""
+    import torch
+    import torch.nn.functional as F
+
+    from .algos.packing import additive_mask, group_by_prefix, pack, split_prefix
+
+    plen = [labels.count(-100) for _, labels in examples]
+    prompts = [ids[:n] for (ids, _), n in zip(examples, plen)]
+    groups, offsets = [], []
+    for g in group_by_prefix(prompts, max_tokens=10 ** 9, min_prefix=min_prefix):
+        prefix, rests = split_prefix([prompts[i] for i in g])
+        groups.append((prefix, [r + examples[i][0][plen[i]:] for i, r in zip(g, rests)]))
+        offsets += [len(r) for r in rests]
+    p = pack(groups, pad_id)
+    pred, target, _ = p.targets(offsets)
+    rows, cols = pred // p.width, pred % p.width
+    keep = torch.unique(cols)  # sorted positions any row needs: the LM head runs there only
+    dtype = next(model.parameters()).dtype
+    logits = model(input_ids=p.input_ids.to(device), position_ids=p.position_ids.to(device),
+                   attention_mask=additive_mask(p.attention_mask.to(device), dtype),
+                   logits_to_keep=keep.to(device)).logits                     # (R, K, V)
+    picked = logits[rows.to(device), torch.searchsorted(keep, cols).to(device)].float()
+    return F.cross_entropy(picked, target.to(device), reduction="sum"), len(target)
+
+
 def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = None) -> dict:
     """Fine-tune `cfg.model` on `records`; save to out_dir/checkpoint. Returns summary metrics."""
     import torch
 
     from .core.models import describe_model, load_causal_lm, load_tokenizer, render_prompt, save_model
-    from .core.training import (MetricLog, Progress, accelerator, count_batches, epoch_batches, full_state_dict,
-                                make_optimizer, plain_mean, prepare, train_loop)
+    from .core.training import (
+        MetricLog,
+        Progress,
+        accelerator,
+        count_batches,
+        epoch_batches,
+        full_state_dict,
+        make_optimizer,
+        plain_mean,
+        prepare,
+        train_loop,
+    )
 
     s = cfg.sft
     acc = accelerator(cfg.seed, cfg.model)
     tok = load_tokenizer(cfg.model.name, cfg.model.trust_remote_code)
     model = load_causal_lm(cfg.model, trainable=True)
     model.config.use_cache = False
+    if s.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     examples = [tokenize_example(tok, render_prompt(tok, r["prompt"], cfg.model.chat_template),
                                  r["output"], s.max_length) for r in records]
-    micro = count_batches(len(examples), s.batch_size, s.epochs)
+    if s.share_prefix:  # batches of examples whose prompts share a prefix (module notes, 4)
+        from .algos.packing import batches_per_epoch, prefix_batches, prefix_clusters
+
+        clusters = prefix_clusters([ids[:labels.count(-100)] for ids, labels in examples], s.min_prefix)
+        micro = math.ceil(batches_per_epoch(clusters, s.batch_size) * s.epochs)
+    else:
+        micro = count_batches(len(examples), s.batch_size, s.epochs)
     steps = s.max_steps or max(1, micro // s.grad_accum)
     opt, sched = make_optimizer(model, s.lr, s.weight_decay, steps, s.warmup_ratio)
     if s.batch_size < acc.num_processes:
@@ -84,19 +137,27 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
     model, opt = prepare(acc, model, opt, -(-s.batch_size // acc.num_processes), s.grad_accum)
 
     def loss_fn(idx: list[int]):
-        ids, mask, labels = (t.to(acc.device) for t in collate([examples[j] for j in idx], tok.pad_token_id))
+        if s.share_prefix:
+            total, n = packed_output_loss(model, [examples[j] for j in idx], tok.pad_token_id, acc.device,
+                                          s.min_prefix)
+            n_local, tokens = torch.tensor(n, device=acc.device), sum(len(examples[j][0]) for j in idx)
+        else:
+            ids, mask, labels = (t.to(acc.device) for t in collate([examples[j] for j in idx], tok.pad_token_id))
+            n_local, tokens = (labels[:, 1:] != -100).sum(), int(mask.sum())
+            total = output_loss(model, ids, mask, labels, "sum")
         # normalise by the output tokens of the whole global batch, so N processes (whose gradients
         # DDP averages) give the same gradient as one process on the same batch
-        n_local = (labels[:, 1:] != -100).sum()
         n_global = acc.reduce(n_local.clone(), reduction="sum") if acc.num_processes > 1 else n_local
-        loss = output_loss(model, ids, mask, labels, "sum") * acc.num_processes / n_global.clamp(min=1)
+        loss = total * acc.num_processes / n_global.clamp(min=1)
         share = loss.detach() / acc.num_processes  # this process's share of the global mean loss
         shown = (acc.reduce(share, reduction="sum") if acc.num_processes > 1 else share).item()
-        return loss, (shown,), int(mask.sum())
+        return loss, (shown,), tokens
 
     model.train()
     t0 = time.time()
-    batches = epoch_batches(len(examples), s.batch_size, s.epochs if not s.max_steps else 1e9, cfg.seed)
+    epochs = s.epochs if not s.max_steps else 1e9  # max_steps: as many passes as it takes
+    batches = prefix_batches(clusters, s.batch_size, epochs, cfg.seed) if s.share_prefix else \
+        epoch_batches(len(examples), s.batch_size, epochs, cfg.seed)
     done = train_loop(acc, model, opt, sched, batches, loss_fn, steps=steps, grad_accum=s.grad_accum,
                       grad_clip=s.grad_clip, log_every=s.log_every,
                       log=MetricLog(out_dir / "metrics.jsonl", acc.is_main_process),

@@ -2,8 +2,8 @@ import torch
 
 from rlaif.core.config import load_config
 from rlaif.core.records import read_records
-from rlaif.stages import run_stage
 from rlaif.sft import collate, output_loss, tokenize_example
+from rlaif.stages import run_stage
 
 
 def test_tokenize_masks_prompt_and_keeps_output_when_truncating(tiny_model):
@@ -18,8 +18,9 @@ def test_tokenize_masks_prompt_and_keeps_output_when_truncating(tiny_model):
 
 
 def test_output_loss_ignores_prompt_tokens(tiny_model):
-    from rlaif.core.models import load_tokenizer
     from transformers import AutoModelForCausalLM
+
+    from rlaif.core.models import load_tokenizer
 
     tok = load_tokenizer(tiny_model)
     model = AutoModelForCausalLM.from_pretrained(tiny_model)
@@ -67,3 +68,55 @@ def test_sft_lora_saves_adapters_that_load(tiny_model, sft_file, tmp_path):
     model = load_causal_lm(cfg.model, str(out / "checkpoint"))
     assert not any("lora" in n for n, _ in model.named_parameters())  # merged for inference
     assert read_records(sft_file, "sft")
+
+
+def test_packed_loss_and_gradients_equal_padded_rows(tiny_model):
+    """Prefix sharing (sft.share_prefix) changes the compute, not the loss: prompts with a common
+    schema-like prefix, one without, one truncated to nothing; sum and gradients agree in fp32."""
+    from transformers import AutoModelForCausalLM
+
+    from rlaif.core.models import load_tokenizer
+    from rlaif.sft import packed_output_loss
+
+    tok = load_tokenizer(tiny_model)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32)
+    schema = "Table singer has columns id, name, country, age. Table concert has columns id, singer_id. " * 2
+    exs = [tokenize_example(tok, schema + q, o, 256) for q, o in
+           [("How many singers?", "SELECT count(*) FROM singer"), ("Oldest singer?", "SELECT name FROM singer"),
+            ("Countries?", "SELECT DISTINCT country FROM singer")]]
+    exs += [tokenize_example(tok, "unrelated short prompt", "yes", 256), tokenize_example(tok, "cut", "x " * 20, 8)]
+    grads = []
+    for packed in (False, True):
+        model.zero_grad()
+        if packed:
+            total, n = packed_output_loss(model, exs, tok.pad_token_id, "cpu")
+        else:
+            ids, mask, labels = collate(exs, tok.pad_token_id)
+            total, n = output_loss(model, ids, mask, labels, "sum"), int((labels[:, 1:] != -100).sum())
+        total.backward()
+        grads.append((float(total), n, {k: p.grad.clone() for k, p in model.named_parameters()}))
+    (a, na, ga), (b, nb, gb) = grads
+    assert na == nb and abs(a - b) < 1e-3 * max(1.0, abs(a)), (a, b)
+    for k in ga:
+        assert torch.allclose(ga[k], gb[k], atol=1e-4), k
+
+
+def test_prefix_batches_share_a_prefix_and_cover_every_example_each_epoch():
+    from rlaif.algos.packing import batches_per_epoch, prefix_batches, prefix_clusters
+
+    a, b = list(range(100, 130)), list(range(200, 230))
+    seqs = [a + [i] for i in range(7)] + [b + [i] for i in range(5)] + [[1, 2, 3]]
+    clusters = prefix_clusters(seqs, min_prefix=16)
+    assert sorted(map(sorted, clusters)) == [list(range(7)), list(range(7, 12)), [12]]
+    assert batches_per_epoch(clusters, 4) == 2 + 2  # a full batch from each cluster, the 3 + 1 + 1 rest
+    batches = list(prefix_batches(clusters, 4, epochs=2, seed=0))
+    assert len(batches) == 8 and sorted(map(len, batches)) == [1, 1] + [4] * 6
+    for e in (batches[:4], batches[4:]):
+        assert sorted(i for bt in e for i in bt) == list(range(13))  # every example once per epoch
+    for e in (batches[:4], batches[4:]):  # each cluster gives one single-database batch per epoch
+        assert sum(len(bt) == 4 and len({tuple(seqs[i][:16]) for i in bt}) == 1 for bt in e) >= 2
+    assert batches[:4] != batches[4:]  # reshuffled
+    assert len(list(prefix_batches(clusters, 4, epochs=1.5, seed=0))) == 4 + 2
+    # prompts that share only a short template stay apart: packing them would cost attention
+    template = list(range(300, 320))
+    assert prefix_clusters([template + list(range(k * 100, k * 100 + 60)) for k in range(3)]) == [[0], [1], [2]]

@@ -29,7 +29,7 @@ add 0/1. Pure functions over token id lists and tensors: no model is imported he
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -42,29 +42,74 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 
 
 def group_by_prefix(seqs: Sequence[Sequence[int]], max_tokens: int, min_prefix: int = 16,
-                    max_members: int = 64) -> list[list[int]]:
-    """Indices of `seqs` grouped so that members share a prefix of >= `min_prefix` tokens and a
-    group packs into <= `max_tokens` tokens (a longer sequence stands alone). Members keep their
-    sorted order; groups come in sorted order of their first member (callers shuffle if needed)."""
+                    max_members: int = 64, min_share: float = 0.5) -> list[list[int]]:
+    """Indices of `seqs` grouped so that members share a prefix of >= `min_prefix` tokens that is at
+    least `min_share` of the shortest member, and a group packs into <= `max_tokens` tokens (a longer
+    sequence stands alone). The share matters: prompts that share only a chat template's system
+    turn would pack into one long row whose attention costs more than the prefix saves. Members keep
+    their sorted order; groups come in sorted order of their first member (callers shuffle)."""
     order = sorted(range(len(seqs)), key=lambda i: list(seqs[i]))
     groups: list[list[int]] = []
     cur: list[int] = []
-    lcp = total = 0  # the group's LCP and the sum of its members' lengths
+    lcp = total = shortest = 0  # the group's LCP, the sum and the minimum of its members' lengths
     for i in order:
         s = seqs[i]
         if cur:
             lcp_new = min(lcp, common_prefix(seqs[cur[0]], s))
-            total_new = total + len(s)
+            total_new, shortest_new = total + len(s), min(shortest, len(s))
             packed = lcp_new + total_new - lcp_new * (len(cur) + 1)
-            if lcp_new >= min_prefix and packed <= max_tokens and len(cur) < max_members:
+            if (lcp_new >= min_prefix and lcp_new >= min_share * shortest_new and packed <= max_tokens
+                    and len(cur) < max_members):
                 cur.append(i)
-                lcp, total = lcp_new, total_new
+                lcp, total, shortest = lcp_new, total_new, shortest_new
                 continue
             groups.append(cur)
-        cur, lcp, total = [i], len(s), len(s)
+        cur, lcp, total, shortest = [i], len(s), len(s), len(s)
     if cur:
         groups.append(cur)
     return groups
+
+
+def prefix_clusters(seqs: Sequence[Sequence[int]], min_prefix: int = 16, min_share: float = 0.5) -> list[list[int]]:
+    """Indices of sequences that share a long prefix (Text-to-SQL: the questions on one database),
+    whatever their number and total length."""
+    return group_by_prefix(seqs, max_tokens=10 ** 12, min_prefix=min_prefix, max_members=10 ** 9,
+                           min_share=min_share)
+
+
+def batches_per_epoch(clusters: Sequence[Sequence[int]], batch_size: int) -> int:
+    """Full batches inside clusters, plus the pooled remainders cut into batches."""
+    full = sum(len(c) // batch_size for c in clusters)
+    return full + -(-sum(len(c) % batch_size for c in clusters) // batch_size)
+
+
+def prefix_batches(clusters: Sequence[Sequence[int]], batch_size: int, epochs: float,
+                   seed: int) -> Iterator[list[int]]:
+    """Training batches of `batch_size` whose members share a prefix where the data allows. Every
+    epoch shuffles each cluster and cuts full batches from it; what is left of every cluster (and
+    clusters smaller than a batch: data without shared prefixes) is pooled, shuffled and cut into
+    mixed batches, so every batch but the epoch's last is full. The batch order is shuffled too:
+    batches differ from epoch to epoch while most are packable. A fractional last epoch keeps that
+    share of its batches; `epochs` may be huge (the caller counts steps)."""
+    import math
+    import random
+
+    rng = random.Random(seed)
+    e = 0
+    while e < epochs:
+        batches, rest = [], []
+        for c in clusters:
+            members = list(c)
+            rng.shuffle(members)
+            cut = len(members) - len(members) % batch_size
+            batches += [members[k:k + batch_size] for k in range(0, cut, batch_size)]
+            rest += members[cut:]
+        rng.shuffle(rest)
+        batches += [rest[k:k + batch_size] for k in range(0, len(rest), batch_size)]
+        rng.shuffle(batches)
+        keep = len(batches) if e + 1 <= epochs else math.ceil(len(batches) * (epochs - e))
+        yield from batches[:keep]
+        e += 1
 
 
 def split_prefix(seqs: Sequence[Sequence[int]], limit: int | None = None) -> tuple[list[int], list[list[int]]]:

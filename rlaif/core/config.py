@@ -89,6 +89,12 @@ class SFTConfig:
     max_length: int = opt(512, "truncate prompt+output to this many tokens")
     grad_clip: float = opt(1.0, "clip the gradient norm to this (0: off)")
     log_every: int = opt(10, "log loss every N optimizer steps")
+    share_prefix: bool = opt(True, "batch examples whose prompts share a prefix (a database schema) and "
+                             "compute that prefix once per batch: one sequence [prefix, rest_1 + output_1, "
+                             "...] with a block mask; the same loss and gradients as separate rows")
+    min_prefix: int = opt(16, "share_prefix: shortest common prompt prefix (tokens) worth sharing")
+    gradient_checkpointing: bool = opt(True, "recompute activations in the backward pass (less memory, "
+                                       "~25% more compute)")
 
 
 @dataclass
