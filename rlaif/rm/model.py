@@ -6,7 +6,8 @@
    the HF model's own forward on `rendered prompt + response` gives the same number.
 2. We pool ourselves (`PooledReward`) instead of HF's "last non-pad token", which breaks when the
    pad token equals the end-of-turn token (SmolLM2, Qwen): it would silently score one token early.
-3. Prompt sharing (`pack_groups(share_prompt=True)`): a pair (or any group of responses to one
+3. Prompt sharing (`pack_groups(share_prompt=True)`, through algos.packing.pack, the packing routine
+   sft uses too): a pair (or any group of responses to one
    prompt) is one row `[prompt, r1, r2, ...]` with a block mask in which each response sees the
    prompt and itself but not the other responses, and position ids restart after the prompt. The
    hidden states are those of separate rows `[prompt, r_i]`, but the prompt is encoded once: for
@@ -31,6 +32,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
+
+from ..algos.packing import additive_mask
 
 META_FILE = "rlaif_rm.json"
 
@@ -84,39 +87,10 @@ def pack_groups(
             ids[i, : len(s)] = torch.tensor(s)
         ends = torch.tensor([i * T + len(s) - 1 for i, s in enumerate(seqs)])
         return Batch(ids, ends, tokens=sum(map(len, seqs)))
-    rows, segs, poss, ends = [], [], [], []  # ends: (row, position) of each response's last token
-    for p, rs in groups:
-        row, seg, pos = list(p), [0] * len(p), list(range(len(p)))
-        for k, r in enumerate(rs, 1):
-            ends.append((len(rows), len(row) + len(r) - 1 if r else len(p) - 1))
-            row += r
-            seg += [k] * len(r)
-            pos += range(len(p), len(p) + len(r))
-        rows.append(row), segs.append(seg), poss.append(pos)
-    T = max(len(r) for r in rows)
-    ids = torch.full((len(rows), T), pad_id, dtype=torch.long)
-    seg = torch.full((len(rows), T), -1, dtype=torch.long)  # -1: padding
-    pos = torch.zeros((len(rows), T), dtype=torch.long)
-    for i, (r, s, q) in enumerate(zip(rows, segs, poss)):
-        ids[i, : len(r)], seg[i, : len(r)], pos[i, : len(r)] = (
-            torch.tensor(r),
-            torch.tensor(s),
-            torch.tensor(q),
-        )
-    causal = torch.ones(T, T, dtype=torch.bool).tril()  # (T, T)
-    visible = (seg[:, None, :] == 0) | (seg[:, :, None] == seg[:, None, :])  # (R, T, T) query x key
-    flat_ends = torch.tensor([i * T + e for i, e in ends])
-    return Batch(ids, flat_ends, (causal & visible)[:, None], pos, tokens=sum(map(len, rows)))
+    from ..algos.packing import pack  # the one packing routine: sft, rm and rl share it
 
-
-def additive_mask(mask, dtype):
-    """A boolean (R, 1, T, T) keep-mask as the additive float mask every attention implementation
-    reads the same way: 0 where a query may look, the dtype's most negative number where not."""
-    import torch
-
-    if mask is None or mask.dtype != torch.bool:
-        return mask
-    return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(~mask, torch.finfo(dtype).min)
+    p = pack(groups, pad_id)
+    return Batch(p.input_ids, p.last_positions(), p.attention_mask, p.position_ids, tokens=p.tokens)
 
 
 def batches_by_budget(sizes: Sequence[int], max_sequences: int) -> list[list[int]]:
