@@ -25,14 +25,16 @@ from .core.config import Config
 from .core.runs import Run
 
 
-def tokenize_example(tokenizer, prompt_text: str, output: str, max_length: int) -> tuple[list[int], list[int]]:
+def tokenize_example(
+    tokenizer, prompt_text: str, output: str, max_length: int
+) -> tuple[list[int], list[int]]:
     """(input ids, labels) with prompt positions masked to -100 and EOS appended to the output."""
     from .core.models import encode_prompt
 
     p = encode_prompt(tokenizer, prompt_text)
     o = tokenizer(output, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     o = o[:max_length]
-    p = p[-(max_length - len(o)):] if max_length > len(o) else []
+    p = p[-(max_length - len(o)) :] if max_length > len(o) else []
     return p + o, [-100] * len(p) + o
 
 
@@ -63,12 +65,14 @@ def output_loss(model, ids, mask, labels, reduction: str = "mean"):
     logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=ids.size(1) - p0).logits
     logits = logits[:, :-1].float()  # (B, T-1-p0, V)
     target = target[:, p0:]
-    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=-100,
-                           reduction=reduction)
+    return F.cross_entropy(
+        logits.reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=-100, reduction=reduction
+    )
 
 
-def packed_output_loss(model, examples: list[tuple[list[int], list[int]]], pad_id: int, device,
-                       min_prefix: int = 16):
+def packed_output_loss(
+    model, examples: list[tuple[list[int], list[int]]], pad_id: int, device, min_prefix: int = 16
+):
     """(sum of next-token cross-entropy over the output tokens of `examples`, number of those tokens):
     the value `output_loss(..., "sum")` gives on padded rows, with the prompts' shared prefix packed
     once (module notes, 4)."""
@@ -80,18 +84,21 @@ def packed_output_loss(model, examples: list[tuple[list[int], list[int]]], pad_i
     plen = [labels.count(-100) for _, labels in examples]
     prompts = [ids[:n] for (ids, _), n in zip(examples, plen)]
     groups, offsets = [], []
-    for g in group_by_prefix(prompts, max_tokens=10 ** 9, min_prefix=min_prefix):
+    for g in group_by_prefix(prompts, max_tokens=10**9, min_prefix=min_prefix):
         prefix, rests = split_prefix([prompts[i] for i in g])
-        groups.append((prefix, [r + examples[i][0][plen[i]:] for i, r in zip(g, rests)]))
+        groups.append((prefix, [r + examples[i][0][plen[i] :] for i, r in zip(g, rests)]))
         offsets += [len(r) for r in rests]
     p = pack(groups, pad_id)
     pred, target, _ = p.targets(offsets)
     rows, cols = pred // p.width, pred % p.width
     keep = torch.unique(cols)  # sorted positions any row needs: the LM head runs there only
     dtype = next(model.parameters()).dtype
-    logits = model(input_ids=p.input_ids.to(device), position_ids=p.position_ids.to(device),
-                   attention_mask=additive_mask(p.attention_mask.to(device), dtype),
-                   logits_to_keep=keep.to(device)).logits                     # (R, K, V)
+    logits = model(
+        input_ids=p.input_ids.to(device),
+        position_ids=p.position_ids.to(device),
+        attention_mask=additive_mask(p.attention_mask.to(device), dtype),
+        logits_to_keep=keep.to(device),
+    ).logits  # (R, K, V)
     picked = logits[rows.to(device), torch.searchsorted(keep, cols).to(device)].float()
     return F.cross_entropy(picked, target.to(device), reduction="sum"), len(target)
 
@@ -121,12 +128,16 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
     model.config.use_cache = False
     if s.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    examples = [tokenize_example(tok, render_prompt(tok, r["prompt"], cfg.model.chat_template),
-                                 r["output"], s.max_length) for r in records]
+    examples = [
+        tokenize_example(
+            tok, render_prompt(tok, r["prompt"], cfg.model.chat_template), r["output"], s.max_length
+        )
+        for r in records
+    ]
     if s.share_prefix:  # batches of examples whose prompts share a prefix (module notes, 4)
         from .algos.packing import batches_per_epoch, prefix_batches, prefix_clusters
 
-        clusters = prefix_clusters([ids[:labels.count(-100)] for ids, labels in examples], s.min_prefix)
+        clusters = prefix_clusters([ids[: labels.count(-100)] for ids, labels in examples], s.min_prefix)
         micro = math.ceil(batches_per_epoch(clusters, s.batch_size) * s.epochs)
     else:
         micro = count_batches(len(examples), s.batch_size, s.epochs)
@@ -138,11 +149,14 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
 
     def loss_fn(idx: list[int]):
         if s.share_prefix:
-            total, n = packed_output_loss(model, [examples[j] for j in idx], tok.pad_token_id, acc.device,
-                                          s.min_prefix)
+            total, n = packed_output_loss(
+                model, [examples[j] for j in idx], tok.pad_token_id, acc.device, s.min_prefix
+            )
             n_local, tokens = torch.tensor(n, device=acc.device), sum(len(examples[j][0]) for j in idx)
         else:
-            ids, mask, labels = (t.to(acc.device) for t in collate([examples[j] for j in idx], tok.pad_token_id))
+            ids, mask, labels = (
+                t.to(acc.device) for t in collate([examples[j] for j in idx], tok.pad_token_id)
+            )
             n_local, tokens = (labels[:, 1:] != -100).sum(), int(mask.sum())
             total = output_loss(model, ids, mask, labels, "sum")
         # normalise by the output tokens of the whole global batch, so N processes (whose gradients
@@ -156,14 +170,27 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
     model.train()
     t0 = time.time()
     epochs = s.epochs if not s.max_steps else 1e9  # max_steps: as many passes as it takes
-    batches = prefix_batches(clusters, s.batch_size, epochs, cfg.seed) if s.share_prefix else \
-        epoch_batches(len(examples), s.batch_size, epochs, cfg.seed)
-    done = train_loop(acc, model, opt, sched, batches, loss_fn, steps=steps, grad_accum=s.grad_accum,
-                      grad_clip=s.grad_clip, log_every=s.log_every,
-                      log=MetricLog(out_dir / "metrics.jsonl", acc.is_main_process),
-                      bar=Progress(steps, "sft", disable=not acc.is_local_main_process),
-                      metrics=lambda m, lr, rate: {"loss/sft": m[0], "lr": lr, "perf/tokens_per_s": rate},
-                      average=plain_mean)
+    batches = (
+        prefix_batches(clusters, s.batch_size, epochs, cfg.seed)
+        if s.share_prefix
+        else epoch_batches(len(examples), s.batch_size, epochs, cfg.seed)
+    )
+    done = train_loop(
+        acc,
+        model,
+        opt,
+        sched,
+        batches,
+        loss_fn,
+        steps=steps,
+        grad_accum=s.grad_accum,
+        grad_clip=s.grad_clip,
+        log_every=s.log_every,
+        log=MetricLog(out_dir / "metrics.jsonl", acc.is_main_process),
+        bar=Progress(steps, "sft", disable=not acc.is_local_main_process),
+        metrics=lambda m, lr, rate: {"loss/sft": m[0], "lr": lr, "perf/tokens_per_s": rate},
+        average=plain_mean,
+    )
     if run:
         run.time("train_s", time.time() - t0)
     state = full_state_dict(acc, model)  # FSDP / ZeRO-3: gathered from every process
@@ -171,7 +198,10 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
     if acc.is_main_process:
         builtin = cfg.model.name if cfg.model.lora.enabled else None
         save_model(model, tok, out_dir / "checkpoint", builtin_from=builtin, state_dict=state)
-    return {"steps": done.steps, "first_loss": done.first[0] if done.first else None,
-            "last_loss": done.last[0] if done.steps else None,
-            "examples": len(examples), "model": describe_model(model)} | (
-        {} if not torch.cuda.is_available() else {"max_cuda_mem": torch.cuda.max_memory_allocated()})
+    return {
+        "steps": done.steps,
+        "first_loss": done.first[0] if done.first else None,
+        "last_loss": done.last[0] if done.steps else None,
+        "examples": len(examples),
+        "model": describe_model(model),
+    } | ({} if not torch.cuda.is_available() else {"max_cuda_mem": torch.cuda.max_memory_allocated()})

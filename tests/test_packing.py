@@ -50,8 +50,9 @@ def models(tiny_model):
     out = {}
     for impl in ("eager", "sdpa"):
         torch.manual_seed(0)
-        out[impl] = AutoModelForCausalLM.from_pretrained(tiny_model, attn_implementation=impl,
-                                                         dtype=torch.float32).eval()
+        out[impl] = AutoModelForCausalLM.from_pretrained(
+            tiny_model, attn_implementation=impl, dtype=torch.float32
+        ).eval()
     return out
 
 
@@ -69,17 +70,22 @@ def _rows_logprobs(model, groups):
 
 def _packed_logprobs(model, groups):
     p = pack(groups, pad_id=0)
-    h = model.model(input_ids=p.input_ids, position_ids=p.position_ids,
-                    attention_mask=additive_mask(p.attention_mask, torch.float32)).last_hidden_state
+    h = model.model(
+        input_ids=p.input_ids,
+        position_ids=p.position_ids,
+        attention_mask=additive_mask(p.attention_mask, torch.float32),
+    ).last_hidden_state
     pred, tgt, owner = p.targets()
     lp = torch.log_softmax(model.lm_head(h.reshape(-1, h.shape[-1])[pred]).float(), -1)
     vals = lp.gather(1, tgt[:, None])[:, 0]
     return [vals[owner == i] for i in range(len(p.spans))], p
 
 
-GROUPS = [([5, 6, 7, 8, 9, 10, 11, 12], [[20, 21, 22], [23], [24, 25, 26, 27, 28]]),
-          ([30, 31, 32], [[40, 41]]),
-          ([50, 51, 52, 53, 54], [[60, 61, 62, 63], [64, 65]])]
+GROUPS = [
+    ([5, 6, 7, 8, 9, 10, 11, 12], [[20, 21, 22], [23], [24, 25, 26, 27, 28]]),
+    ([30, 31, 32], [[40, 41]]),
+    ([50, 51, 52, 53, 54], [[60, 61, 62, 63], [64, 65]]),
+]
 
 
 @pytest.mark.parametrize("impl", ["eager", "sdpa"])
@@ -115,8 +121,11 @@ def test_grouped_then_packed_matches_rows_on_shared_schema_prompts(models):
     assert sorted(len(g) for g, _, _ in groups) == [1, 4]
     p = pack([(pre, conts) for _, pre, conts in groups], pad_id=0)
     offsets = [len(c) - 3 for _, _, conts in groups for c in conts]  # loss on the 3 output tokens only
-    h = model.model(input_ids=p.input_ids, position_ids=p.position_ids,
-                    attention_mask=additive_mask(p.attention_mask, torch.float32)).last_hidden_state
+    h = model.model(
+        input_ids=p.input_ids,
+        position_ids=p.position_ids,
+        attention_mask=additive_mask(p.attention_mask, torch.float32),
+    ).last_hidden_state
     pred, tgt, owner = p.targets(offsets)
     lp = torch.log_softmax(model.lm_head(h.reshape(-1, h.shape[-1])[pred]), -1).gather(1, tgt[:, None])[:, 0]
     order = [i for g, _, _ in groups for i in g]

@@ -13,7 +13,7 @@ def test_tokenize_masks_prompt_and_keeps_output_when_truncating(tiny_model):
     ids, labels = tokenize_example(tok, "the cat sat on the mat " * 20, "a fish", max_length=16)
     assert len(ids) == len(labels) == 16
     out = tok("a fish", add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
-    assert ids[-len(out):] == out and labels[-len(out):] == out
+    assert ids[-len(out) :] == out and labels[-len(out) :] == out
     assert all(x == -100 for x in labels[: -len(out)])
 
 
@@ -35,14 +35,24 @@ def test_output_loss_ignores_prompt_tokens(tiny_model):
     manual = torch.nn.functional.cross_entropy(logits[keep], tgt[keep])
     assert torch.allclose(la, manual, atol=1e-5)
     ids2, mask2, labels2 = collate([a, b], tok.pad_token_id)  # padding does not leak into the loss
-    assert (labels2[0, len(a[0]):] == -100).all() and mask2[0].sum() == len(a[0])
+    assert (labels2[0, len(a[0]) :] == -100).all() and mask2[0].sum() == len(a[0])
 
 
 def test_sft_lowers_loss_and_changes_every_parameter(tiny_model, sft_file, tmp_path):
     from transformers import AutoModelForCausalLM
 
-    cfg = load_config(None, [f"out={tmp_path}", f"model.name={tiny_model}", f"sft.data={sft_file}",
-                             "sft.epochs=8", "sft.batch_size=4", "sft.lr=3e-3", "sft.log_every=1"])
+    cfg = load_config(
+        None,
+        [
+            f"out={tmp_path}",
+            f"model.name={tiny_model}",
+            f"sft.data={sft_file}",
+            "sft.epochs=8",
+            "sft.batch_size=4",
+            "sft.lr=3e-3",
+            "sft.log_every=1",
+        ],
+    )
     out = run_stage("sft", cfg)
     before = AutoModelForCausalLM.from_pretrained(tiny_model).state_dict()
     after = AutoModelForCausalLM.from_pretrained(out / "checkpoint").state_dict()
@@ -59,8 +69,17 @@ def test_sft_lowers_loss_and_changes_every_parameter(tiny_model, sft_file, tmp_p
 
 
 def test_sft_lora_saves_adapters_that_load(tiny_model, sft_file, tmp_path):
-    cfg = load_config(None, [f"out={tmp_path}", f"model.name={tiny_model}", f"sft.data={sft_file}",
-                             "sft.max_steps=3", "model.lora.enabled=true", "model.lora.r=4"])
+    cfg = load_config(
+        None,
+        [
+            f"out={tmp_path}",
+            f"model.name={tiny_model}",
+            f"sft.data={sft_file}",
+            "sft.max_steps=3",
+            "model.lora.enabled=true",
+            "model.lora.r=4",
+        ],
+    )
     out = run_stage("sft", cfg)
     assert (out / "checkpoint" / "adapter_config.json").exists()
     from rlaif.core.models import load_causal_lm
@@ -81,10 +100,18 @@ def test_packed_loss_and_gradients_equal_padded_rows(tiny_model):
     tok = load_tokenizer(tiny_model)
     model = AutoModelForCausalLM.from_pretrained(tiny_model, dtype=torch.float32)
     schema = "Table singer has columns id, name, country, age. Table concert has columns id, singer_id. " * 2
-    exs = [tokenize_example(tok, schema + q, o, 256) for q, o in
-           [("How many singers?", "SELECT count(*) FROM singer"), ("Oldest singer?", "SELECT name FROM singer"),
-            ("Countries?", "SELECT DISTINCT country FROM singer")]]
-    exs += [tokenize_example(tok, "unrelated short prompt", "yes", 256), tokenize_example(tok, "cut", "x " * 20, 8)]
+    exs = [
+        tokenize_example(tok, schema + q, o, 256)
+        for q, o in [
+            ("How many singers?", "SELECT count(*) FROM singer"),
+            ("Oldest singer?", "SELECT name FROM singer"),
+            ("Countries?", "SELECT DISTINCT country FROM singer"),
+        ]
+    ]
+    exs += [
+        tokenize_example(tok, "unrelated short prompt", "yes", 256),
+        tokenize_example(tok, "cut", "x " * 20, 8),
+    ]
     grads = []
     for packed in (False, True):
         model.zero_grad()
@@ -119,4 +146,8 @@ def test_prefix_batches_share_a_prefix_and_cover_every_example_each_epoch():
     assert len(list(prefix_batches(clusters, 4, epochs=1.5, seed=0))) == 4 + 2
     # prompts that share only a short template stay apart: packing them would cost attention
     template = list(range(300, 320))
-    assert prefix_clusters([template + list(range(k * 100, k * 100 + 60)) for k in range(3)]) == [[0], [1], [2]]
+    assert prefix_clusters([template + list(range(k * 100, k * 100 + 60)) for k in range(3)]) == [
+        [0],
+        [1],
+        [2],
+    ]

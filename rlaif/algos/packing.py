@@ -41,8 +41,13 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return i
 
 
-def group_by_prefix(seqs: Sequence[Sequence[int]], max_tokens: int, min_prefix: int = 16,
-                    max_members: int = 64, min_share: float = 0.5) -> list[list[int]]:
+def group_by_prefix(
+    seqs: Sequence[Sequence[int]],
+    max_tokens: int,
+    min_prefix: int = 16,
+    max_members: int = 64,
+    min_share: float = 0.5,
+) -> list[list[int]]:
     """Indices of `seqs` grouped so that members share a prefix of >= `min_prefix` tokens that is at
     least `min_share` of the shortest member, and a group packs into <= `max_tokens` tokens (a longer
     sequence stands alone). The share matters: prompts that share only a chat template's system
@@ -58,8 +63,12 @@ def group_by_prefix(seqs: Sequence[Sequence[int]], max_tokens: int, min_prefix: 
             lcp_new = min(lcp, common_prefix(seqs[cur[0]], s))
             total_new, shortest_new = total + len(s), min(shortest, len(s))
             packed = lcp_new + total_new - lcp_new * (len(cur) + 1)
-            if (lcp_new >= min_prefix and lcp_new >= min_share * shortest_new and packed <= max_tokens
-                    and len(cur) < max_members):
+            if (
+                lcp_new >= min_prefix
+                and lcp_new >= min_share * shortest_new
+                and packed <= max_tokens
+                and len(cur) < max_members
+            ):
                 cur.append(i)
                 lcp, total, shortest = lcp_new, total_new, shortest_new
                 continue
@@ -70,11 +79,14 @@ def group_by_prefix(seqs: Sequence[Sequence[int]], max_tokens: int, min_prefix: 
     return groups
 
 
-def prefix_clusters(seqs: Sequence[Sequence[int]], min_prefix: int = 16, min_share: float = 0.5) -> list[list[int]]:
+def prefix_clusters(
+    seqs: Sequence[Sequence[int]], min_prefix: int = 16, min_share: float = 0.5
+) -> list[list[int]]:
     """Indices of sequences that share a long prefix (Text-to-SQL: the questions on one database),
     whatever their number and total length."""
-    return group_by_prefix(seqs, max_tokens=10 ** 12, min_prefix=min_prefix, max_members=10 ** 9,
-                           min_share=min_share)
+    return group_by_prefix(
+        seqs, max_tokens=10**12, min_prefix=min_prefix, max_members=10**9, min_share=min_share
+    )
 
 
 def batches_per_epoch(clusters: Sequence[Sequence[int]], batch_size: int) -> int:
@@ -83,8 +95,9 @@ def batches_per_epoch(clusters: Sequence[Sequence[int]], batch_size: int) -> int
     return full + -(-sum(len(c) % batch_size for c in clusters) // batch_size)
 
 
-def prefix_batches(clusters: Sequence[Sequence[int]], batch_size: int, epochs: float,
-                   seed: int) -> Iterator[list[int]]:
+def prefix_batches(
+    clusters: Sequence[Sequence[int]], batch_size: int, epochs: float, seed: int
+) -> Iterator[list[int]]:
     """Training batches of `batch_size` whose members share a prefix where the data allows. Every
     epoch shuffles each cluster and cuts full batches from it; what is left of every cluster (and
     clusters smaller than a batch: data without shared prefixes) is pooled, shuffled and cut into
@@ -102,17 +115,19 @@ def prefix_batches(clusters: Sequence[Sequence[int]], batch_size: int, epochs: f
             members = list(c)
             rng.shuffle(members)
             cut = len(members) - len(members) % batch_size
-            batches += [members[k:k + batch_size] for k in range(0, cut, batch_size)]
+            batches += [members[k : k + batch_size] for k in range(0, cut, batch_size)]
             rest += members[cut:]
         rng.shuffle(rest)
-        batches += [rest[k:k + batch_size] for k in range(0, len(rest), batch_size)]
+        batches += [rest[k : k + batch_size] for k in range(0, len(rest), batch_size)]
         rng.shuffle(batches)
         keep = len(batches) if e + 1 <= epochs else math.ceil(len(batches) * (epochs - e))
         yield from batches[:keep]
         e += 1
 
 
-def split_prefix(seqs: Sequence[Sequence[int]], limit: int | None = None) -> tuple[list[int], list[list[int]]]:
+def split_prefix(
+    seqs: Sequence[Sequence[int]], limit: int | None = None
+) -> tuple[list[int], list[list[int]]]:
     """(common prefix, remainders) of a group; the prefix is cut at `limit` tokens at most (e.g. the
     shortest prompt, so that no output token ever becomes shared)."""
     n = len(seqs[0])
@@ -125,20 +140,26 @@ def split_prefix(seqs: Sequence[Sequence[int]], limit: int | None = None) -> tup
 
 @dataclass
 class Packed:
-    input_ids: Any        # (R, T) long, right-padded with pad_id
-    position_ids: Any     # (R, T) long
-    attention_mask: Any   # (R, 1, T, T) bool keep-mask (query x key)
-    spans: list           # per continuation, in input order: (row, start, length) of its tokens
-    prefix_last: list     # per continuation: row position of its prefix's last token (-1: no prefix)
-    tokens: int           # real tokens (what the model computes, padding aside)
+    input_ids: Any  # (R, T) long, right-padded with pad_id
+    position_ids: Any  # (R, T) long
+    attention_mask: Any  # (R, 1, T, T) bool keep-mask (query x key)
+    spans: list  # per continuation, in input order: (row, start, length) of its tokens
+    prefix_last: list  # per continuation: row position of its prefix's last token (-1: no prefix)
+    tokens: int  # real tokens (what the model computes, padding aside)
 
     @property
     def width(self) -> int:
         return int(self.input_ids.shape[1])
 
     def to(self, device) -> "Packed":
-        return Packed(self.input_ids.to(device), self.position_ids.to(device), self.attention_mask.to(device),
-                      self.spans, self.prefix_last, self.tokens)
+        return Packed(
+            self.input_ids.to(device),
+            self.position_ids.to(device),
+            self.attention_mask.to(device),
+            self.spans,
+            self.prefix_last,
+            self.tokens,
+        )
 
     def last_positions(self) -> Any:
         """(N,) flat index into R*T of each continuation's last token (its prefix's last token when the
@@ -146,8 +167,10 @@ class Packed:
         import torch
 
         T = self.width
-        return torch.tensor([r * T + (s + n - 1 if n else p) for (r, s, n), p in zip(self.spans, self.prefix_last)],
-                            dtype=torch.long)
+        return torch.tensor(
+            [r * T + (s + n - 1 if n else p) for (r, s, n), p in zip(self.spans, self.prefix_last)],
+            dtype=torch.long,
+        )
 
     def targets(self, offsets: Sequence[int] | None = None) -> tuple[Any, Any, Any]:
         """(predictor, target, owner): for every token of continuation i from `offsets[i]` on (default
@@ -189,10 +212,14 @@ def pack(groups: Sequence[tuple[Sequence[int], Sequence[Sequence[int]]]], pad_id
     pos = torch.zeros((len(rows), T), dtype=torch.long)
     for i, (r, s, q) in enumerate(zip(rows, segs, poss)):
         if r:
-            ids[i, : len(r)], seg[i, : len(r)], pos[i, : len(r)] = torch.tensor(r), torch.tensor(s), torch.tensor(q)
-    causal = torch.ones(T, T, dtype=torch.bool).tril()                       # (T, T)
+            ids[i, : len(r)], seg[i, : len(r)], pos[i, : len(r)] = (
+                torch.tensor(r),
+                torch.tensor(s),
+                torch.tensor(q),
+            )
+    causal = torch.ones(T, T, dtype=torch.bool).tril()  # (T, T)
     visible = (seg[:, None, :] == 0) | (seg[:, :, None] == seg[:, None, :])  # (R, T, T) query x key
-    keep = causal & visible & (seg[:, None, :] >= 0)                           # never a padding key
+    keep = causal & visible & (seg[:, None, :] >= 0)  # never a padding key
     # a padding query sees only itself, so no row of the mask is empty (softmax over nothing is NaN)
     keep |= torch.eye(T, dtype=torch.bool)[None] & (seg[:, :, None] < 0)
     return Packed(ids, pos, keep[:, None], spans, prefix_last, sum(map(len, rows)))
