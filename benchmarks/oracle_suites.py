@@ -70,10 +70,20 @@ def oracle_before():
     import subprocess
 
     try:
-        added = subprocess.run(["git", "log", "--diff-filter=A", "--format=%H", "--", "rlaif/tasks/testsuite.py"],
-                               cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()[-1]
-        code = subprocess.run(["git", "show", f"{added}^:rlaif/tasks/sqloracle.py"], cwd=ROOT,
-                              capture_output=True, text=True, check=True).stdout
+        added = subprocess.run(
+            ["git", "log", "--diff-filter=A", "--format=%H", "--", "rlaif/tasks/testsuite.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()[-1]
+        code = subprocess.run(
+            ["git", "show", f"{added}^:rlaif/tasks/sqloracle.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     except (subprocess.CalledProcessError, IndexError, FileNotFoundError):
         return None
     # its one project import, from wherever today's oracle takes it (modules may have moved since)
@@ -121,8 +131,13 @@ def check_times(oracles: dict, cases, rounds: int) -> dict:
 
 def summary(xs: list[float]) -> dict:
     xs = sorted(xs)
-    return {"n": len(xs), "mean": round(statistics.mean(xs), 4), "median": round(statistics.median(xs), 4),
-            "p90": round(xs[int(0.9 * (len(xs) - 1))], 4), "max": round(xs[-1], 4)}
+    return {
+        "n": len(xs),
+        "mean": round(statistics.mean(xs), 4),
+        "median": round(statistics.median(xs), 4),
+        "p90": round(xs[int(0.9 * (len(xs) - 1))], 4),
+        "max": round(xs[-1], 4),
+    }
 
 
 def main() -> None:
@@ -137,17 +152,26 @@ def main() -> None:
     os.environ["RLAIF_CACHE"] = str(tmp / "cache")  # a fresh cache: every suite is built here
     os.environ.setdefault("RLAIF_SOURCES", str(sources))
 
-    from oracle_cases import (EQUIVALENTS, HOLDOUT_EQUIVALENTS, HOLDOUT_NEAR_MISSES, NEAR_MISSES,
-                              write_school_spider)
+    from oracle_cases import (
+        EQUIVALENTS,
+        HOLDOUT_EQUIVALENTS,
+        HOLDOUT_NEAR_MISSES,
+        NEAR_MISSES,
+        write_school_spider,
+    )
 
     from rlaif.tasks.sqloracle import ExecutionOracle
     from rlaif.tasks.text2sql.databases import all_databases
 
     school = write_school_spider(tmp / "school")
     dbs = dict(all_databases()) | {"school": school / "database" / "school" / "school.sqlite"}
-    sets = {"near misses": collection(NEAR_MISSES, dbs), "held-out near misses": collection(HOLDOUT_NEAR_MISSES, dbs),
-            "equivalents": collection(EQUIVALENTS, dbs), "held-out equivalents": collection(HOLDOUT_EQUIVALENTS, dbs),
-            "gold queries": gold_cases(args.golds, school)}
+    sets = {
+        "near misses": collection(NEAR_MISSES, dbs),
+        "held-out near misses": collection(HOLDOUT_NEAR_MISSES, dbs),
+        "equivalents": collection(EQUIVALENTS, dbs),
+        "held-out equivalents": collection(HOLDOUT_EQUIVALENTS, dbs),
+        "gold queries": gold_cases(args.golds, school),
+    }
     before, rev = oracle_before() or (None, None)
     oracles = {"before": before, "today": ExecutionOracle(), "new": ExecutionOracle(suites=True)}
     oracles = {k: o for k, o in oracles.items() if o is not None}
@@ -162,9 +186,11 @@ def main() -> None:
         good = "correct" if "near" not in name else "caught"
         verdicts = {k: judge(o, cases) for k, o in oracles.items()}
         rows[name] = {"n": len(cases), "measure": good} | {
-            k: sum(v.correct == (good == "correct") for v in vs) for k, vs in verdicts.items()}
-        rows[name]["new_misses"] = [c[2][:160] for c, v in zip(cases, verdicts["new"])
-                                    if v.correct != (good == "correct")]
+            k: sum(v.correct == (good == "correct") for v in vs) for k, vs in verdicts.items()
+        }
+        rows[name]["new_misses"] = [
+            c[2][:160] for c, v in zip(cases, verdicts["new"]) if v.correct != (good == "correct")
+        ]
 
     cold = ExecutionOracle(suites=True)  # a fresh process's first checks: suites read from disk, opened
     t = time.perf_counter()
@@ -172,10 +198,16 @@ def main() -> None:
     first = (time.perf_counter() - t) / len(sets["gold queries"])
     warm = check_times(oracles, everything, args.rounds)
     ref = warm.get("before", warm["today"])
-    result = {"cpu": cpu_name(), "date": time.strftime("%Y-%m-%d"), "python": platform.python_version(),
-              "before": rev, "sets": rows, "build_seconds": {db: summary(v) for db, v in times.items()},
-              "check_seconds": warm | {"ratio": round(warm["new"] / ref, 3), "first_check_new": first},
-              "suites": _suite_stats(oracles["new"], everything)}
+    result = {
+        "cpu": cpu_name(),
+        "date": time.strftime("%Y-%m-%d"),
+        "python": platform.python_version(),
+        "before": rev,
+        "sets": rows,
+        "build_seconds": {db: summary(v) for db, v in times.items()},
+        "check_seconds": warm | {"ratio": round(warm["new"] / ref, 3), "first_check_new": first},
+        "suites": _suite_stats(oracles["new"], everything),
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
     _print(result)
@@ -183,11 +215,14 @@ def main() -> None:
 
 def _suite_stats(oracle, cases) -> dict:
     suites = [oracle.suite(db, gold) for db, gold in dict.fromkeys((db, g) for db, g, _ in cases)]
-    return {"golds": len(suites), "variants_per_gold": round(statistics.mean(len(s.variants) for s in suites), 2),
-            "neighbors_per_gold": round(statistics.mean(s.neighbors for s in suites), 1),
-            "told_by_database_per_gold": round(statistics.mean(s.told_by_database for s in suites), 1),
-            "told_by_variants_per_gold": round(statistics.mean(s.told_by_variants for s in suites), 1),
-            "uncovered_per_gold": round(statistics.mean(len(s.uncovered) for s in suites), 2)}
+    return {
+        "golds": len(suites),
+        "variants_per_gold": round(statistics.mean(len(s.variants) for s in suites), 2),
+        "neighbors_per_gold": round(statistics.mean(s.neighbors for s in suites), 1),
+        "told_by_database_per_gold": round(statistics.mean(s.told_by_database for s in suites), 1),
+        "told_by_variants_per_gold": round(statistics.mean(s.told_by_variants for s in suites), 1),
+        "uncovered_per_gold": round(statistics.mean(len(s.uncovered) for s in suites), 2),
+    }
 
 
 def _print(r: dict) -> None:
@@ -195,14 +230,20 @@ def _print(r: dict) -> None:
     cols = [k for k in ("before", "today", "new") if k in next(iter(r["sets"].values()))]
     print("| set | n | measure | " + " | ".join(cols) + " |\n|---|---|---|" + "---|" * len(cols))
     for name, s in r["sets"].items():
-        print(f"| {name} | {s['n']} | {s['measure']} | " + " | ".join(
-            f"{s[k]} ({s[k] / s['n']:.0%})" for k in cols) + " |")
+        print(
+            f"| {name} | {s['n']} | {s['measure']} | "
+            + " | ".join(f"{s[k]} ({s[k] / s['n']:.0%})" for k in cols)
+            + " |"
+        )
     print("\n| database | questions | build s mean | median | p90 | max |\n|---|---|---|---|---|---|")
     for db, b in r["build_seconds"].items():
         print(f"| {db} | {b['n']} | {b['mean']} | {b['median']} | {b['p90']} | {b['max']} |")
     c = r["check_seconds"]
-    print("\ncheck ms: " + ", ".join(f"{k} {c[k] * 1000:.2f}" for k in ("before", "today", "new") if k in c)
-          + f" (new / before: {c['ratio']}x); first check of a gold by a new oracle {c['first_check_new'] * 1000:.1f}")
+    print(
+        "\ncheck ms: "
+        + ", ".join(f"{k} {c[k] * 1000:.2f}" for k in ("before", "today", "new") if k in c)
+        + f" (new / before: {c['ratio']}x); first check of a gold by a new oracle {c['first_check_new'] * 1000:.1f}"
+    )
     print(f"suites: {r['suites']}")
     for name, s in r["sets"].items():
         for m in s["new_misses"]:

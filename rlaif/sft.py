@@ -107,7 +107,14 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
     """Fine-tune `cfg.model` on `records`; save to out_dir/checkpoint. Returns summary metrics."""
     import torch
 
-    from .core.models import describe_model, load_causal_lm, load_tokenizer, render_prompt, save_model
+    from .core.models import (
+        checkpoint_activations,
+        describe_model,
+        load_causal_lm,
+        load_tokenizer,
+        render_prompt,
+        save_model,
+    )
     from .core.training import (
         MetricLog,
         Progress,
@@ -127,7 +134,7 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
     model = load_causal_lm(cfg.model, trainable=True)
     model.config.use_cache = False
     if s.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        checkpoint_activations(model)
     examples = [
         tokenize_example(
             tok, render_prompt(tok, r["prompt"], cfg.model.chat_template), r["output"], s.max_length

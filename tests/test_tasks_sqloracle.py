@@ -6,8 +6,17 @@ import time
 
 import pytest
 
-from rlaif.tasks.sqloracle import (ExecutionOracle, SQLRefused, SQLTimeout, check_sql, connect_readonly,
-                                   extract_sql, perturbed_copies, results_match, run_query)
+from rlaif.tasks.sqloracle import (
+    ExecutionOracle,
+    SQLRefused,
+    SQLTimeout,
+    check_sql,
+    connect_readonly,
+    extract_sql,
+    perturbed_copies,
+    results_match,
+    run_query,
+)
 
 
 @pytest.fixture
@@ -19,8 +28,10 @@ def toy_db(tmp_path):
         CREATE TABLE pet (id INTEGER PRIMARY KEY, owner_id INTEGER REFERENCES owner(id), kind TEXT, age REAL);
     """)
     conn.executemany("INSERT INTO owner VALUES (?, ?)", [(i, f"owner{i}") for i in range(1, 41)])
-    conn.executemany("INSERT INTO pet VALUES (?, ?, ?, ?)",
-                     [(i, 1 + i % 40, ["cat", "dog", "fish"][i % 3], (i % 7) + 0.5) for i in range(1, 401)])
+    conn.executemany(
+        "INSERT INTO pet VALUES (?, ?, ?, ?)",
+        [(i, 1 + i % 40, ["cat", "dog", "fish"][i % 3], (i % 7) + 0.5) for i in range(1, 401)],
+    )
     conn.commit()
     conn.close()
     return path
@@ -56,8 +67,16 @@ def test_non_select_is_refused_and_the_file_is_unchanged(toy_db, sql):
     assert sha(toy_db) == before
 
 
-@pytest.mark.parametrize("sql", ["DELETE FROM pet", "UPDATE pet SET age = 0", "DROP TABLE pet",
-                                 "ATTACH DATABASE ':memory:' AS m", "PRAGMA query_only = 0"])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DELETE FROM pet",
+        "UPDATE pet SET age = 0",
+        "DROP TABLE pet",
+        "ATTACH DATABASE ':memory:' AS m",
+        "PRAGMA query_only = 0",
+    ],
+)
 def test_connection_refuses_writes_even_without_the_parser(toy_db, sql):
     before = sha(toy_db)
     conn = connect_readonly(toy_db)
@@ -68,8 +87,13 @@ def test_connection_refuses_writes_even_without_the_parser(toy_db, sql):
 
 
 def test_selects_unions_and_ctes_are_accepted():
-    for sql in ["SELECT a FROM t", "SELECT a FROM t UNION SELECT b FROM u", "SELECT a FROM t EXCEPT SELECT b FROM u",
-                "WITH x AS (SELECT 1 AS a) SELECT a FROM x", "(SELECT 1)"]:
+    for sql in [
+        "SELECT a FROM t",
+        "SELECT a FROM t UNION SELECT b FROM u",
+        "SELECT a FROM t EXCEPT SELECT b FROM u",
+        "WITH x AS (SELECT 1 AS a) SELECT a FROM x",
+        "(SELECT 1)",
+    ]:
         check_sql(sql)
 
 
@@ -108,8 +132,12 @@ def test_perturbed_copies_differ_from_the_original_and_leave_it_alone(toy_db):
     counts = []
     for p in [toy_db] + copies:
         c = sqlite3.connect(p)
-        counts.append((c.execute("SELECT COUNT(*) FROM pet").fetchone()[0],
-                       c.execute("SELECT SUM(age) FROM pet").fetchone()[0]))
+        counts.append(
+            (
+                c.execute("SELECT COUNT(*) FROM pet").fetchone()[0],
+                c.execute("SELECT SUM(age) FROM pet").fetchone()[0],
+            )
+        )
         c.close()
     assert counts[0] == (400, sum((i % 7) + 0.5 for i in range(1, 401)))
     assert all(n < 400 for n, _ in counts[1:]) and len(set(counts)) == 4
@@ -122,7 +150,9 @@ def test_oracle_verdicts_on_toy_db(toy_db):
     assert o.check(toy_db, "select count(*), kind from pet group by kind", gold).correct
     assert o.check(toy_db, "SELECT kind, COUNT(id) FROM pet GROUP BY kind ORDER BY kind", gold).correct
     assert o.check(toy_db, "SELECT kind, COUNT(*) FROM pet WHERE age > 0 GROUP BY kind", gold).correct
-    assert o.check(toy_db, "SELECT kind, COUNT(*) FROM pet WHERE age > 1 GROUP BY kind", gold).status == "wrong"
+    assert (
+        o.check(toy_db, "SELECT kind, COUNT(*) FROM pet WHERE age > 1 GROUP BY kind", gold).status == "wrong"
+    )
     assert o.check(toy_db, "SELECT nope FROM pet", gold).status == "error"
 
 
@@ -144,8 +174,13 @@ def test_builtin_coincidence_chinook():
     db = database_path("chinook")
     o = ExecutionOracle()
     conn = connect_readonly(db)
-    same = [r[0] for r in conn.execute("SELECT ArtistId FROM Album GROUP BY ArtistId HAVING COUNT(*) = "
-                                       "(SELECT COUNT(*) FROM Album WHERE ArtistId = 12) AND ArtistId != 12")]
+    same = [
+        r[0]
+        for r in conn.execute(
+            "SELECT ArtistId FROM Album GROUP BY ArtistId HAVING COUNT(*) = "
+            "(SELECT COUNT(*) FROM Album WHERE ArtistId = 12) AND ArtistId != 12"
+        )
+    ]
     assert len(same) >= 10
     gold = "SELECT COUNT(*) FROM Album WHERE ArtistId = 12"
     verdicts = [o.check(db, f"SELECT COUNT(*) FROM Album WHERE ArtistId = {i}", gold) for i in same]

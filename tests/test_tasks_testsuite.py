@@ -8,20 +8,35 @@ import pytest
 import sqlglot
 
 from rlaif.tasks import testsuite as ts
+from rlaif.tasks.sqloracle import (
+    ExecutionOracle,
+    Verdict,
+    check_sql,
+    connect_readonly,
+    results_match,
+    run_gold,
+    run_query,
+)
 from rlaif.tasks.testsuite import suite as suites
-from rlaif.tasks.sqloracle import (ExecutionOracle, GoldRun, Verdict, check_sql, connect_readonly, results_match,
-                                   run_gold, run_query)
 
 sys.path.insert(0, str(Path(__file__).parent))
-from oracle_cases import (EQUIVALENTS, HOLDOUT_EQUIVALENTS, NEAR_MISSES, SCHOOL_GOLDS,  # noqa: E402
-                          build_school, write_school_spider)
+from oracle_cases import (
+    EQUIVALENTS,
+    HOLDOUT_EQUIVALENTS,
+    NEAR_MISSES,
+    SCHOOL_GOLDS,  # noqa: E402
+    build_school,
+    write_school_spider,
+)
 
 
 @pytest.fixture(scope="module")
 def dbs(tmp_path_factory):
     from rlaif.tasks.text2sql.databases import all_databases
 
-    return dict(all_databases()) | {"school": build_school(tmp_path_factory.mktemp("school") / "school.sqlite")}
+    return dict(all_databases()) | {
+        "school": build_school(tmp_path_factory.mktemp("school") / "school.sqlite")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +56,17 @@ def pets(tmp_path, monkeypatch):
         CREATE TABLE pet (id INTEGER PRIMARY KEY, owner_id INTEGER NOT NULL REFERENCES owner(id), kind TEXT,
                           age REAL, born TEXT);
     """)
-    conn.executemany("INSERT INTO owner VALUES (?, ?, ?)",
-                     [(i, f"owner{i}", ["Oslo", "Rome"][i % 2]) for i in range(1, 41)])
-    conn.executemany("INSERT INTO pet VALUES (?, ?, ?, ?, ?)",
-                     [(i, 1 + i % 40, ["cat", "dog", "fish"][i % 3], (i % 7) + 0.5, f"20{10 + i % 9}-0{1 + i % 9}-15")
-                      for i in range(1, 401)])
+    conn.executemany(
+        "INSERT INTO owner VALUES (?, ?, ?)",
+        [(i, f"owner{i}", ["Oslo", "Rome"][i % 2]) for i in range(1, 41)],
+    )
+    conn.executemany(
+        "INSERT INTO pet VALUES (?, ?, ?, ?, ?)",
+        [
+            (i, 1 + i % 40, ["cat", "dog", "fish"][i % 3], (i % 7) + 0.5, f"20{10 + i % 9}-0{1 + i % 9}-15")
+            for i in range(1, 401)
+        ],
+    )
     conn.commit()
     conn.close()
     return path
@@ -68,7 +89,10 @@ def test_collections_are_what_they_claim(dbs):
     for db, gold, other, kind in NEAR_MISSES + EQUIVALENTS + HOLDOUT_EQUIVALENTS:
         g = run(dbs[db], gold)
         assert g[0] and other != gold, kind
-        assert results_match(run(dbs[db], other), g, ordered=bool(check_sql(gold).args.get("order"))), (kind, other)
+        assert results_match(run(dbs[db], other), g, ordered=bool(check_sql(gold).args.get("order"))), (
+            kind,
+            other,
+        )
 
 
 def test_near_misses_are_caught_and_today_s_oracle_misses_most(dbs, oracle):
@@ -81,8 +105,11 @@ def test_near_misses_are_caught_and_today_s_oracle_misses_most(dbs, oracle):
 
 
 def test_equivalent_rewrites_are_accepted(dbs, oracle):
-    rejected = [(kind, v.detail) for db, gold, rewrite, kind in EQUIVALENTS + HOLDOUT_EQUIVALENTS
-                if not (v := oracle.check(dbs[db], rewrite, gold)).correct]
+    rejected = [
+        (kind, v.detail)
+        for db, gold, rewrite, kind in EQUIVALENTS + HOLDOUT_EQUIVALENTS
+        if not (v := oracle.check(dbs[db], rewrite, gold)).correct
+    ]
     assert rejected == []
 
 
@@ -125,7 +152,9 @@ def test_suites_are_lazy_cached_and_rebuilt_for_a_changed_database(pets, monkeyp
     path = ts.suite_file(o, pets, gold)
     assert not path.exists()  # wrong on the original: no suite needed
     v = o.check(pets, "SELECT kind, COUNT(*) FROM pet WHERE age > 0 GROUP BY kind", gold)
-    assert path.exists() and not v.correct and v.database.startswith("pets.suite")  # a NULL age tells it apart
+    assert (
+        path.exists() and not v.correct and v.database.startswith("pets.suite")
+    )  # a NULL age tells it apart
     monkeypatch.setattr(suites, "build_suite", lambda *a: pytest.fail("built again"))
     assert ExecutionOracle(suites=True).check(pets, "SELECT COUNT(*), kind FROM pet GROUP BY 2", gold).correct
     conn = sqlite3.connect(pets)
@@ -142,8 +171,12 @@ def test_ties_in_an_ordered_gold(pets):
     assert g.ties is not None and g.tied_rows > 0 and not g.cut_tie
     shuffled = "SELECT id, age FROM pet WHERE owner_id = 3 ORDER BY age DESC, id DESC"
     assert results_match(run_query(conn, shuffled), g.result, True, ties=g.ties)
-    assert not results_match(run_query(conn, "SELECT id, age FROM pet WHERE owner_id = 3 ORDER BY age"), g.result,
-                             True, ties=g.ties)
+    assert not results_match(
+        run_query(conn, "SELECT id, age FROM pet WHERE owner_id = 3 ORDER BY age"),
+        g.result,
+        True,
+        ties=g.ties,
+    )
     assert run_gold(conn, "SELECT id FROM pet ORDER BY age DESC LIMIT 3").cut_tie  # 57 pets are 6.5
     conn.close()
     assert ExecutionOracle(suites=True).check(pets, shuffled, gold).correct
@@ -156,17 +189,43 @@ def test_neighbors_cover_the_mutation_kinds(pets):
     conn = sqlite3.connect(pets)
     schema = ts.schema_facts(conn)
     conn.close()
-    tree = check_sql("SELECT DISTINCT o.name, COUNT(*) FROM owner AS o JOIN pet AS p ON p.owner_id = o.id "
-                     "WHERE p.age >= 2 AND p.kind LIKE '%at' AND p.born < '2015-01-01' GROUP BY o.id "
-                     "HAVING MAX(p.age) > 3 ORDER BY o.name LIMIT 5")
+    tree = check_sql(
+        "SELECT DISTINCT o.name, COUNT(*) FROM owner AS o JOIN pet AS p ON p.owner_id = o.id "
+        "WHERE p.age >= 2 AND p.kind LIKE '%at' AND p.born < '2015-01-01' GROUP BY o.id "
+        "HAVING MAX(p.age) > 3 ORDER BY o.name LIMIT 5"
+    )
     sqls = {n.kind: [] for n in ts.neighbors(tree, schema)}
     for n in ts.neighbors(tree, schema):
         sqls[n.kind].append(n.sql)
-    assert {"op", "shift", "distinct", "count", "join", "drop", "group", "order", "like", "limit", "desc",
-            "agg"} <= set(sqls)
+    assert {
+        "op",
+        "shift",
+        "distinct",
+        "count",
+        "join",
+        "drop",
+        "group",
+        "order",
+        "like",
+        "limit",
+        "desc",
+        "agg",
+    } <= set(sqls)
     joined = "\n".join(s for v in sqls.values() for s in v)
-    for piece in ("p.age > 2", "p.age >= 1", "p.age >= 3", "'2014-12-31'", "LIKE 'at%'", "LEFT JOIN", "LIMIT 4",
-                  "LIMIT 6", "MIN(p.age)", "COUNT(p.born)", "ORDER BY o.name DESC", "SELECT o.name"):
+    for piece in (
+        "p.age > 2",
+        "p.age >= 1",
+        "p.age >= 3",
+        "'2014-12-31'",
+        "LIKE 'at%'",
+        "LEFT JOIN",
+        "LIMIT 4",
+        "LIMIT 6",
+        "MIN(p.age)",
+        "COUNT(p.born)",
+        "ORDER BY o.name DESC",
+        "SELECT o.name",
+    ):
         assert piece in joined, piece
 
 
@@ -206,7 +265,7 @@ def test_editor_keeps_constraints(pets):
     assert ed.update("pet", 1, {"owner_id": 999}) is None  # no such parent
     assert ed.update("pet", 1, {"owner_id": None}) is None  # NOT NULL
     assert ed.delete("owner", 1, row) is None  # referenced
-    (sql, params), = ed.insert_copy("owner", row, {})
+    ((sql, params),) = ed.insert_copy("owner", row, {})
     assert params[0] == 41 and params[1] != "owner1"  # fresh key, fresh unique name
     conn.close()
 
@@ -228,8 +287,9 @@ def test_a_huge_database_gets_a_sampled_base(pets):
 
 
 def test_build_suites_command_on_a_spider_folder(tmp_path):
-    from rlaif.cli import main
     import json
+
+    from rlaif.cli import main
 
     root = write_school_spider(tmp_path / "school")
     out = tmp_path / "out"
@@ -257,8 +317,13 @@ def test_suite_edits_are_read_only_and_rolled_back(pets):
     ops = [["INSERT INTO pet VALUES (?, ?, ?, ?, ?)", [999, 1, "owl", 1.0, "2020-01-01"]]]
     with edited(conn, ops) as db:
         assert db.execute("SELECT COUNT(*) FROM pet").fetchone()[0] == 401
-        for attack in ("DELETE FROM pet", "UPDATE pet SET age = 0", "PRAGMA query_only = OFF", "COMMIT",
-                       "ATTACH DATABASE ':memory:' AS m"):
+        for attack in (
+            "DELETE FROM pet",
+            "UPDATE pet SET age = 0",
+            "PRAGMA query_only = OFF",
+            "COMMIT",
+            "ATTACH DATABASE ':memory:' AS m",
+        ):
             with pytest.raises(sqlite3.DatabaseError):
                 db.execute(attack)
     assert conn.execute("SELECT COUNT(*) FROM pet").fetchone()[0] == 400
@@ -275,8 +340,11 @@ def test_steps_and_boundaries():
     assert ts.literal_shifts("2010-03-01") == ["2010-02-28", "2010-03-02"]
     assert ts.literal_shifts("2010") == ["2009", "2011"]
     stamp = Col("d", "date", False, False, False, False, time=" 00:00:00")
-    assert ts.boundary_values("2008-01-01", stamp) == ["2007-12-31 00:00:00", "2008-01-01 00:00:00",
-                                                       "2008-01-02 00:00:00"]
+    assert ts.boundary_values("2008-01-01", stamp) == [
+        "2007-12-31 00:00:00",
+        "2008-01-01 00:00:00",
+        "2008-01-02 00:00:00",
+    ]
     price = Col("p", "real", False, False, False, False, step=0.01)
     assert ts.boundary_values(15, price) == [14.99, 15.0, 15.01]
     assert ts.boundary_values(3.85, price) == [3.84, 3.85, 3.86]

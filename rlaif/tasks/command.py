@@ -35,20 +35,34 @@ examples:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rlaif data", description="Write a task's splits or a public data set "
-                                "as JSONL records in the project's formats.", epilog=EPILOG,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="rlaif data",
+        description="Write a task's splits or a public data set as JSONL records in the project's formats.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("name", help="task spec (text2sql, summarize, spider:PATH, ...) or data set loader")
     p.add_argument("--out", default="", help="output folder (default: data/NAME)")
-    p.add_argument("--split", action="append", default=[],
-                   help="only this split (repeatable); tasks: sft, preference, rl, test (text2sql:dbs=all: heldout)")
+    p.add_argument(
+        "--split",
+        action="append",
+        default=[],
+        help="only this split (repeatable); tasks: sft, preference, rl, test (text2sql:dbs=all: heldout)",
+    )
     p.add_argument("--limit", type=int, default=0, help="at most N records per split (0: all)")
-    p.add_argument("--from", dest="from_file", default="",
-                   help="data sets: read this local .jsonl/.json/.parquet file instead of the hub")
+    p.add_argument(
+        "--from",
+        dest="from_file",
+        default="",
+        help="data sets: read this local .jsonl/.json/.parquet file instead of the hub",
+    )
     p.add_argument("--spider", action="store_true", help="text2sql: also write OUT/spider/ (Spider layout)")
-    p.add_argument("--build-suites", action="store_true",
-                   help="text2sql, spider:PATH: also build the oracle's test suite of every gold query written "
-                   "(cached; otherwise each is built on first use)")
+    p.add_argument(
+        "--build-suites",
+        action="store_true",
+        help="text2sql, spider:PATH: also build the oracle's test suite of every gold query written "
+        "(cached; otherwise each is built on first use)",
+    )
     return p
 
 
@@ -59,8 +73,9 @@ def _write(path: Path, rows: list[dict]) -> None:
     print(f"  {path}  ({len(rows)} records)")
 
 
-def write_task(name: str, out: Path, splits: list[str], limit: int, spider: bool,
-               build_suites: bool = False) -> dict:
+def write_task(
+    name: str, out: Path, splits: list[str], limit: int, spider: bool, build_suites: bool = False
+) -> dict:
     from . import get_task, supports
 
     task = get_task(name)
@@ -71,7 +86,10 @@ def write_task(name: str, out: Path, splits: list[str], limit: int, spider: bool
         written += rows
         _write(out / f"{split}.jsonl", rows)
         stats["splits"][split] = {"records": len(rows)} | {
-            f"by_{k}": dict(Counter(r[k] for r in rows)) for k in ("db_id", "kind", "source") if rows and k in rows[0]}
+            f"by_{k}": dict(Counter(r[k] for r in rows))
+            for k in ("db_id", "kind", "source")
+            if rows and k in rows[0]
+        }
     if spider:
         if not supports(task, "write_spider"):
             raise ValueError(f"--spider: task {name!r} is not a Text-to-SQL task")

@@ -49,10 +49,22 @@ from pathlib import Path
 from ..core.models import cache_dir
 
 COPIES_VERSION = 3
-FORBIDDEN_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer",
-                       "sqlite_offset", "zipfile", "fsdir"}
-ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
-                   getattr(sqlite3, "SQLITE_RECURSIVE", 33)}
+FORBIDDEN_FUNCTIONS = {
+    "load_extension",
+    "readfile",
+    "writefile",
+    "edit",
+    "fts3_tokenizer",
+    "sqlite_offset",
+    "zipfile",
+    "fsdir",
+}
+ALLOWED_ACTIONS = {
+    sqlite3.SQLITE_SELECT,
+    sqlite3.SQLITE_READ,
+    sqlite3.SQLITE_FUNCTION,
+    getattr(sqlite3, "SQLITE_RECURSIVE", 33),
+}
 
 
 class SQLRefused(ValueError):
@@ -91,8 +103,21 @@ def check_sql(sql: str):
     root = tree.this if isinstance(tree, exp.Subquery) else tree
     if not isinstance(root, (exp.Select, exp.SetOperation)):
         raise SQLRefused(f"only SELECT queries are allowed, got {type(root).__name__.upper()}")
-    bad = (exp.DML, exp.DDL, exp.Command, exp.Pragma, exp.Attach, exp.Detach, exp.Insert, exp.Update,
-           exp.Delete, exp.Create, exp.Drop, exp.Alter, exp.Merge)
+    bad = (
+        exp.DML,
+        exp.DDL,
+        exp.Command,
+        exp.Pragma,
+        exp.Attach,
+        exp.Detach,
+        exp.Insert,
+        exp.Update,
+        exp.Delete,
+        exp.Create,
+        exp.Drop,
+        exp.Alter,
+        exp.Merge,
+    )
     for node in tree.walk():
         if isinstance(node, bad):
             raise SQLRefused(f"{type(node).__name__.upper()} is not allowed inside a query")
@@ -128,8 +153,9 @@ def connect_readonly(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
-def run_query(conn: sqlite3.Connection, sql: str, timeout: float = 2.0,
-              max_rows: int = 100_000) -> tuple[list[tuple], int]:
+def run_query(
+    conn: sqlite3.Connection, sql: str, timeout: float = 2.0, max_rows: int = 100_000
+) -> tuple[list[tuple], int]:
     """(rows, number of columns) of a checked query, within `timeout` seconds and `max_rows` rows."""
     deadline = time.monotonic() + timeout
     conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
@@ -156,8 +182,14 @@ def normalize(rows: list[tuple], digits: int = 4) -> list[tuple]:
     return [tuple(round(v, digits) + 0.0 if isinstance(v, float) else v for v in r) for r in rows]
 
 
-def results_match(pred: tuple[list[tuple], int], gold: tuple[list[tuple], int], ordered: bool,
-                  ignore_column_order: bool = True, digits: int = 4, ties: list[int] | None = None) -> bool:
+def results_match(
+    pred: tuple[list[tuple], int],
+    gold: tuple[list[tuple], int],
+    ordered: bool,
+    ignore_column_order: bool = True,
+    digits: int = 4,
+    ties: list[int] | None = None,
+) -> bool:
     """Same rows (in order when `ordered`), up to a permutation of columns if allowed. `ties` gives
     each gold row's ORDER BY tie group: rows of one group may come in any order."""
     (prows, pcols), (grows, gcols) = pred, gold
@@ -189,7 +221,7 @@ class GoldRun:
     rows: list[tuple]
     ncols: int
     ties: list[int] | None = None  # ORDER BY tie group of each row (None: compare in strict order)
-    cut_tie: bool = False          # the LIMIT cut falls inside a tie: which rows are the top k is ambiguous
+    cut_tie: bool = False  # the LIMIT cut falls inside a tie: which rows are the top k is ambiguous
 
     @property
     def result(self) -> tuple[list[tuple], int]:
@@ -245,7 +277,12 @@ def order_probe(tree):
     if extra:
         root = root.select(*extra, append=True)
     k, off = _int_arg(root.args.get("limit")), _int_arg(root.args.get("offset"))
-    if root.args.get("limit") is not None and k is None or root.args.get("offset") is not None and off is None:
+    if (
+        root.args.get("limit") is not None
+        and k is None
+        or root.args.get("offset") is not None
+        and off is None
+    ):
         return None
     if k is not None:
         root.set("limit", exp.Limit(expression=exp.Literal.number(k + (off or 0) + 1)))
@@ -264,8 +301,14 @@ def _int_arg(node) -> int | None:
     return None
 
 
-def run_gold(conn: sqlite3.Connection, sql: str, tree=None, timeout: float = 30.0, max_rows: int = 100_000,
-             digits: int = 4) -> GoldRun:
+def run_gold(
+    conn: sqlite3.Connection,
+    sql: str,
+    tree=None,
+    timeout: float = 30.0,
+    max_rows: int = 100_000,
+    digits: int = 4,
+) -> GoldRun:
     """Run a gold query; for an ordered one, also its tie groups and whether its LIMIT cut is ambiguous."""
     tree = tree if tree is not None else check_sql(sql)
     probe = order_probe(tree) if is_ordered(tree) else None
@@ -278,10 +321,15 @@ def run_gold(conn: sqlite3.Connection, sql: str, tree=None, timeout: float = 30.
         return GoldRun(*run_query(conn, sql, timeout, max_rows))
     width = ncols - n_extra
     key = lambda r: normalize([tuple(r[p] if p >= 0 else r[width - p - 1] for p in keys)], digits)[0]  # noqa: E731
-    window = rows[off: off + k] if k is not None else rows[off:]
-    cut = bool(window) and k is not None and (
-        (len(rows) > off + k and key(rows[off + k - 1]) == key(rows[off + k]))
-        or (off > 0 and len(rows) > off and key(rows[off - 1]) == key(rows[off])))
+    window = rows[off : off + k] if k is not None else rows[off:]
+    cut = (
+        bool(window)
+        and k is not None
+        and (
+            (len(rows) > off + k and key(rows[off + k - 1]) == key(rows[off + k]))
+            or (off > 0 and len(rows) > off and key(rows[off - 1]) == key(rows[off]))
+        )
+    )
     ties, last = [], object()
     for r in window:
         ties.append(len(ties) if key(r) != last else ties[-1])
@@ -314,14 +362,22 @@ def _referenced(conn: sqlite3.Connection, table: str, refs: dict) -> set:
     """Rowids of the rows of `table` that some row references."""
     out: set = set()
     for child, frm, to in refs.get(table.lower(), []):
-        out |= {r[0] for r in conn.execute(
-            f"SELECT rowid FROM {_q(table)} WHERE {_q(to)} IN (SELECT {_q(frm)} FROM {_q(child)})")}
+        out |= {
+            r[0]
+            for r in conn.execute(
+                f"SELECT rowid FROM {_q(table)} WHERE {_q(to)} IN (SELECT {_q(frm)} FROM {_q(child)})"
+            )
+        }
     return out
 
 
 def _perturb(conn: sqlite3.Connection, rng: random.Random, drop: float, change: float) -> None:
-    tables = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
     refs = _references(conn, tables)
     for t in tables:
         q = '"' + t.replace('"', '""') + '"'
@@ -355,13 +411,15 @@ def _perturb(conn: sqlite3.Connection, rng: random.Random, drop: float, change: 
             conn.executemany(f"UPDATE OR IGNORE {q} SET {c} = ? WHERE rowid = ?", updates)
 
 
-def perturbed_copies(db_path: str | Path, n: int = 3, seed: int = 0, drop: float = 0.15,
-                     change: float = 0.10) -> list[Path]:
+def perturbed_copies(
+    db_path: str | Path, n: int = 3, seed: int = 0, drop: float = 0.15, change: float = 0.10
+) -> list[Path]:
     """`n` perturbed copies of a database, built once into the cache (keyed by file and settings)."""
     db_path = Path(db_path).resolve()
     st = db_path.stat()
-    key = hashlib.sha256(f"{db_path}:{st.st_size}:{st.st_mtime_ns}:{seed}:{drop}:{change}:"
-                         f"{COPIES_VERSION}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        f"{db_path}:{st.st_size}:{st.st_mtime_ns}:{seed}:{drop}:{change}:{COPIES_VERSION}".encode()
+    ).hexdigest()[:16]
     folder = cache_dir() / "text2sql" / "copies" / f"{db_path.stem}-{key}"
     out = []
     for i in range(n):
@@ -388,9 +446,9 @@ def perturbed_copies(db_path: str | Path, n: int = 3, seed: int = 0, drop: float
 @dataclass
 class Verdict:
     correct: bool
-    status: str          # correct | wrong | refused | error | timeout | gold_error
+    status: str  # correct | wrong | refused | error | timeout | gold_error
     detail: str = ""
-    database: str = ""   # the database that told a wrong query apart: a file name or NAME.suiteK
+    database: str = ""  # the database that told a wrong query apart: a file name or NAME.suiteK
 
     @property
     def valid(self) -> bool:
@@ -439,12 +497,12 @@ class ExecutionOracle:
     ignore_column_order: bool = True
     max_rows: int = 100_000
     seed: int = 0
-    suites: bool = False          # also check on the gold's test suite (the text2sql task turns this on)
-    max_variants: int = 4         # suite databases per gold query, at most
-    suite_budget: float = 20.0    # seconds spent building one suite, at most
+    suites: bool = False  # also check on the gold's test suite (the text2sql task turns this on)
+    max_variants: int = 4  # suite databases per gold query, at most
+    suite_budget: float = 20.0  # seconds spent building one suite, at most
     max_db_bytes: int = 64 << 20  # larger databases get suites on a sampled sub-database
-    sample_rows: int = 2000       # rows per table in that sample (plus the gold's rows and their parents)
-    variant_cache: int = 4        # base databases kept in memory per thread for the suites
+    sample_rows: int = 2000  # rows per table in that sample (plus the gold's rows and their parents)
+    variant_cache: int = 4  # base databases kept in memory per thread for the suites
     _conns: dict = field(default_factory=dict, repr=False)
     _gold: dict = field(default_factory=dict, repr=False)
     _dbs: dict = field(default_factory=dict, repr=False)
@@ -472,9 +530,13 @@ class ExecutionOracle:
         key = (str(db_path), gold_sql)
         if key not in self._gold:
             tree = check_sql(gold_sql)
-            self._gold[key] = (is_ordered(tree), [
-                run_gold(self._conn(p), gold_sql, tree, self.gold_timeout, self.max_rows, self.digits)
-                for p in self.databases(db_path)])
+            self._gold[key] = (
+                is_ordered(tree),
+                [
+                    run_gold(self._conn(p), gold_sql, tree, self.gold_timeout, self.max_rows, self.digits)
+                    for p in self.databases(db_path)
+                ],
+            )
         return self._gold[key]
 
     def gold(self, db_path: str | Path, gold_sql: str) -> tuple[bool, list]:
@@ -491,8 +553,11 @@ class ExecutionOracle:
             try:
                 self._suites[key] = load_or_build(self, Path(db_path), gold_sql)
             except Exception as e:  # noqa: BLE001 - a reward must not crash a run: judge without the suite
-                warnings.warn(f"no test suite for {gold_sql[:80]!r} on {Path(db_path).name}: "
-                              f"{type(e).__name__}: {e}", RuntimeWarning, stacklevel=2)
+                warnings.warn(
+                    f"no test suite for {gold_sql[:80]!r} on {Path(db_path).name}: {type(e).__name__}: {e}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
                 self._suites[key] = Suite("", gold_sql, [])
         return self._suites[key]
 
@@ -530,14 +595,16 @@ class ExecutionOracle:
                     continue
                 if key not in self._variant_gold:
                     try:
-                        self._variant_gold[key] = run_gold(db, gold_sql, None, self.gold_timeout, self.max_rows,
-                                                           self.digits)
+                        self._variant_gold[key] = run_gold(
+                            db, gold_sql, None, self.gold_timeout, self.max_rows, self.digits
+                        )
                     except (sqlite3.Error, SQLTimeout):
                         self._variant_gold[key] = GoldRun([], 0)  # not informative: skipped
                 yield f"{Path(db_path).stem}.suite{i + 1}", variant.note, db, self._variant_gold[key]
 
-    def _judge(self, conn: sqlite3.Connection, sql: str, gold: GoldRun, ordered: bool, name: str,
-               note: str = "") -> Verdict | None:
+    def _judge(
+        self, conn: sqlite3.Connection, sql: str, gold: GoldRun, ordered: bool, name: str, note: str = ""
+    ) -> Verdict | None:
         """None when `sql` returns the gold result on this database, else the verdict naming it."""
         try:
             got = run_query(conn, sql, self.timeout, self.max_rows)
@@ -571,7 +638,11 @@ class ExecutionOracle:
             variants = self._suite_databases(db_path, gold_sql)
             try:
                 for name, note, conn, g in variants:
-                    if g.informative and not g.cut_tie and (v := self._judge(conn, sql, g, ordered, name, note)):
+                    if (
+                        g.informative
+                        and not g.cut_tie
+                        and (v := self._judge(conn, sql, g, ordered, name, note))
+                    ):
                         return v
             finally:
                 variants.close()  # rolls the edits back now, not when the generator is collected

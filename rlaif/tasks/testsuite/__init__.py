@@ -49,10 +49,48 @@ real database instead of many random ones:
 from .edits import WITNESSES, Editor, Pred, Variant, candidates, fetch_row, predicates, witness_rows
 from .facts import Col, Table, schema_facts
 from .neighbors import Neighbor, Scope, boundary_values, const_value, literal_shifts, neighbors, scopes
-from .suite import (SUITE_VERSION, Suite, build_all, build_suite, db_hash, load_or_build, open_variant,
-                    sample_database, suite_base, suite_file, suite_folder)
+from .suite import (
+    SUITE_VERSION,
+    Suite,
+    build_all,
+    build_suite,
+    db_hash,
+    load_or_build,
+    open_variant,
+    sample_database,
+    suite_base,
+    suite_file,
+    suite_folder,
+)
 
-__all__ = ["WITNESSES", "Editor", "Pred", "Variant", "candidates", "fetch_row", "predicates", "witness_rows", "Col",
-           "Table", "schema_facts", "Neighbor", "Scope", "boundary_values", "const_value", "literal_shifts",
-           "neighbors", "scopes", "SUITE_VERSION", "Suite", "build_all", "build_suite", "db_hash", "load_or_build",
-           "open_variant", "sample_database", "suite_base", "suite_file", "suite_folder"]
+__all__ = [
+    "WITNESSES",
+    "Editor",
+    "Pred",
+    "Variant",
+    "candidates",
+    "fetch_row",
+    "predicates",
+    "witness_rows",
+    "Col",
+    "Table",
+    "schema_facts",
+    "Neighbor",
+    "Scope",
+    "boundary_values",
+    "const_value",
+    "literal_shifts",
+    "neighbors",
+    "scopes",
+    "SUITE_VERSION",
+    "Suite",
+    "build_all",
+    "build_suite",
+    "db_hash",
+    "load_or_build",
+    "open_variant",
+    "sample_database",
+    "suite_base",
+    "suite_file",
+    "suite_folder",
+]

@@ -10,18 +10,35 @@ from dataclasses import dataclass, field
 
 from ..sqloracle import SQLTimeout, run_query
 from .facts import DATE, Table, _q
-from .neighbors import (Scope, _cmp_classes, _const_side, _shift_date, boundary_values, const_value, literal, own_nodes,
-                        resolve, scope_of, scopes)
+from .neighbors import (
+    Scope,
+    _cmp_classes,
+    _const_side,
+    _shift_date,
+    boundary_values,
+    const_value,
+    literal,
+    own_nodes,
+    resolve,
+    scope_of,
+    scopes,
+)
 
-WITNESSES = 200     # witness tuples read per FROM clause
-MAX_COPIES = 100    # rows inserted or deleted at most to bring a group to a HAVING bound
+WITNESSES = 200  # witness tuples read per FROM clause
+MAX_COPIES = 100  # rows inserted or deleted at most to bring a group to a HAVING bound
 
 
 # --------------------------------------------------------------------------- witness rows and predicates
 
 
-def witness_rows(conn: sqlite3.Connection, scope: Scope, schema: dict[str, Table], timeout: float = 2.0,
-                 n: int = WITNESSES, where=None) -> list[dict[str, int]]:
+def witness_rows(
+    conn: sqlite3.Connection,
+    scope: Scope,
+    schema: dict[str, Table],
+    timeout: float = 2.0,
+    n: int = WITNESSES,
+    where=None,
+) -> list[dict[str, int]]:
     """Rowid tuples {alias: rowid} of rows that pass the scope's FROM, JOINs and WHERE (and `where`)."""
     from sqlglot import exp
 
@@ -54,7 +71,7 @@ class Pred:
     alias: str
     table: str
     col: str
-    op: str        # cmp | between | like | in | null
+    op: str  # cmp | between | like | in | null
     values: list
     equality: bool = False
 
@@ -84,7 +101,11 @@ def predicates(scope: Scope, schema: dict[str, Table]) -> tuple[list[Pred], list
                 value = const_value(node.args[side])
                 if isinstance(other, exp.AggFunc) and value is not None:
                     aggs.append((other, type(node), value))
-                elif isinstance(other, exp.Column) and value is not None and (r := resolve(other, scope, schema)):
+                elif (
+                    isinstance(other, exp.Column)
+                    and value is not None
+                    and (r := resolve(other, scope, schema))
+                ):
                     preds.append(Pred(*r, "cmp", [value], isinstance(node, exp.EQ)))
             elif isinstance(node, exp.Between) and (r := _column_side(node, scope, schema)):
                 vals = [const_value(node.args.get("low")), const_value(node.args.get("high"))]
@@ -92,7 +113,11 @@ def predicates(scope: Scope, schema: dict[str, Table]) -> tuple[list[Pred], list
             elif isinstance(node, exp.Like) and (r := _column_side(node, scope, schema)):
                 if isinstance(pattern := const_value(node.expression), str):
                     preds.append(Pred(*r, "like", [pattern]))
-            elif isinstance(node, exp.In) and not node.args.get("query") and (r := _column_side(node, scope, schema)):
+            elif (
+                isinstance(node, exp.In)
+                and not node.args.get("query")
+                and (r := _column_side(node, scope, schema))
+            ):
                 vals = [const_value(e) for e in node.expressions]
                 preds.append(Pred(*r, "in", [v for v in vals if v is not None], True))
             elif isinstance(node, exp.Is) and (r := _column_side(node, scope, schema)):
@@ -131,8 +156,8 @@ class Editor:
 
     def __init__(self, conn: sqlite3.Connection, schema: dict[str, Table], rng: random.Random):
         self.conn, self.schema, self.rng = conn, schema, rng
-        self.exempt: set[tuple[str, str]] = set()   # natural keys the gold names in parts
-        self.identity: dict[str, tuple] = {}        # table -> (text columns naming one entity, all its
+        self.exempt: set[tuple[str, str]] = set()  # natural keys the gold names in parts
+        self.identity: dict[str, tuple] = {}  # table -> (text columns naming one entity, all its
         #                                             equality-filtered columns)
         self.no_null: set[tuple[str, str]] = set()  # columns a NOT IN reads: one NULL empties it
         self.filtered: set[tuple[str, str]] = set()
@@ -145,8 +170,10 @@ class Editor:
     def exists(self, t: str, c: str, value, rowid=None) -> bool:
         table, col = self.schema[t], self.schema[t].cols[c]
         sql = f"SELECT 1 FROM {_q(table.name)} WHERE {_q(col.name)} = ?"
-        return self._one(sql + (" AND rowid <> ?" if rowid is not None else ""),
-                         (value,) + ((rowid,) if rowid is not None else ()))
+        return self._one(
+            sql + (" AND rowid <> ?" if rowid is not None else ""),
+            (value,) + ((rowid,) if rowid is not None else ()),
+        )
 
     def fresh(self, t: str, c: str, like, unlike: bool = False):
         """A value the column does not hold (and was not given before): max + 1, or `like ~n` (with
@@ -154,8 +181,10 @@ class Editor:
         col, key = self.schema[t].cols[c], (t, c)
         if col.kind in ("int", "real") or isinstance(like, (int, float)) and not isinstance(like, bool):
             if key not in self._next:
-                top = self.conn.execute(f"SELECT MAX({_q(col.name)}) FROM {_q(self.schema[t].name)} "
-                                        f"WHERE typeof({_q(col.name)}) IN ('integer', 'real')").fetchone()[0]
+                top = self.conn.execute(
+                    f"SELECT MAX({_q(col.name)}) FROM {_q(self.schema[t].name)} "
+                    f"WHERE typeof({_q(col.name)}) IN ('integer', 'real')"
+                ).fetchone()[0]
                 self._next[key] = int(top or 0) + 1
             self._next[key] += 1
             return self._next[key] - 1
@@ -169,8 +198,13 @@ class Editor:
     def domain(self, t: str, c: str, n: int = 40) -> list:
         if (t, c) not in self._domains:
             col, table = self.schema[t].cols[c], self.schema[t]
-            self._domains[t, c] = [r[0] for r in self.conn.execute(
-                f"SELECT DISTINCT {_q(col.name)} FROM {_q(table.name)} WHERE {_q(col.name)} IS NOT NULL LIMIT {n}")]
+            self._domains[t, c] = [
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT DISTINCT {_q(col.name)} FROM {_q(table.name)} "
+                    f"WHERE {_q(col.name)} IS NOT NULL LIMIT {n}"
+                )
+            ]
         return self._domains[t, c]
 
     def other_value(self, t: str, c: str, current):
@@ -218,8 +252,10 @@ class Editor:
             if table.pk[0] not in changes:
                 new[table.pk[0]] = self.fresh(t, table.pk[0], new[table.pk[0]])
             return True
-        parts = sorted((c for c in table.pk if c not in changes),
-                       key=lambda c: ((t, c) in self.filtered, table.cols[c].ref is not None))
+        parts = sorted(
+            (c for c in table.pk if c not in changes),
+            key=lambda c: ((t, c) in self.filtered, table.cols[c].ref is not None),
+        )
         for c in parts:
             extra = [] if table.cols[c].ref else [self.fresh(t, c, new[c])]
             for v in self.domain(t, c) + extra:
@@ -249,7 +285,10 @@ class Editor:
     def _insert_op(self, t: str, new: dict) -> list:
         table, cols = self.schema[t], list(new)
         names = ", ".join(_q(table.cols[c].name) for c in cols)
-        return [f"INSERT INTO {_q(table.name)} ({names}) VALUES ({', '.join('?' * len(cols))})", [new[c] for c in cols]]
+        return [
+            f"INSERT INTO {_q(table.name)} ({names}) VALUES ({', '.join('?' * len(cols))})",
+            [new[c] for c in cols],
+        ]
 
     def copy_row(self, t: str, row: dict, changes: dict, trusted: set = frozenset()) -> dict | None:
         """The values of a copy of `row` (see insert_copy), or None when the changes are not allowed."""
@@ -272,8 +311,13 @@ class Editor:
     def update(self, t: str, rowid, changes: dict, partial: bool = False) -> list | None:
         """Set columns of an existing row (never a key or a column other rows reference); with `partial`,
         the changes that are not allowed are left out instead of failing the edit."""
-        ok = {c: v for c, v in changes.items() if not self.schema[t].cols[c].key and not self.is_parent_key(t, c)
-              and self.allowed(t, c, v, rowid)}
+        ok = {
+            c: v
+            for c, v in changes.items()
+            if not self.schema[t].cols[c].key
+            and not self.is_parent_key(t, c)
+            and self.allowed(t, c, v, rowid)
+        }
         if not ok or (len(ok) < len(changes) and not partial):
             return None
         table = self.schema[t]
@@ -284,8 +328,10 @@ class Editor:
         """Delete a row that no other row references."""
         for ct, cc, pc in self.schema[t].children:
             value = rowid if pc == "rowid" else row.get(pc)
-            if value is not None and self._one(f"SELECT 1 FROM {_q(self.schema[ct].name)} "
-                                               f"WHERE {_q(self.schema[ct].cols[cc].name)} = ?", (value,)):
+            if value is not None and self._one(
+                f"SELECT 1 FROM {_q(self.schema[ct].name)} WHERE {_q(self.schema[ct].cols[cc].name)} = ?",
+                (value,),
+            ):
                 return None
         return [[f"DELETE FROM {_q(self.schema[t].name)} WHERE rowid = ?", [rowid]]]
 
@@ -293,8 +339,21 @@ class Editor:
 # --------------------------------------------------------------------------- candidate variants
 
 # the order candidates are tried in: the kinds that catch the most common near misses first
-PRIORITY = ["boundary", "like", "text", "sibling", "group", "null", "fill", "others", "duplicate", "vary",
-            "bound-update", "swap", "delete"]
+PRIORITY = [
+    "boundary",
+    "like",
+    "text",
+    "sibling",
+    "group",
+    "null",
+    "fill",
+    "others",
+    "duplicate",
+    "vary",
+    "bound-update",
+    "swap",
+    "delete",
+]
 
 
 def _add(out: list, kind: str, note: str, ops) -> None:
@@ -310,8 +369,9 @@ def _text_values(p: Pred) -> list[str]:
             return []
         glued = [core.strip() + "x", "x" + core.strip()] if core.strip() and core.strip() != core else []
         return [core, core + " x", "x " + core, "x " + core + " x"] + glued
-    return [v + s for v in p.values if isinstance(v, str) for s in (" x", "s")] + \
-        ["x " + v for v in p.values if isinstance(v, str)]
+    return [v + s for v in p.values if isinstance(v, str) for s in (" x", "s")] + [
+        "x " + v for v in p.values if isinstance(v, str)
+    ]
 
 
 def _pred_candidates(ed: Editor, p: Pred, row: dict, rowid, kids: list, extreme: dict) -> list[Variant]:
@@ -336,8 +396,9 @@ def _extremes(ed: Editor, t: str, cols: dict[str, str]) -> dict:
     return out
 
 
-def _filter_edits(ed: Editor, p: Pred, row: dict, rowid, kids: list, extra: dict,
-                  copies_only: bool = False) -> list[Variant]:
+def _filter_edits(
+    ed: Editor, p: Pred, row: dict, rowid, kids: list, extra: dict, copies_only: bool = False
+) -> list[Variant]:
     """Boundary values (copies and updates), text that matches one form of a LIKE or `=` and not
     another, and a sibling that fails only this filter; `extra` changes go into the copies."""
     t, col, out = p.table, ed.schema[p.table].cols[p.col], []
@@ -345,20 +406,35 @@ def _filter_edits(ed: Editor, p: Pred, row: dict, rowid, kids: list, extra: dict
     more = "".join(f", {ed.schema[t].cols[c].name} = {v!r}" for c, v in extra.items())
     if p.op in ("cmp", "between") and not copies_only:
         for v in dict.fromkeys(x for v in p.values for x in boundary_values(v, col)):
-            _add(out, "boundary", f"a copy of {where} with {col.name} = {v!r}",
-                 ed.insert_copy(t, row, {p.col: v}, kids))
+            _add(
+                out,
+                "boundary",
+                f"a copy of {where} with {col.name} = {v!r}",
+                ed.insert_copy(t, row, {p.col: v}, kids),
+            )
             _add(out, "bound-update", f"{where} with {col.name} = {v!r}", ed.update(t, rowid, {p.col: v}))
     if p.op == "like" or (p.equality and col.kind in ("text", "other")):
         for v in _text_values(p):
-            _add(out, "like" if p.op == "like" else "text", f"a copy of {where} with {col.name} = {v!r}{more}",
-                 ed.insert_copy(t, row, {p.col: v} | extra, kids))
+            _add(
+                out,
+                "like" if p.op == "like" else "text",
+                f"a copy of {where} with {col.name} = {v!r}{more}",
+                ed.insert_copy(t, row, {p.col: v} | extra, kids),
+            )
             if not copies_only:
                 _add(out, "bound-update", f"{where} with {col.name} = {v!r}", ed.update(t, rowid, {p.col: v}))
     if p.op in ("like", "in", "null") or p.equality:
-        other = ed.other_value(t, p.col, row.get(p.col)) if p.op != "null" else \
-            (ed.other_value(t, p.col, None) if row.get(p.col) is None else None)
-        _add(out, "sibling", f"a copy of {where} with {col.name} = {other!r}{more}",
-             ed.insert_copy(t, row, {p.col: other} | extra, kids))
+        other = (
+            ed.other_value(t, p.col, row.get(p.col))
+            if p.op != "null"
+            else (ed.other_value(t, p.col, None) if row.get(p.col) is None else None)
+        )
+        _add(
+            out,
+            "sibling",
+            f"a copy of {where} with {col.name} = {other!r}{more}",
+            ed.insert_copy(t, row, {p.col: other} | extra, kids),
+        )
     return out
 
 
@@ -370,35 +446,55 @@ def _children(ed: Editor, sc: Scope, pick: dict, rows: dict) -> dict[str, list]:
         for b, brow in rows.items():
             tb = sc.tables[b]
             for c, col in ed.schema[tb].cols.items():
-                if b != a and col.ref and col.ref[0] == t and brow.get(c) is not None and \
-                        brow.get(c) == (pick[a] if col.ref[1] == "rowid" else row.get(col.ref[1])):
+                if (
+                    b != a
+                    and col.ref
+                    and col.ref[0] == t
+                    and brow.get(c) is not None
+                    and brow.get(c) == (pick[a] if col.ref[1] == "rowid" else row.get(col.ref[1]))
+                ):
                     out[a].append((tb, brow, c))
     return out
 
 
-def _row_candidates(ed: Editor, t: str, row: dict, rowid, used: set[str], varied: set[str], shown: set[str],
-                    kids: list) -> list[Variant]:
+def _row_candidates(
+    ed: Editor, t: str, row: dict, rowid, used: set[str], varied: set[str], shown: set[str], kids: list
+) -> list[Variant]:
     """Edits of one witness row that no particular filter asks for (`shown`: its columns the query
     outputs and does not filter on; `varied`: the ones it aggregates or orders by)."""
     table, out = ed.schema[t], []
     where = f"{table.name} row {rowid}"
-    free = [c for c, col in table.cols.items() if c not in used and not col.key and not ed.is_parent_key(t, c)]
+    free = [
+        c for c, col in table.cols.items() if c not in used and not col.key and not ed.is_parent_key(t, c)
+    ]
     nullable = [c for c in table.cols if not table.cols[c].notnull and not table.cols[c].key]
     for c in (c for c in nullable if c in used and row.get(c) is not None):
         _add(out, "null", f"{where} with {table.cols[c].name} = NULL", ed.update(t, rowid, {c: None}))
     others = {c: None for c in nullable if c not in used and row.get(c) is not None}
     _add(out, "others", f"{where} with its other columns NULL", ed.update(t, rowid, others, partial=True))
     filled = {c: ed.other_value(t, c, None) for c in free if row.get(c) is None}
-    _add(out, "fill", f"a copy of {where} with its NULLs filled", ed.insert_copy(t, row, {
-        c: v for c, v in filled.items() if v is not None and ed.allowed(t, c, v)}) if filled else None)
+    _add(
+        out,
+        "fill",
+        f"a copy of {where} with its NULLs filled",
+        ed.insert_copy(t, row, {c: v for c, v in filled.items() if v is not None and ed.allowed(t, c, v)})
+        if filled
+        else None,
+    )
     _add(out, "duplicate", f"a copy of {where}", ed.insert_copy(t, row, {}))
     if kids:
         _add(out, "duplicate", f"a copy of {where} with its children", ed.insert_copy(t, row, {}, kids))
     for c in varied:
-        change = {c: ed.other_value(t, c, row.get(c))} | {s: ed.other_value(t, s, row.get(s)) for s in shown - {c}}
+        change = {c: ed.other_value(t, c, row.get(c))} | {
+            s: ed.other_value(t, s, row.get(s)) for s in shown - {c}
+        }
         change = {k: v for k, v in change.items() if k == c or ed.allowed(t, k, v)}
-        _add(out, "vary", f"a copy of {where} with {table.cols[c].name} = {change[c]!r}",
-             ed.insert_copy(t, row, change))
+        _add(
+            out,
+            "vary",
+            f"a copy of {where} with {table.cols[c].name} = {change[c]!r}",
+            ed.insert_copy(t, row, change),
+        )
     scramble = {c: ed.other_value(t, c, row.get(c)) for c in free}
     _add(out, "swap", f"{where} with its other columns changed", ed.update(t, rowid, scramble, partial=True))
     for c in (c for c in used if c in table.cols and not table.cols[c].key):
@@ -453,8 +549,14 @@ def _count_to(ed: Editor, scope: Scope, bound, value, tuples: list[dict]) -> lis
         else:
             gone = [r for r in ids if ed.delete(t, r, fetch_row(ed.conn, ed.schema[t], r))][: int(-k)]
             marks = ", ".join("?" * len(gone))
-            _add(out, "group", f"{len(gone)} rows of {ed.schema[t].name} deleted", [
-                [f"DELETE FROM {_q(ed.schema[t].name)} WHERE rowid IN ({marks})", gone]] if len(gone) == -k else None)
+            _add(
+                out,
+                "group",
+                f"{len(gone)} rows of {ed.schema[t].name} deleted",
+                [[f"DELETE FROM {_q(ed.schema[t].name)} WHERE rowid IN ({marks})", gone]]
+                if len(gone) == -k
+                else None,
+            )
     return out
 
 
@@ -463,7 +565,7 @@ def _one_insert(ops: list) -> list | None:
     if not ops or any(o is None or len(o) != 1 for o in ops):
         return None
     sql, _ = ops[0][0]
-    row = sql[sql.index("VALUES ") + 7:]
+    row = sql[sql.index("VALUES ") + 7 :]
     return [[sql + (", " + row) * (len(ops) - 1), [v for o in ops for v in o[0][1]]]]
 
 
@@ -493,7 +595,12 @@ def _adjust_group(ed: Editor, scope: Scope, agg, bound, value, tuples: list[dict
         if col.kind == "int" and not float(new).is_integer():
             continue
         new = int(new) if col.kind == "int" else new
-        _add(out, "group", f"{ed.schema[t].name} row {rowid} with {col.name} = {new!r}", ed.update(t, rowid, {c: new}))
+        _add(
+            out,
+            "group",
+            f"{ed.schema[t].name} row {rowid} with {col.name} = {new!r}",
+            ed.update(t, rowid, {c: new}),
+        )
     return out
 
 
@@ -507,13 +614,21 @@ def _prepare(ed: Editor, scs: list[Scope], tree) -> None:
         preds, _ = predicates(sc, ed.schema)
         ed.filtered |= {(p.table, p.col) for p in preds}
         for alias, t in sc.tables.items():
-            names = [p for p in preds if p.alias == alias and p.op == "cmp" and p.equality
-                     and isinstance(p.values[0], str) and ed.schema[t].cols[p.col].kind in ("text", "other")]
+            names = [
+                p
+                for p in preds
+                if p.alias == alias
+                and p.op == "cmp"
+                and p.equality
+                and isinstance(p.values[0], str)
+                and ed.schema[t].cols[p.col].kind in ("text", "other")
+            ]
             if not names:
                 continue
             where = " AND ".join(f"{_q(ed.schema[t].cols[p.col].name)} = ?" for p in names)
-            n = ed.conn.execute(f"SELECT COUNT(*) FROM {_q(ed.schema[t].name)} WHERE {where}",
-                                [p.values[0] for p in names]).fetchone()[0]
+            n = ed.conn.execute(
+                f"SELECT COUNT(*) FROM {_q(ed.schema[t].name)} WHERE {where}", [p.values[0] for p in names]
+            ).fetchone()[0]
             if n == 1:
                 eq = [p.col for p in preds if p.alias == alias and p.op == "cmp" and p.equality]
                 ed.identity[t] = (list(dict.fromkeys(p.col for p in names)), list(dict.fromkeys(eq)))
@@ -521,7 +636,9 @@ def _prepare(ed: Editor, scs: list[Scope], tree) -> None:
                 ed.exempt |= {(t, p.col) for p in names}
     for node in tree.find_all(exp.Not):
         if isinstance(node.this, exp.In):
-            cols = [node.this.this] + [c for q in [node.this.args.get("query")] if q for c in q.find_all(exp.Column)]
+            cols = [node.this.this] + [
+                c for q in [node.this.args.get("query")] if q for c in q.find_all(exp.Column)
+            ]
             for c in cols:
                 if isinstance(c, exp.Column) and (r := resolve(c, scope_of(c, by_select), ed.schema)):
                     ed.no_null.add((r[1], r[2]))
@@ -533,8 +650,11 @@ def _near_witnesses(ed: Editor, sc: Scope, timeout: float) -> list[dict]:
     from sqlglot import exp
 
     where = sc.select.args.get("where")
-    parts = list(where.this.flatten()) if where is not None and isinstance(where.this, exp.And) else \
-        ([where.this] if where is not None else [])
+    parts = (
+        list(where.this.flatten())
+        if where is not None and isinstance(where.this, exp.And)
+        else ([where.this] if where is not None else [])
+    )
     picks = []
     for i in range(len(parts)):
         sel = sc.select.copy()
@@ -548,7 +668,6 @@ def candidates(ed: Editor, tree, timeout: float = 2.0) -> tuple[list[Variant], V
     """Every candidate variant for a gold query, in the order they are tried (PRIORITY), and the hedge:
     the other columns of every witness row changed at once, for filters on columns the gold never reads
     (no neighbor asks for that)."""
-    from sqlglot import exp
 
     scs = scopes(tree, ed.schema)
     _prepare(ed, scs, tree)
@@ -564,7 +683,9 @@ def candidates(ed: Editor, tree, timeout: float = 2.0) -> tuple[list[Variant], V
         if key not in seen:
             seen.add(key)
             unique.append(v)
-    return unique, (Variant("hedge", "the other columns of the gold's rows changed", hedge) if hedge else None)
+    return unique, (
+        Variant("hedge", "the other columns of the gold's rows changed", hedge) if hedge else None
+    )
 
 
 def _scope_candidates(ed: Editor, sc: Scope, pick: dict, hedge: list, timeout: float) -> list[Variant]:
@@ -576,24 +697,35 @@ def _scope_candidates(ed: Editor, sc: Scope, pick: dict, hedge: list, timeout: f
     preds, aggs = predicates(sc, ed.schema)
     used = used_columns(sc, ed.schema)
     kids = _children(ed, sc, pick, rows)
-    sides = {r[:1] + r[2:]: "low" if isinstance(a, exp.Min) else "high" for a in sc.select.find_all(exp.AggFunc)
-             if isinstance(a.this, exp.Column) and (r := resolve(a.this, sc, ed.schema))}
+    sides = {
+        r[:1] + r[2:]: "low" if isinstance(a, exp.Min) else "high"
+        for a in sc.select.find_all(exp.AggFunc)
+        if isinstance(a.this, exp.Column) and (r := resolve(a.this, sc, ed.schema))
+    }
     for p in preds:
         if p.alias in rows:
             extreme = _extremes(ed, p.table, {c: d for (a, c), d in sides.items() if a == p.alias})
             out += _pred_candidates(ed, p, rows[p.alias], pick[p.alias], kids[p.alias], extreme)
     for agg, _, bound in aggs:
         out += _group_candidates(ed, sc, agg, bound, timeout)
-    aggregated = {r[:1] + r[2:] for a in sc.select.find_all(exp.AggFunc, exp.Ordered)
-                  if isinstance(a.this, exp.Column) and (r := resolve(a.this, sc, ed.schema))}
-    outputs = {r[:1] + r[2:] for e in sc.select.expressions for c in e.find_all(exp.Column)
-               if (r := resolve(c, sc, ed.schema))}
+    aggregated = {
+        r[:1] + r[2:]
+        for a in sc.select.find_all(exp.AggFunc, exp.Ordered)
+        if isinstance(a.this, exp.Column) and (r := resolve(a.this, sc, ed.schema))
+    }
+    outputs = {
+        r[:1] + r[2:]
+        for e in sc.select.expressions
+        for c in e.find_all(exp.Column)
+        if (r := resolve(c, sc, ed.schema))
+    }
     filtered = {(p.alias, p.col) for p in preds}
     for alias, row in rows.items():
         varied = {c for a, c in aggregated if a == alias}
         shown = {c for a, c in outputs - filtered if a == alias}
-        row_cands = _row_candidates(ed, sc.tables[alias], row, pick[alias], used.get(alias, set()), varied,
-                                    shown, kids[alias])
+        row_cands = _row_candidates(
+            ed, sc.tables[alias], row, pick[alias], used.get(alias, set()), varied, shown, kids[alias]
+        )
         hedge += [op for v in row_cands if v.note.endswith("its other columns changed") for op in v.ops]
         out += row_cands
     return out

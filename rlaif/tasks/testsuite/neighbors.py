@@ -10,7 +10,6 @@ from datetime import date, timedelta
 
 from .facts import DATE, Col, Table, decimal_places
 
-
 # --------------------------------------------------------------------------- constants and steps
 
 
@@ -22,8 +21,11 @@ def const_value(node):
     """The value of a constant expression (`10 * 60000`, `'%' || 'x' || '%'`), or None."""
     from sqlglot import exp
 
-    if node is None or any(isinstance(n, (exp.Column, exp.Select, exp.Subquery, exp.Star, exp.Func))
-                           and not isinstance(n, exp.DPipe) for n in node.walk()):
+    if node is None or any(
+        isinstance(n, (exp.Column, exp.Select, exp.Subquery, exp.Star, exp.Func))
+        and not isinstance(n, exp.DPipe)
+        for n in node.walk()
+    ):
         return None
     try:
         with _CONST_LOCK:
@@ -79,8 +81,11 @@ def boundary_values(value, col: Col) -> list:
     if col.kind in ("int", "real") and isinstance(value, (int, float)) and not isinstance(value, bool):
         step = min(col.step, _decimals_step(value)) if col.kind == "real" else 1
         if col.kind == "int":
-            vals = {int(value) - 1, int(value), int(value) + 1} if float(value).is_integer() else \
-                {int(value // 1), int(value // 1) + 1}
+            vals = (
+                {int(value) - 1, int(value), int(value) + 1}
+                if float(value).is_integer()
+                else {int(value // 1), int(value // 1) + 1}
+            )
             return sorted(vals)
         return [round(value - step, 6), round(float(value), 6), round(value + step, 6)]
     if col.kind == "date" and isinstance(value, str) and DATE.match(value):
@@ -97,7 +102,7 @@ class Scope:
     """One SELECT of the gold: its tables by alias, and the scope it is nested in."""
 
     select: object
-    tables: dict[str, str]        # alias (lower) -> table (lower); only real tables of the schema
+    tables: dict[str, str]  # alias (lower) -> table (lower); only real tables of the schema
     parent: "Scope | None" = None
 
 
@@ -109,8 +114,11 @@ def scopes(tree, schema: dict[str, Table]) -> list[Scope]:
     for sel in tree.find_all(exp.Select):
         frm = sel.args.get("from_") or sel.args.get("from")
         sources = ([frm.this] if frm is not None else []) + [j.this for j in sel.args.get("joins") or []]
-        tables = {s.alias_or_name.lower(): s.name.lower() for s in sources
-                  if isinstance(s, exp.Table) and s.name.lower() in schema and not s.args.get("db")}
+        tables = {
+            s.alias_or_name.lower(): s.name.lower()
+            for s in sources
+            if isinstance(s, exp.Table) and s.name.lower() in schema and not s.args.get("db")
+        }
         anc = sel.parent
         while anc is not None and not isinstance(anc, exp.Select):
             anc = anc.parent
@@ -203,7 +211,10 @@ def _mut_compare(node, ctx):
     other = node.args[col_side]
     if isinstance(node, exp.EQ) and isinstance(value, str) and isinstance(other, exp.Column):
         for p in (value + "%", "%" + value + "%"):
-            yield "like", lambda n, c=col_side, p=p: n.replace(exp.Like(this=n.args[c].copy(), expression=literal(p)))
+            yield (
+                "like",
+                lambda n, c=col_side, p=p: n.replace(exp.Like(this=n.args[c].copy(), expression=literal(p))),
+            )
     if isinstance(other, exp.Column):
         for alt in ctx.similar_columns(other):
             yield "column", lambda n, c=col_side, alt=alt: n.args[c].replace(alt.copy())
@@ -216,9 +227,15 @@ def _mut_between(node, ctx):
         for v in literal_shifts(const_value(node.args.get(part))):
             yield "shift", lambda n, p=part, v=v: n.set(p, literal(v))
     for lo, hi in ((exp.GT, exp.LTE), (exp.GTE, exp.LT)):
-        yield "op", lambda n, lo=lo, hi=hi: n.replace(exp.and_(
-            lo(this=n.this.copy(), expression=n.args["low"].copy()),
-            hi(this=n.this.copy(), expression=n.args["high"].copy())))
+        yield (
+            "op",
+            lambda n, lo=lo, hi=hi: n.replace(
+                exp.and_(
+                    lo(this=n.this.copy(), expression=n.args["low"].copy()),
+                    hi(this=n.this.copy(), expression=n.args["high"].copy()),
+                )
+            ),
+        )
 
 
 def like_variants(pattern: str) -> list[str]:
@@ -277,8 +294,12 @@ def _mut_drop(node, ctx):
         if len(parts) == 1:
             yield "drop", lambda n: n.pop()
         else:
-            yield "drop", lambda n, i=i: n.set("this", joiner(*[p.copy() for j, p in enumerate(
-                list(n.this.flatten())) if j != i]))
+            yield (
+                "drop",
+                lambda n, i=i: n.set(
+                    "this", joiner(*[p.copy() for j, p in enumerate(list(n.this.flatten())) if j != i])
+                ),
+            )
 
 
 def _mut_group(node, ctx):
@@ -291,7 +312,10 @@ def _mut_group(node, ctx):
 
 
 def _mut_ordered(node, ctx):
-    yield "desc", lambda n: (n.set("desc", not n.args.get("desc")), n.set("nulls_first", bool(n.args.get("desc"))))
+    yield (
+        "desc",
+        lambda n: (n.set("desc", not n.args.get("desc")), n.set("nulls_first", bool(n.args.get("desc")))),
+    )
     from sqlglot import exp
 
     if isinstance(node.this, exp.Column):
@@ -332,11 +356,20 @@ def _mut_negation(node, ctx):
 def _mutators():
     from sqlglot import exp
 
-    return [(tuple(_cmp_classes()), _mut_compare), (exp.Between, _mut_between), (exp.Like, _mut_like),
-            (exp.Select, _mut_distinct), (exp.Count, _mut_count), (exp.Join, _mut_join),
-            ((exp.Where, exp.Having), _mut_drop), (exp.Group, _mut_group), (exp.Ordered, _mut_ordered),
-            (exp.Limit, _mut_limit), ((exp.Min, exp.Max, exp.Avg, exp.Sum), _mut_agg),
-            ((exp.Not, exp.Is, exp.In), _mut_negation)]
+    return [
+        (tuple(_cmp_classes()), _mut_compare),
+        (exp.Between, _mut_between),
+        (exp.Like, _mut_like),
+        (exp.Select, _mut_distinct),
+        (exp.Count, _mut_count),
+        (exp.Join, _mut_join),
+        ((exp.Where, exp.Having), _mut_drop),
+        (exp.Group, _mut_group),
+        (exp.Ordered, _mut_ordered),
+        (exp.Limit, _mut_limit),
+        ((exp.Min, exp.Max, exp.Avg, exp.Sum), _mut_agg),
+        ((exp.Not, exp.Is, exp.In), _mut_negation),
+    ]
 
 
 class _MutationContext:
@@ -369,8 +402,11 @@ class _MutationContext:
         if r is None:
             return []
         table, me = self.schema[r[1]], self.schema[r[1]].cols[r[2]]
-        names = [c for c, x in sorted(table.cols.items(), key=lambda kv: not kv[1].nulls) if c != r[2]
-                 and not x.key and ((not x.notnull) if nullable else x.kind == me.kind)][:n]
+        names = [
+            c
+            for c, x in sorted(table.cols.items(), key=lambda kv: not kv[1].nulls)
+            if c != r[2] and not x.key and ((not x.notnull) if nullable else x.kind == me.kind)
+        ][:n]
         return [exp.column(table.cols[c].name, table=col.table or None) for c in names]
 
     def nullable_columns(self, node, n: int = 6) -> list:
@@ -378,7 +414,7 @@ class _MutationContext:
 
         scope = scope_of(node, self.by_select)
         out = []
-        for alias, t in (scope.tables.items() if scope else []):
+        for alias, t in scope.tables.items() if scope else []:
             cols = [c for c in self.schema[t].cols.values() if not c.notnull and not c.key][:n]
             qual = alias if len(scope.tables) > 1 else None
             out += [exp.column(c.name, table=qual) for c in cols]

@@ -14,13 +14,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ...core.models import cache_dir
-from ..sqloracle import GoldRun, SQLTimeout, _authorizer, check_sql, is_ordered, results_match, run_gold, run_query
+from ..sqloracle import (
+    GoldRun,
+    SQLTimeout,
+    _authorizer,
+    check_sql,
+    is_ordered,
+    results_match,
+    run_gold,
+    run_query,
+)
 from .edits import Editor, Variant, candidates, witness_rows
 from .facts import Table, _q, schema_facts
 from .neighbors import Neighbor, neighbors, scopes
 
 SUITE_VERSION = 1
-PATIENCE = 24       # candidates in a row that tell nothing new before the search stops
+PATIENCE = 24  # candidates in a row that tell nothing new before the search stops
 
 
 # --------------------------------------------------------------------------- trying variants
@@ -51,9 +60,13 @@ class Workbench:
             got = run_query(conn or self.conn, sql, self.o.timeout, self.o.max_rows)
         except (sqlite3.Error, SQLTimeout):
             return True
-        return not results_match(got, gold.result, ordered, self.o.ignore_column_order, self.o.digits, gold.ties)
+        return not results_match(
+            got, gold.result, ordered, self.o.ignore_column_order, self.o.digits, gold.ties
+        )
 
-    def trial(self, ops: list, gold_sql: str, tree, base: GoldRun, nbs: dict[int, Neighbor]) -> set[int] | None:
+    def trial(
+        self, ops: list, gold_sql: str, tree, base: GoldRun, nbs: dict[int, Neighbor]
+    ) -> set[int] | None:
         """The neighbors a variant tells apart, or None when the gold is not well defined on it."""
         self.conn.execute("SAVEPOINT trial")
         try:
@@ -71,8 +84,16 @@ class Workbench:
             self.conn.execute("RELEASE trial")
 
 
-def _screen(oracle, wb: Workbench, db_path: Path, gold_sql: str, tree, base: GoldRun, nbs: list[Neighbor],
-            sampled: bool) -> tuple[dict[int, Neighbor], int]:
+def _screen(
+    oracle,
+    wb: Workbench,
+    db_path: Path,
+    gold_sql: str,
+    tree,
+    base: GoldRun,
+    nbs: list[Neighbor],
+    sampled: bool,
+) -> tuple[dict[int, Neighbor], int]:
     """The neighbors still to tell apart after the base database and the perturbed copies, and how many
     those told apart. Neighbors that fail on the base database are no near misses and are dropped."""
     ordered, alive, told = is_ordered(tree), {}, 0
@@ -98,8 +119,16 @@ def _screen(oracle, wb: Workbench, db_path: Path, gold_sql: str, tree, base: Gol
     return alive, told
 
 
-def _select(wb: Workbench, cands: list[Variant], alive: dict[int, Neighbor], gold_sql: str, tree, base: GoldRun,
-            max_variants: int, deadline: float) -> tuple[list[tuple[Variant, set[int]]], set[int]]:
+def _select(
+    wb: Workbench,
+    cands: list[Variant],
+    alive: dict[int, Neighbor],
+    gold_sql: str,
+    tree,
+    base: GoldRun,
+    max_variants: int,
+    deadline: float,
+) -> tuple[list[tuple[Variant, set[int]]], set[int]]:
     """Useful candidates in trial order, then greedy set cover (Zhong et al.) down to `max_variants`."""
     open_, useful, misses = set(alive), [], 0
     for cand in cands:
@@ -125,8 +154,16 @@ def _select(wb: Workbench, cands: list[Variant], alive: dict[int, Neighbor], gol
     return chosen, open_ | left
 
 
-def _merge(wb: Workbench, chosen: list[tuple[Variant, set[int]]], alive: dict[int, Neighbor], gold_sql: str,
-           tree, base: GoldRun, hedge: Variant | None, max_variants: int) -> list[Variant]:
+def _merge(
+    wb: Workbench,
+    chosen: list[tuple[Variant, set[int]]],
+    alive: dict[int, Neighbor],
+    gold_sql: str,
+    tree,
+    base: GoldRun,
+    hedge: Variant | None,
+    max_variants: int,
+) -> list[Variant]:
     """Fewer databases: a variant joins an earlier one when the two edits together still tell apart
     every neighbor either did. The hedge joins the last one, or comes alone if there is room."""
     groups: list[list] = []
@@ -155,12 +192,12 @@ class Suite:
     db_hash: str
     gold_sql: str
     variants: list[Variant]
-    base: str = ""                # file name of the sampled sub-database (huge databases), else ""
-    neighbors: int = 0            # neighbor queries that run on the database
-    told_by_database: int = 0     # ... told apart by the database itself or a perturbed copy
-    told_by_variants: int = 0     # ... told apart only by the suite's variants
+    base: str = ""  # file name of the sampled sub-database (huge databases), else ""
+    neighbors: int = 0  # neighbor queries that run on the database
+    told_by_database: int = 0  # ... told apart by the database itself or a perturbed copy
+    told_by_variants: int = 0  # ... told apart only by the suite's variants
     uncovered: list[str] = field(default_factory=list)  # ... told apart by nothing (often equivalents)
-    seconds: float = 0.0          # build time
+    seconds: float = 0.0  # build time
     version: int = SUITE_VERSION
 
     def to_json(self) -> str:
@@ -202,7 +239,9 @@ def db_hash(path: Path, whole_below: int = 64 << 20) -> str:
 
 
 def suite_folder(db_path: Path) -> Path:
-    return cache_dir() / "text2sql" / "suites" / f"v{SUITE_VERSION}" / f"{db_path.stem}-{db_hash(db_path)[:16]}"
+    return (
+        cache_dir() / "text2sql" / "suites" / f"v{SUITE_VERSION}" / f"{db_path.stem}-{db_hash(db_path)[:16]}"
+    )
 
 
 def suite_file(oracle, db_path: Path, gold_sql: str) -> Path:
@@ -269,17 +308,28 @@ def build_suite(oracle, db_path: Path, gold_sql: str) -> Suite:
         g0 = wb.gold(gold_sql, tree)
         nbs = neighbors(tree, schema)
         alive, told = _screen(oracle, wb, db_path, gold_sql, tree, g0, nbs, sampled)
-        cands, hedge = candidates(Editor(wb.conn, schema, random.Random(f"{oracle.seed}:{gold_sql}")), tree,
-                                  oracle.timeout)
+        cands, hedge = candidates(
+            Editor(wb.conn, schema, random.Random(f"{oracle.seed}:{gold_sql}")), tree, oracle.timeout
+        )
         if sampled:
             cands.insert(0, Variant("sample", "the sampled sub-database"))
-        chosen, open_ = _select(wb, cands, alive, gold_sql, tree, g0, oracle.max_variants,
-                                t0 + oracle.suite_budget)
+        chosen, open_ = _select(
+            wb, cands, alive, gold_sql, tree, g0, oracle.max_variants, t0 + oracle.suite_budget
+        )
         variants = _merge(wb, chosen, alive, gold_sql, tree, g0, hedge, oracle.max_variants)
     finally:
         wb.close()
-    return Suite(db_hash(db_path), gold_sql, variants, base.name if sampled else "", told + len(alive), told,
-                 len(alive) - len(open_), sorted(alive[i].sql for i in open_), round(time.monotonic() - t0, 3))
+    return Suite(
+        db_hash(db_path),
+        gold_sql,
+        variants,
+        base.name if sampled else "",
+        told + len(alive),
+        told,
+        len(alive) - len(open_),
+        sorted(alive[i].sql for i in open_),
+        round(time.monotonic() - t0, 3),
+    )
 
 
 def build_all(oracle, pairs, log=print) -> dict:
@@ -296,17 +346,22 @@ def build_all(oracle, pairs, log=print) -> dict:
         seen.add((db, gold))
         if log and (n % 50 == 0 or n == len(pairs)):
             log(f"  suites: {n}/{len(pairs)} ({built} built, {n - built} cached)")
-    return {"golds": len(seen), "built": built, "cached": len(seen) - built,
-            "build_seconds_mean": round(sum(seconds) / len(seconds), 3) if seconds else None,
-            "variants_per_gold": round(variants / max(1, len(seen)), 2),
-            "uncovered_neighbors_per_gold": round(uncovered / max(1, len(seen)), 2)}
+    return {
+        "golds": len(seen),
+        "built": built,
+        "cached": len(seen) - built,
+        "build_seconds_mean": round(sum(seconds) / len(seconds), 3) if seconds else None,
+        "variants_per_gold": round(variants / max(1, len(seen)), 2),
+        "uncovered_neighbors_per_gold": round(uncovered / max(1, len(seen)), 2),
+    }
 
 
 # --------------------------------------------------------------------------- huge databases
 
 
-def _keep_rows(conn: sqlite3.Connection, schema: dict[str, Table], tree, rows: int, rng: random.Random,
-               timeout: float) -> dict[str, set]:
+def _keep_rows(
+    conn: sqlite3.Connection, schema: dict[str, Table], tree, rows: int, rng: random.Random, timeout: float
+) -> dict[str, set]:
     """Rowids to keep per table: the gold's witnesses, a random sample, and the parents they reference."""
     keep: dict[str, set] = {t: set() for t, tab in schema.items() if tab.rowid}
     for sc in scopes(tree, schema):
@@ -318,9 +373,14 @@ def _keep_rows(conn: sqlite3.Connection, schema: dict[str, Table], tree, rows: i
         top = conn.execute(f"SELECT MAX(rowid) FROM {_q(schema[t].name)}").fetchone()[0] or 0
         picks = sorted({rng.randint(1, top) for _ in range(rows)}) if top else []
         for i in range(0, len(picks), 500):
-            chunk = picks[i: i + 500]
-            keep[t] |= {r[0] for r in conn.execute(
-                f"SELECT rowid FROM {_q(schema[t].name)} WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)}
+            chunk = picks[i : i + 500]
+            keep[t] |= {
+                r[0]
+                for r in conn.execute(
+                    f"SELECT rowid FROM {_q(schema[t].name)} WHERE rowid IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+            }
     for _ in range(8):  # parents of kept rows, until nothing new
         added = 0
         for t, tab in schema.items():
@@ -330,10 +390,16 @@ def _keep_rows(conn: sqlite3.Connection, schema: dict[str, Table], tree, rows: i
                 pt, pc = col.ref
                 ids = sorted(keep[t])
                 for i in range(0, len(ids), 500):
-                    chunk = ids[i: i + 500]
-                    new = {r[0] for r in conn.execute(
-                        f"SELECT p.rowid FROM {_q(schema[pt].name)} AS p WHERE p.{_q(pc)} IN (SELECT "
-                        f"{_q(col.name)} FROM {_q(tab.name)} WHERE rowid IN ({','.join('?' * len(chunk))}))", chunk)}
+                    chunk = ids[i : i + 500]
+                    new = {
+                        r[0]
+                        for r in conn.execute(
+                            f"SELECT p.rowid FROM {_q(schema[pt].name)} AS p WHERE p.{_q(pc)} IN (SELECT "
+                            f"{_q(col.name)} FROM {_q(tab.name)} "
+                            f"WHERE rowid IN ({','.join('?' * len(chunk))}))",
+                            chunk,
+                        )
+                    }
                     added += len(new - keep[pt])
                     keep[pt] |= new
         if not added:
@@ -353,8 +419,14 @@ def sample_database(oracle, db_path: Path, gold_sql: str, tree) -> Path:
     dst = sqlite3.connect(tmp)
     try:
         schema = schema_facts(src, distinct=False)
-        keep = _keep_rows(src, schema, tree, oracle.sample_rows, random.Random(f"{oracle.seed}:{gold_sql}"),
-                          oracle.gold_timeout)
+        keep = _keep_rows(
+            src,
+            schema,
+            tree,
+            oracle.sample_rows,
+            random.Random(f"{oracle.seed}:{gold_sql}"),
+            oracle.gold_timeout,
+        )
         _copy_rows(src, dst, schema, keep, oracle.sample_rows)
     finally:
         src.close()
@@ -363,10 +435,17 @@ def sample_database(oracle, db_path: Path, gold_sql: str, tree) -> Path:
     return out
 
 
-def _copy_rows(src: sqlite3.Connection, dst: sqlite3.Connection, schema: dict[str, Table], keep: dict[str, set],
-               rows: int) -> None:
-    ddl = src.execute("SELECT type, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
-                      "ORDER BY CASE type WHEN 'table' THEN 0 ELSE 1 END, rowid").fetchall()
+def _copy_rows(
+    src: sqlite3.Connection,
+    dst: sqlite3.Connection,
+    schema: dict[str, Table],
+    keep: dict[str, set],
+    rows: int,
+) -> None:
+    ddl = src.execute(
+        "SELECT type, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+        "ORDER BY CASE type WHEN 'table' THEN 0 ELSE 1 END, rowid"
+    ).fetchall()
     for kind, sql in ddl:
         if kind == "table":
             dst.execute(sql)
@@ -376,11 +455,19 @@ def _copy_rows(src: sqlite3.Connection, dst: sqlite3.Connection, schema: dict[st
         names = ", ".join((["rowid"] if tab.rowid else []) + [_q(c) for c in cols])
         if tab.rowid:
             ids = sorted(keep.get(t, ()))
-            data = [r for i in range(0, len(ids), 500) for r in src.execute(
-                f"SELECT rowid, {', '.join(_q(c) for c in cols)} FROM {_q(tab.name)} WHERE rowid IN "
-                f"({','.join('?' * len(ids[i: i + 500]))})", ids[i: i + 500])]
+            data = [
+                r
+                for i in range(0, len(ids), 500)
+                for r in src.execute(
+                    f"SELECT rowid, {', '.join(_q(c) for c in cols)} FROM {_q(tab.name)} WHERE rowid IN "
+                    f"({','.join('?' * len(ids[i : i + 500]))})",
+                    ids[i : i + 500],
+                )
+            ]
         else:
-            data = src.execute(f"SELECT {', '.join(_q(c) for c in cols)} FROM {_q(tab.name)} LIMIT {rows}").fetchall()
+            data = src.execute(
+                f"SELECT {', '.join(_q(c) for c in cols)} FROM {_q(tab.name)} LIMIT {rows}"
+            ).fetchall()
         dst.executemany(f"INSERT INTO {_q(tab.name)} ({names}) VALUES ({marks})", data)
     for kind, sql in ddl:
         if kind in ("index", "view"):

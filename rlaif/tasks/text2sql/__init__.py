@@ -55,9 +55,20 @@ class Text2SQL:
     splits = SPLITS
     capabilities = frozenset({"prefer", "evaluate", "check", "execution_summary", "write_spider", "oracle"})
 
-    def __init__(self, path: str = "", format: str = "dbgpt", schema: str = "compact", copies: int = 3,
-                 timeout: float = 2.0, tie: float | None = None, tie_break: str = "none",
-                 evidence: bool = True, seed: int = 0, dbs: str = "builtin", suites: bool = True):
+    def __init__(
+        self,
+        path: str = "",
+        format: str = "dbgpt",
+        schema: str = "compact",
+        copies: int = 3,
+        timeout: float = 2.0,
+        tie: float | None = None,
+        tie_break: str = "none",
+        evidence: bool = True,
+        seed: int = 0,
+        dbs: str = "builtin",
+        suites: bool = True,
+    ):
         if tie_break not in ("none", "valid"):
             raise ValueError(f"tie_break must be none or valid, got {tie_break!r}")
         if dbs not in ("builtin", "all") or (path and dbs != "builtin"):
@@ -65,8 +76,12 @@ class Text2SQL:
         self.dbs = dbs
         self.format, self.schema_style = format, schema
         self.tie, self.tie_break = (None if tie in (None, "none") else float(tie)), tie_break
-        self.oracle = ExecutionOracle(copies=int(copies), timeout=float(timeout), seed=int(seed),
-                                      suites=suites not in (False, "false", "0", 0, "none"))
+        self.oracle = ExecutionOracle(
+            copies=int(copies),
+            timeout=float(timeout),
+            seed=int(seed),
+            suites=suites not in (False, "false", "0", 0, "none"),
+        )
         if path:
             from .spider import SpiderData
 
@@ -101,7 +116,9 @@ class Text2SQL:
         return self._schema_text[db_id]
 
     def prompt(self, item: dict) -> str | list:
-        return make_prompt(self.schema_text(item["db_id"]), item["question"], self.format, item.get("evidence", ""))
+        return make_prompt(
+            self.schema_text(item["db_id"]), item["question"], self.format, item.get("evidence", "")
+        )
 
     def records(self, split: str) -> list[dict]:
         """Records of a split: {id, prompt, db_id, question, gold_sql, ...}; sft adds `output`."""
@@ -111,8 +128,13 @@ class Text2SQL:
         for it in self.items:
             if it["split"] != split:
                 continue
-            rec = {"id": it["id"], "prompt": self.prompt(it), "db_id": it["db_id"], "question": it["question"],
-                   "gold_sql": it["gold_sql"]}
+            rec = {
+                "id": it["id"],
+                "prompt": self.prompt(it),
+                "db_id": it["db_id"],
+                "question": it["question"],
+                "gold_sql": it["gold_sql"],
+            }
             rec |= {k: it[k] for k in ("kind", "template", "evidence") if k in it}
             if split == "sft":
                 rec["output"] = it["gold_sql"]
@@ -139,8 +161,10 @@ class Text2SQL:
     def reward(self, prompts: list, completions: list, /, **kw) -> list[float]:
         """1.0 where the completion's query returns the gold result everywhere, else 0.0."""
         db_ids, golds = kw.get("db_id"), kw.get("gold_sql")
-        return [float(self.check(p, c, db_ids[i] if db_ids else None, golds[i] if golds else None).correct)
-                for i, (p, c) in enumerate(zip(prompts, completions))]
+        return [
+            float(self.check(p, c, db_ids[i] if db_ids else None, golds[i] if golds else None).correct)
+            for i, (p, c) in enumerate(zip(prompts, completions))
+        ]
 
     def prefer(self, prompt, a, b, /, **kw) -> float | None:
         """P(a better than b) by the oracle: 1.0 / 0.0, or the tie value (None by default)."""
@@ -163,9 +187,13 @@ class Text2SQL:
             for g in (f"db/{r.get('db_id', '?')}", f"kind/{r.get('kind', '?')}"):
                 groups[g].append(v.correct)
         n = max(1, len(records))
-        return {"n": len(records), "execution_accuracy": status["correct"] / n,
-                "valid_sql_rate": (status["correct"] + status["wrong"]) / n, "status": dict(status),
-                "by_group": {g: sum(v) / len(v) for g, v in sorted(groups.items())}}
+        return {
+            "n": len(records),
+            "execution_accuracy": status["correct"] / n,
+            "valid_sql_rate": (status["correct"] + status["wrong"]) / n,
+            "status": dict(status),
+            "by_group": {g: sum(v) / len(v) for g, v in sorted(groups.items())},
+        }
 
     def execution_summary(self, record: dict, response: str, max_rows: int = 5) -> str:
         """What a response's query returns on the original database, for tool-augmented labelers:
@@ -198,5 +226,6 @@ class Text2SQL:
             return write_spider_sets(self.items, self._schema, out)[0]
 
         db_ids = sorted({it["db_id"] for it in self.items})
-        return write_spider(out, self.items, {d: self._schema(d) for d in db_ids},
-                            {d: self.db_path(d) for d in db_ids})
+        return write_spider(
+            out, self.items, {d: self._schema(d) for d in db_ids}, {d: self.db_path(d) for d in db_ids}
+        )
