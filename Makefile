@@ -50,7 +50,7 @@ llama-server: $(PY)
 		--no-binary llama-cpp-python -w $(WHEELHOUSE) "llama-cpp-python>=0.3"
 	$(PIP) --find-links $(WHEELHOUSE) "llama-cpp-python[server]>=0.3"
 
-# the quick study (SFT; RLHF, same-size RLAIF, simulated-RLAIF and DPO arms; report) in ~7 minutes on 2 cores;
+# the quick study (SFT; RLHF, same-size RLAIF, simulated-RLAIF and DPO arms; report) in 8-12 minutes on 2 cores;
 # `rlaif demo` without --quick runs every arm (about an hour)
 demo: install
 	$(VENV)/bin/rlaif demo --quick
