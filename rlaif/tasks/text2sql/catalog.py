@@ -838,21 +838,7 @@ def database_path(db_id: str) -> Path:
         return databases.database_path(db_id)
     if db_id not in CATALOG:
         raise KeyError(f"unknown database {db_id!r}; known: {', '.join(ALL)}")
-    path = db_root() / db_id / f"{db_id}.sqlite"
-    if path.exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    conn = sqlite3.connect(tmp)
-    try:
-        with conn:
-            CATALOG[db_id].build(conn)
-        conn.execute("VACUUM")
-    finally:
-        conn.close()
-    tmp.replace(path)
-    return path
+    return databases.build_once(db_root() / db_id / f"{db_id}.sqlite", CATALOG[db_id].build)
 
 
 def all_databases(names=ALL) -> dict[str, Path]:

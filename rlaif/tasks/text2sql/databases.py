@@ -242,7 +242,12 @@ def database_path(db_id: str) -> Path:
     """The SQLite file of a built-in database, built on first use (a second or two)."""
     if db_id not in BUILDERS:
         raise KeyError(f"unknown built-in database {db_id!r}; built-in: {', '.join(DATABASES)}")
-    path = db_root() / db_id / f"{db_id}.sqlite"
+    return build_once(db_root() / db_id / f"{db_id}.sqlite", BUILDERS[db_id])
+
+
+def build_once(path: Path, build) -> Path:
+    """`path`, built by `build(conn)` into a temporary file and moved in place the first time, so a
+    crash or a concurrent process never leaves a half-built database behind."""
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -251,7 +256,7 @@ def database_path(db_id: str) -> Path:
     conn = sqlite3.connect(tmp)
     try:
         with conn:
-            BUILDERS[db_id](conn)
+            build(conn)
         conn.execute("VACUUM")
     finally:
         conn.close()
