@@ -1,15 +1,8 @@
 """Stage `label`: AI preference labels for pairs of responses (METHOD.md 2; SALMON 7).
 
-Input: samples {prompt, completions} (the first two completions are the pair), unlabeled or
-human-labeled comparisons {prompt, response_a, response_b[, p_a]}, or preferences {prompt,
-chosen, rejected}. Output in OUT/label/:
-- `comparisons.jsonl`: {prompt, response_a, response_b, p_a, p_ab, p_ba, same_position, ...}, input
-  order; `principles.jsonl` instead with label.mode=principles ({..., principle_scores});
-- `unlabeled.jsonl`: pairs that got no label, with the reason (degenerate labeler output, no
-  oracle label) — counted in the report, never turned into a 50/50;
-- `report.json` / `report.md`: alignment with reference labels, % same position, ECE, tokens per
-  pair, pairs/s, and plain-language findings.
-Reading, slotting, reference labels and resumable labeling are `labelers/pairs.py`.
+Inputs, outputs (OUT/label/comparisons.jsonl, unlabeled.jsonl, report.json/.md) and the rules for
+slotting and reference labels are described in `labelers/pairs.py`, which does the work: reading,
+slotting, reference labels and resumable labeling.
 """
 
 from __future__ import annotations
