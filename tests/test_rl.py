@@ -344,7 +344,7 @@ def test_rl_logprobs_use_an_fp32_head_under_bf16_autocast(tiny_model, prompts, t
     ids, attn, resp = _one_token_rows(tr, render_prompt(tr.tok, records[1]["prompt"]), range(40))
     old, _, _ = tr.score(ids, attn, resp, 1)
     with tr.autocast():
-        h = rl_mod.trunk_hidden(tr.policy, ids, attn, 1)  # the same bf16 trunk
+        h = rl_mod.trunk_hidden(tr.policy, ids, attn, 1, tr.share)  # the same bf16 trunk
     W = tr.policy.get_output_embeddings().weight
     exact = token_logprobs(h.float() @ W.float().T, resp)
     rounded = token_logprobs((h.float() @ W.float().T).bfloat16(), resp)
@@ -428,3 +428,89 @@ def test_greedy_or_nucleus_rollouts_are_refused_at_the_start(tiny_model, prompts
         with pytest.raises(ValueError, match=match):
             run_stage("rl", _cfg(tmp_path / match, tiny_model, prompts, steps=1, **bad))
     assert not (tmp_path / "rl.temperature" / "rl" / "checkpoint").exists()
+
+
+# --------------------------------------------------------------------------- prefix sharing
+
+
+def _padded_rows(tok, prompts, responses, pad):
+    """(ids, attn, R): left-padded prompts, then right-padded responses, as rollouts build them."""
+    from rlaif.generation import left_pad
+
+    R = max(len(r) for r in responses)
+    ids, attn = left_pad(prompts, pad)
+    resp = torch.tensor([r + [pad] * (R - len(r)) for r in responses])
+    rmask = torch.tensor([[1] * len(r) + [0] * (R - len(r)) for r in responses])
+    return torch.cat([ids, resp], 1), torch.cat([attn, rmask], 1), R
+
+
+def test_packed_trunk_matches_padded_rows_values_and_gradients(tiny_model):
+    """The n samples of a prompt, and prompts that share a long prefix, packed into one row: hidden
+    states at every response position and every parameter gradient as with separate padded rows."""
+    from rlaif.core.models import load_causal_lm, load_tokenizer
+    from rlaif.core.config import ModelConfig
+
+    tok = load_tokenizer(tiny_model)
+    model = load_causal_lm(ModelConfig(name=tiny_model, dtype="fp32"), tiny_model).requires_grad_(True)
+    g = torch.Generator().manual_seed(0)
+    schema = torch.randint(5, 200, (40,), generator=g).tolist()
+    prompts = [schema + [7, 8, 9]] * 3 + [schema + [11, 12]] * 2 + [[30, 31, 32, 33]]  # 2 share 40 tokens
+    responses = [torch.randint(5, 200, (k,), generator=g).tolist() for k in (5, 3, 6, 1, 4, 6)]
+    ids, attn, R = _padded_rows(tok, prompts, responses, tok.pad_token_id)
+    mask = torch.tensor([[1.0] * len(r) + [0.0] * (R - len(r)) for r in responses])
+    weight = torch.randn(R, model.config.hidden_size, generator=g)
+    out, grads = [], []
+    for share in (0, 16):
+        model.zero_grad()
+        h = rl_mod.trunk_hidden(model, ids, attn, R, share)
+        ((h * weight).sum(-1) * mask).sum().backward()
+        out.append(h.detach() * mask[..., None])
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
+    assert torch.allclose(out[0], out[1], atol=1e-4)
+    assert grads[0].keys() == grads[1].keys()
+    for n in grads[0]:
+        assert torch.allclose(grads[0][n], grads[1][n], atol=1e-4), n
+
+
+@pytest.mark.parametrize("algo", ["rloo", "a2c"])
+def test_an_rl_step_with_prefix_sharing_matches_separate_rows(tiny_model, prompts, tmp_path, algo):
+    """One whole step (rollouts, reference and policy passes, values, update) with and without
+    prompt sharing: the same rewards, KL, loss and gradients. (Weights after one AdamW step are not
+    compared: it moves every parameter by ~lr, whatever the size of its gradient, so a gradient of
+    1e-9 in one run and -1e-9 in the other ends 2 lr apart.)"""
+    from rlaif.core.models import render_prompt
+
+    grads, logs = [], []
+    for share in (True, False):
+        cfg = _cfg(
+            tmp_path / str(share),
+            tiny_model,
+            prompts,
+            algo=algo,
+            n=3,
+            steps=1,
+            share_prefix=share,
+            critic="shared",
+            micro_batch_size=6,
+            min_prefix=4,
+        )
+        tr, records = _trainer(cfg, tiny_model)
+        assert tr.share == (4 if share else 0)
+        texts = [render_prompt(tr.tok, r["prompt"]) for r in records]
+        seen = {}
+        step = tr.opt.step
+
+        def spy(*a, _seen=seen, _tr=tr, _step=step, **k):
+            _seen.update({n: p.grad.clone() for n, p in _tr.policy.named_parameters() if p.grad is not None})
+            return _step(*a, **k)
+
+        tr.opt.step = spy
+        m, _ = tr.step(rl_mod.make_engine(cfg, tr, tiny_model), [0, 1, 2, 3], texts, 0)
+        grads.append(seen)
+        logs.append(m)
+    assert logs[0]["reward/mean"] == logs[1]["reward/mean"]
+    assert math.isclose(logs[0]["loss/policy"], logs[1]["loss/policy"], rel_tol=1e-4, abs_tol=1e-6)
+    assert math.isclose(logs[0]["kl/mean"], logs[1]["kl/mean"], abs_tol=1e-5)
+    assert grads[0] and grads[0].keys() == grads[1].keys()
+    for n in grads[0]:
+        assert torch.allclose(grads[0][n], grads[1][n], atol=1e-4), n

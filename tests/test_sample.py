@@ -85,3 +85,33 @@ def test_greedy_chat_messages_and_no_template(tiny_model_nochat, tmp_path):
     f.write_text(json.dumps({"prompt": [{"role": "user", "content": "hi"}]}) + "\n")
     with pytest.raises(ValueError, match="no chat template"):
         run_stage("sample", _cfg(tmp_path / "x", tiny_model_nochat, f))
+
+
+@pytest.mark.parametrize("n,temperature", [(1, 0.0), (3, 1.0)])
+def test_shared_prefill_gives_the_same_samples_as_plain_generate(tiny_model, n, temperature):
+    """The common prefix computed once and each prompt once for its n samples: the same tokens as
+    `generate` on left-padded rows (fp32), and the prompts come back left-padded either way."""
+    import torch
+
+    from rlaif.core.config import ModelConfig
+    from rlaif.core.models import load_causal_lm, load_tokenizer
+
+    tok = load_tokenizer(tiny_model)
+    model = load_causal_lm(ModelConfig(name=tiny_model, dtype="fp32"), tiny_model)
+    schema = "CREATE TABLE t (a INTEGER, b TEXT, c REAL); CREATE TABLE u (d INTEGER REFERENCES t(a)); " * 2
+    texts = [schema + q for q in ("how many rows?", "list b where a > 3 ordered by c", "max c")]
+    assert (
+        sample_mod.shared_prefill(model, [tok(t)["input_ids"] for t in texts], n, tok.pad_token_id)
+        is not None
+    )
+    runs = []
+    for share in (0, 16):
+        torch.manual_seed(0)
+        runs.append(
+            sample_mod.generate_texts(
+                model, tok, texts, n, temperature, 1.0, 10, seed=1, return_ids=True, share_prefix=share
+            )
+        )
+    (t0, ids0, w0), (t1, ids1, w1) = runs
+    assert t0 == t1 and w0 == w1 and torch.equal(ids0, ids1)
+    assert len(t0) == 3 and all(len(g) == n for g in t0)

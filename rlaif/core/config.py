@@ -441,6 +441,13 @@ class RLConfig:
         "with one epoch and one mini-batch, let the training forward double as the "
         "scoring pass (same gradients, one policy forward fewer per step)",
     )
+    share_prefix: bool = opt(
+        True,
+        "compute a prompt shared by a group's samples (and a schema shared by prompts) once in "
+        "every training-side pass: one packed row per shared prefix with a block mask; the same "
+        "log-probs, values and gradients as separate rows",
+    )
+    min_prefix: int = opt(16, "share_prefix: shortest common prompt prefix (tokens) worth sharing")
     critic: str = opt(
         "separate",
         "separate (a second copy of the SFT model with a value head, as in "

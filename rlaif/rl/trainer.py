@@ -97,18 +97,62 @@ def head_logits(model, h):
         return final_logits(model.config, model.get_output_embeddings()(h.float()).float())
 
 
-def forward(model, ids, attn, R: int, hidden: bool = False, temperature: float = 1.0):
+def forward(model, ids, attn, R: int, hidden: bool = False, temperature: float = 1.0, share_prefix: int = 0):
     """fp32 logits at the sampling temperature predicting the last R tokens (N, R, V) and, if asked,
     the hidden states there (N, R, H)."""
-    h = trunk_hidden(model, ids, attn, R)
+    h = trunk_hidden(model, ids, attn, R, share_prefix)
     return head_logits(model, h) / temperature, (h if hidden else None)
 
 
-def trunk_hidden(lm, ids, attn, R: int):
-    """Last hidden states of a causal LM's decoder at the positions that predict the last R tokens."""
+def trunk_hidden(lm, ids, attn, R: int, share_prefix: int = 0):
+    """Last hidden states of a causal LM's decoder at the positions that predict the last R tokens
+    (rows: a left-padded prompt, then R response tokens). With `share_prefix` > 0, rows whose prompts
+    share at least that many tokens are packed (`packed_trunk_hidden`): the same values, the
+    prompt computed once."""
+    if share_prefix > 0:
+        return packed_trunk_hidden(lm, ids, attn, R, share_prefix)
     pos = (attn.cumsum(-1) - 1).clamp(min=0)
     out = lm.get_decoder()(input_ids=ids, attention_mask=attn, position_ids=pos, use_cache=False)
     return out.last_hidden_state[:, -R - 1 : -1]
+
+
+def packed_trunk_hidden(lm, ids, attn, R: int, min_prefix: int = 16):
+    """`trunk_hidden` with prompt sharing (algos/packing.py): the n samples of a prompt, and prompts on
+    one database schema, become one row `[shared prefix, rest_1 + response_1, rest_2 + response_2,
+    ...]`. Each response token sees exactly its own prompt and its own earlier tokens at the positions
+    it had in its padded row, so hidden states (and gradients, summed over the copies the prefix
+    replaces) match per-row computation; the prefix's activations are computed once instead of
+    n times. Response padding after EOS is kept in the rows: it comes after every real token, so
+    it changes nothing they see, and the output keeps its (N, R) shape."""
+    import torch
+
+    from ..algos.packing import additive_mask, group_by_prefix, pack, split_prefix
+
+    N, P = ids.size(0), ids.size(1) - R
+    keep = attn[:, :P].bool().cpu()
+    rows = ids.cpu()
+    prompts = [rows[i, :P][keep[i]].tolist() for i in range(N)]
+    responses = rows[:, P:].tolist()
+    groups, offsets, order = [], [], []
+    for g in group_by_prefix(prompts, max_tokens=10**9, min_prefix=min_prefix, max_members=10**6):
+        prefix, rests = split_prefix([prompts[i] for i in g])
+        groups.append((prefix, [r + responses[i] for i, r in zip(g, rests)]))
+        offsets += [len(r) for r in rests]
+        order += g
+    p = pack(groups, pad_id=0)
+    pred, _, _ = p.targets(offsets)  # R predictors per continuation, in `order`
+    assert pred.numel() == N * R, "every response token needs a predictor (an empty prompt?)"
+    dtype = next(lm.parameters()).dtype
+    out = lm.get_decoder()(
+        input_ids=p.input_ids.to(ids.device),
+        position_ids=p.position_ids.to(ids.device),
+        attention_mask=additive_mask(p.attention_mask.to(ids.device), dtype),
+        use_cache=False,
+    ).last_hidden_state
+    h = out.reshape(-1, out.size(-1))[pred.to(ids.device)].view(N, R, -1)
+    back = torch.empty(N, dtype=torch.long)
+    back[torch.tensor(order)] = torch.arange(N)
+    return h[back.to(ids.device)]
 
 
 class Trainer:
@@ -149,6 +193,8 @@ class Trainer:
         self.opt, self.sched = self._optimizer()
         self.autocast = acc.autocast
         rl = self.rl
+        # prompt sharing in every training-side pass (0: off); the min prefix is in tokens
+        self.share = rl.min_prefix if rl.share_prefix else 0
         self.fused = rl.fused and rl.epochs == 1 and rl.mini_batches == 1 and not self.algo.whiten
         # rows per forward: the fused update keeps prompt groups whole; the reference is scored in
         # the same chunks, since a different batch shape changes the float rounding and the KL at
@@ -186,14 +232,16 @@ class Trainer:
     # ------------------------------------------------------------------ passes
 
     def _values(self, ids, attn, R, hidden):
-        h = hidden if self.critic_lm is None else trunk_hidden(self.critic_lm, ids, attn, R)
+        h = hidden if self.critic_lm is None else trunk_hidden(self.critic_lm, ids, attn, R, self.share)
         return self.value_head(h).squeeze(-1).float()  # (N, R)
 
     def _ref_logits(self, ids, attn, R):
         if self.ref is not None:
-            return forward(self.ref, ids, attn, R, temperature=self.temperature)[0]
+            return forward(self.ref, ids, attn, R, temperature=self.temperature, share_prefix=self.share)[0]
         with self.policy.disable_adapter():
-            return forward(self.policy, ids, attn, R, temperature=self.temperature)[0]
+            return forward(self.policy, ids, attn, R, temperature=self.temperature, share_prefix=self.share)[
+                0
+            ]
 
     def score(self, ids, attn, resp, R, policy: bool = True):
         """No-grad pass: policy and reference log-probs (N, R) and values (N, R) or None
@@ -211,7 +259,9 @@ class Trainer:
                 if not policy:
                     continue
                 shared = self.value_head is not None and self.critic_lm is None
-                logits, h = forward(self.policy, i, a, R, hidden=shared, temperature=self.temperature)
+                logits, h = forward(
+                    self.policy, i, a, R, hidden=shared, temperature=self.temperature, share_prefix=self.share
+                )
                 old.append(token_logprobs(logits, r))
                 if self.value_head is not None:
                     values.append(self._values(i, a, R, h))
@@ -332,7 +382,13 @@ class Trainer:
             sl, m = slice(s, s + mbs), mask[s : s + mbs]
             with self.autocast():
                 logits, h = forward(
-                    self.policy, ids[sl], attn[sl], R, hidden=shared, temperature=self.temperature
+                    self.policy,
+                    ids[sl],
+                    attn[sl],
+                    R,
+                    hidden=shared,
+                    temperature=self.temperature,
+                    share_prefix=self.share,
                 )
                 logp = token_logprobs(logits, resp[sl])
                 v = self._values(ids[sl], attn[sl], R, h) if self.value_head is not None else None
@@ -389,6 +445,7 @@ class Trainer:
                             R,
                             hidden=shared,
                             temperature=self.temperature,
+                            share_prefix=self.share,
                         )
                         logp = token_logprobs(logits, resp[micro])
                         pl, ps = policy_loss(logp, old_logp[micro], adv[micro], m, clip)
@@ -504,7 +561,7 @@ class Trainer:
 
 def _add(acc: dict, values: dict) -> None:
     for k, v in values.items():
-        acc.setdefault(k, []).append(float(v))
+        acc.setdefault(k, []).append(float(v.detach() if hasattr(v, "detach") else v))
 
 
 # --------------------------------------------------------------------------- checkpoints
