@@ -447,8 +447,8 @@ def _padded_rows(tok, prompts, responses, pad):
 def test_packed_trunk_matches_padded_rows_values_and_gradients(tiny_model):
     """The n samples of a prompt, and prompts that share a long prefix, packed into one row: hidden
     states at every response position and every parameter gradient as with separate padded rows."""
-    from rlaif.core.models import load_causal_lm, load_tokenizer
     from rlaif.core.config import ModelConfig
+    from rlaif.core.models import load_causal_lm, load_tokenizer
 
     tok = load_tokenizer(tiny_model)
     model = load_causal_lm(ModelConfig(name=tiny_model, dtype="fp32"), tiny_model).requires_grad_(True)
