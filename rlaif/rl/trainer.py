@@ -121,27 +121,34 @@ def packed_trunk_hidden(lm, ids, attn, R: int, min_prefix: int = 16):
     one database schema, become one row `[shared prefix, rest_1 + response_1, rest_2 + response_2,
     ...]`. Each response token sees exactly its own prompt and its own earlier tokens at the positions
     it had in its padded row, so hidden states (and gradients, summed over the copies the prefix
-    replaces) match per-row computation; the prefix's activations are computed once instead of
-    n times. Response padding after EOS is kept in the rows: it comes after every real token, so
-    it changes nothing they see, and the output keeps its (N, R) shape."""
+    replaces) match per-row computation at every position the mask keeps; the prefix's activations
+    are computed once instead of n times, and response padding not at all (its positions in the
+    (N, R) output repeat the last real one: every loss masks them)."""
     import torch
 
     from ..algos.packing import additive_mask, group_by_prefix, pack, split_prefix
 
     N, P = ids.size(0), ids.size(1) - R
-    keep = attn[:, :P].bool().cpu()
+    keep = attn.bool().cpu()
     rows = ids.cpu()
-    prompts = [rows[i, :P][keep[i]].tolist() for i in range(N)]
-    responses = rows[:, P:].tolist()
+    prompts = [rows[i, :P][keep[i, :P]].tolist() for i in range(N)]
+    lengths = keep[:, P:].sum(-1).tolist()  # real response tokens (the mask runs through EOS)
     groups, offsets, order = [], [], []
     for g in group_by_prefix(prompts, max_tokens=10**9, min_prefix=min_prefix, max_members=10**6):
         prefix, rests = split_prefix([prompts[i] for i in g])
-        groups.append((prefix, [r + responses[i] for i, r in zip(g, rests)]))
+        groups.append((prefix, [r + rows[i, P : P + lengths[i]].tolist() for i, r in zip(g, rests)]))
         offsets += [len(r) for r in rests]
         order += g
     p = pack(groups, pad_id=0)
-    pred, _, _ = p.targets(offsets)  # R predictors per continuation, in `order`
-    assert pred.numel() == N * R, "every response token needs a predictor (an empty prompt?)"
+    T = p.width
+    index = torch.empty(N, R, dtype=torch.long)
+    for j, i in enumerate(order):
+        (r, s, _), off, last = p.spans[j], offsets[j], p.prefix_last[j]
+        for k in range(R):
+            k_ = off + min(k, max(lengths[i] - 1, 0))  # padding: the last real token's predictor
+            index[i, k] = r * T + (s + k_ - 1 if k_ > 0 else last)
+    if min(p.prefix_last) < 0:
+        raise ValueError("packed_trunk_hidden: a row with an empty prompt has nothing to predict from")
     dtype = next(lm.parameters()).dtype
     out = lm.get_decoder()(
         input_ids=p.input_ids.to(ids.device),
@@ -149,10 +156,7 @@ def packed_trunk_hidden(lm, ids, attn, R: int, min_prefix: int = 16):
         attention_mask=additive_mask(p.attention_mask.to(ids.device), dtype),
         use_cache=False,
     ).last_hidden_state
-    h = out.reshape(-1, out.size(-1))[pred.to(ids.device)].view(N, R, -1)
-    back = torch.empty(N, dtype=torch.long)
-    back[torch.tensor(order)] = torch.arange(N)
-    return h[back.to(ids.device)]
+    return out.reshape(-1, out.size(-1))[index.view(-1).to(ids.device)].view(N, R, -1)
 
 
 class Trainer:
