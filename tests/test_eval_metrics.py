@@ -188,3 +188,38 @@ def test_labeler_vs_reference_skips_undecided_and_reads_both_orders():
         [0.8, 0.3, None, 0.6], [1.0, 1.0, 0.0, None], [0.9, 0.8, 0.5, 0.5], [0.2, 0.7, 0.5, 0.5]
     )
     assert m["n"] == 2 and m["alignment"] == 0.5 and m["same_position"] == 0.5
+
+
+def test_exact_mcnemar_matches_the_binomial_test():
+    """Against the exact binomial test's definition on the discordant prompts: the probability, under
+    Binomial(b + c, 1/2), of every outcome no likelier than the one seen (scipy's `binomtest`)."""
+    from rlaif.evaluation.metrics import mcnemar_exact
+
+    def binomtest(k, n):
+        pmf = [math.comb(n, i) / 2**n for i in range(n + 1)]
+        return min(1.0, sum(q for q in pmf if q <= pmf[k] * (1 + 1e-7)))
+
+    for b, c in ((0, 0), (3, 0), (10, 2), (7, 7), (25, 12), (1, 30)):
+        want = 1.0 if b + c == 0 else binomtest(b, b + c)
+        assert abs(mcnemar_exact(b, c) - want) < 1e-12, (b, c)
+    assert abs(mcnemar_exact(10, 2) - 0.0385742) < 1e-6  # 2 * (1 + 12 + 66) / 4096
+
+
+def test_paired_difference_uses_the_pairing():
+    """The same 0/1 outcomes paired or shuffled: the paired interval is the narrower one, and the
+    discordant counts are those of the pairs."""
+    import numpy as np
+
+    from rlaif.evaluation.metrics import paired_difference
+
+    rng = np.random.default_rng(0)
+    base = (rng.random(400) < 0.6).astype(float)
+    better = base.copy()
+    better[np.flatnonzero(base == 0)[:12]] = 1.0  # 12 prompts fixed, none broken
+    d = paired_difference(better, base, n_boot=2000, seed=0)
+    assert d["delta"] == 12 / 400 and d["only_a"] == 12 and d["only_b"] == 0 and d["p_mcnemar"] < 1e-3
+    assert d["lo"] > 0  # paired: every resample moves up
+    shuffled = paired_difference(rng.permutation(better), base, n_boot=2000, seed=0)
+    assert shuffled["lo"] < 0 < shuffled["hi"]  # unpaired, the same 3 points are within noise
+    with pytest.raises(ValueError, match="same prompts"):
+        paired_difference([1.0, 0.0], [1.0])

@@ -390,6 +390,7 @@ def evaluate(cfg: Config, folder: Path, run: Run | None = None) -> dict:
         "oracle_name": getattr(task, "oracle_name", None)
         or ("execution accuracy" if task_kind(cfg.task) == "text2sql" else "oracle score"),
         "policies": summaries,
+        "paired": R.paired_vs_baseline(summaries, baseline, e.bootstrap, cfg.seed),
         "judges": list(judges),
         "comparisons": comparisons,
         "matrices": R.matrices(comparisons, names) if len(names) > 1 and comparisons else {},

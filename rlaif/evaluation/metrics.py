@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import numpy as np
@@ -76,6 +77,34 @@ def rate_with_ci(values: Sequence[float], n_boot: int = 2000, level: float = 0.9
     v = np.asarray(values, dtype=float)
     lo, hi = bootstrap_ci(v, n_boot=n_boot, level=level, seed=seed)
     return {"mean": float(v.mean()) if v.size else float("nan"), "lo": lo, "hi": hi, "n": int(v.size)}
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant counts (b: only A right, c: only B right):
+    under H0 each discordant prompt goes either way with probability 1/2."""
+    n, k = b + c, min(b, c)
+    if n == 0:
+        return 1.0
+    return min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n)
+
+
+def paired_difference(
+    a: Sequence[float], b: Sequence[float], n_boot: int = 2000, level: float = 0.95, seed: int = 0
+) -> dict:
+    """mean(a) - mean(b) over the same prompts, with a paired bootstrap interval (prompts resampled
+    together, so the shared difficulty of a prompt cancels) and, for 0/1 scores such as execution
+    accuracy, the discordant counts and the exact McNemar p-value."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.shape != y.shape:
+        raise ValueError(
+            f"paired_difference: {x.size} scores against {y.size}; they must be the same prompts"
+        )
+    lo, hi = bootstrap_ci(x - y, n_boot=n_boot, level=level, seed=seed)
+    out = {"delta": float((x - y).mean()) if x.size else float("nan"), "lo": lo, "hi": hi, "n": int(x.size)}
+    if x.size and np.isin(x, (0.0, 1.0)).all() and np.isin(y, (0.0, 1.0)).all():
+        only_a, only_b = int(((x == 1) & (y == 0)).sum()), int(((x == 0) & (y == 1)).sum())
+        out |= {"only_a": only_a, "only_b": only_b, "p_mcnemar": mcnemar_exact(only_a, only_b)}
+    return out
 
 
 # --------------------------------------------------------------------------- head to head

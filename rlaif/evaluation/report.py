@@ -173,6 +173,18 @@ def sec_summary(r: dict) -> str:
     return out
 
 
+def _delta_ci(d: dict) -> str:
+    """'+4.2 points [+0.8, +7.7]' for a paired difference of rates."""
+    if not _ok(d.get("delta")):
+        return "-"
+    f = lambda x: f"{100 * x:+.1f}" if _ok(x) else "?"  # noqa: E731
+    return f"{f(d['delta'])} points [{f(d.get('lo'))}, {f(d.get('hi'))}]"
+
+
+def _p(p) -> str:
+    return "-" if not _ok(p) else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+
+
 def sec_policies(r: dict) -> str:
     ps = r.get("policies", [])
     if not ps:
@@ -189,6 +201,29 @@ def sec_policies(r: dict) -> str:
         for p in ps
     ]
     out = table(["policy", "model / outputs", "prompts", "mean length (chars)", _e(oracle)], rows, {2, 3, 4})
+    paired = r.get("paired") or []
+    if paired:
+        out += f"<h3>{_e(oracle.capitalize())}: each policy minus {_e(paired[0]['baseline'])} on the same prompts</h3>"
+        out += table(
+            [
+                "policy",
+                "Δ [95% paired bootstrap CI]",
+                "only policy right",
+                "only baseline right",
+                "exact McNemar p",
+            ],
+            [
+                [
+                    f"<b>{_e(d['policy'])}</b>",
+                    _delta_ci(d),
+                    num(d.get("only_a")),
+                    num(d.get("only_b")),
+                    _p(d.get("p_mcnemar")),
+                ]
+                for d in paired
+            ],
+            {2, 3, 4},
+        )
     out += _task_eval(ps)
     fig = plots.scores(ps, "oracle", oracle)
     if fig:
@@ -541,6 +576,23 @@ def render_markdown(r: dict) -> str:
             ],
         )
     )
+    paired = r.get("paired") or []
+    if paired:
+        out.append(f"## {oracle.capitalize()}: each policy minus {paired[0]['baseline']}, same prompts\n")
+        out.append(
+            _md_table(
+                ["policy", "Δ [95% paired CI]", "only policy right / only baseline right", "McNemar p"],
+                [
+                    [
+                        d["policy"],
+                        _delta_ci(d),
+                        f"{d.get('only_a', '-')} / {d.get('only_b', '-')}",
+                        _p(d.get("p_mcnemar")),
+                    ]
+                    for d in paired
+                ],
+            )
+        )
     out.append("## Win rates\n")
     cs = r.get("comparisons", [])
     out.append(

@@ -53,6 +53,24 @@ def policy_summary(
     return _clean(out)
 
 
+def paired_vs_baseline(
+    summaries: Sequence[dict], baseline: str, n_boot: int = 2000, seed: int = 0
+) -> list[dict]:
+    """Each policy's oracle score minus the baseline's on the same prompts: paired bootstrap interval
+    and exact McNemar p-value (`metrics.paired_difference`); empty without oracle scores."""
+    scores = {s["name"]: s.get("oracle_scores") for s in summaries}
+    base = scores.get(baseline)
+    if not base:
+        return []
+    return [
+        _clean(
+            {"policy": name, "baseline": baseline, **metrics.paired_difference(sc, base, n_boot, seed=seed)}
+        )
+        for name, sc in scores.items()
+        if name != baseline and sc and len(sc) == len(base)
+    ]
+
+
 def comparison(
     a: str,
     b: str,
