@@ -1,21 +1,26 @@
 """Seconds per RL step, generated tokens/s and peak memory: `rlaif rl` against TRL's RLOOTrainer and
 GRPOTrainer, in one run, on the same model, batch, lengths and reward function.
 
-Setup (identical for every runner): the bundled SmolLM2-135M-Instruct; 8 prompts x 2 completions per
-step (16 sequences); at most 32 new tokens; temperature 0.9; KL coefficient beta = 0.05 to the
-initial policy; lr 1e-6; a cheap deterministic reward (does the completion look like SQL?), so the
-reward's own cost is not what is measured. Each runner is a fresh process (peak RSS is per process),
-runs `--warmup` steps untimed, then `--steps` timed steps; the runners run one after another.
+Setup (identical for every runner): the bundled SmolLM2-135M-Instruct; `--prompts` per step x `--n`
+completions (default 8 x 4, the issue-15 shape); at most `--max-new` new tokens; temperature 0.9; KL
+coefficient beta = 0.05 to the initial policy; lr 1e-6; a cheap deterministic reward (does the
+completion look like SQL?), so the reward's own cost is not what is measured. Prompts (`--data`):
+`text2sql` (default) the real RL prompts of `text2sql:dbs=all`, each with its database schema (~470
+tokens, ~390 of them the schema); `short` the bare questions (the issue-6 setup). Each runner is a fresh
+process (peak RSS is per process), runs `--warmup` steps untimed, then `--steps` timed steps; the
+runners run one after another, and the bf16 matmul ceiling is measured in the same run.
 
 Runners:
-  ours         rlaif's Trainer, algo rloo (fused scoring pass), fp32 master weights + bf16 autocast
-  ours_a2c     the paper's A2C with its separate critic: 16 prompts x 1 completion (16 sequences)
-  trl_rloo     trl.RLOOTrainer with its defaults (bf16, gradient checkpointing)
-  trl_grpo     trl.GRPOTrainer with its defaults (bf16, gradient checkpointing), beta = 0.05
+  ours           rlaif's Trainer, algo rloo (fused scoring pass, prompt sharing in training and
+                 generation), fp32 master weights + bf16 autocast
+  ours_noshare   the same with rl.share_prefix=false and no shared prefill (the code before issue 15)
+  ours_a2c       the paper's A2C with its separate critic: prompts*n prompts x 1 completion
+  trl_rloo       trl.RLOOTrainer with its defaults (bf16, gradient checkpointing)
+  trl_grpo       trl.GRPOTrainer with its defaults (bf16, gradient checkpointing), beta = 0.05
   trl_rloo_fp32, trl_grpo_fp32: the same in fp32 without gradient checkpointing
 
-usage: python benchmarks/rl_step.py [--steps 4] [--warmup 1] [--only ours,trl_rloo,trl_grpo]
-Writes benchmarks/results/rl_step.json and prints a markdown table.
+usage: python benchmarks/rl_step.py [--steps 3] [--warmup 1] [--only ours,ours_noshare,trl_grpo]
+Writes benchmarks/results/rl_step_DATA.json and prints a markdown table.
 """
 
 from __future__ import annotations
@@ -30,8 +35,9 @@ import tempfile
 import time
 from pathlib import Path
 
-PROMPTS, N, MAX_NEW, BETA, TEMP, LR = 8, 2, 32, 0.05, 0.9, 1e-6
-RUNNERS = ["ours", "ours_a2c", "trl_rloo", "trl_grpo", "trl_rloo_fp32", "trl_grpo_fp32"]
+BETA, TEMP, LR = 0.05, 0.9, 1e-6
+PROMPTS, N, MAX_NEW, DATA = 8, 4, 64, "text2sql"  # set from the command line (main)
+RUNNERS = ["ours", "ours_noshare", "ours_a2c", "trl_rloo", "trl_grpo", "trl_rloo_fp32", "trl_grpo_fp32"]
 
 
 def sql_reward(prompts, completions, **kw):
@@ -42,17 +48,25 @@ def sql_reward(prompts, completions, **kw):
 
 
 def questions(k: int) -> list[str]:
+    """k RL prompts; text2sql: spread over the databases as a shuffled RL split would be."""
+    import random
+
+    from rlaif.core.records import prompt_text
     from rlaif.tasks import get_task
 
-    recs = get_task("text2sql").records("rl")
-    return [f"Write one SQLite query that answers: {r['question']}" for r in recs[:k]]
+    if DATA == "short":
+        recs = get_task("text2sql").records("rl")
+        return [f"Write one SQLite query that answers: {r['question']}" for r in recs[:k]]
+    recs = get_task("text2sql:dbs=all").records("rl")
+    random.Random(0).shuffle(recs)
+    return [prompt_text(r["prompt"]) for r in recs[:k]]
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_ours(steps: int, warmup: int, algo: str) -> dict:
+def run_ours(steps: int, warmup: int, algo: str, share: bool = True) -> dict:
     from rlaif.core.config import load_config
     from rlaif.core.models import load_tokenizer, render_prompt, resolve_model_path
     from rlaif.core.training import accelerator
@@ -75,6 +89,7 @@ def run_ours(steps: int, warmup: int, algo: str) -> dict:
                 "lr": LR,
                 "micro_batch_size": PROMPTS * N,
                 "steps": steps + warmup,
+                "share_prefix": share,
                 "rewards": [{"source": "python", "function": sql_reward}],
             },
         },
@@ -84,6 +99,11 @@ def run_ours(steps: int, warmup: int, algo: str) -> dict:
     tok = load_tokenizer(path)
     tr = Trainer(cfg, path, records, build_rewards(cfg.rl.rewards, cfg), accelerator(0, cfg.model), tok)
     engine = make_engine(cfg, tr, path)
+    if not share:  # generation as before issue 15 too: no shared prefill
+        import rlaif.rl.rollouts as ro
+
+        plain = ro.generate_texts
+        ro.generate_texts = lambda *a, **k: plain(*a, **(k | {"share_prefix": 0}))
     texts = [render_prompt(tok, r["prompt"]) for r in records]
     times, toks, gen = [], [], []
     for k in range(steps + warmup):
@@ -159,6 +179,8 @@ def run_trl(steps: int, warmup: int, kind: str, fp32: bool) -> dict:
 def child(name: str, steps: int, warmup: int) -> dict:
     if name == "ours":
         r = run_ours(steps, warmup, "rloo")
+    elif name == "ours_noshare":
+        r = run_ours(steps, warmup, "rloo", share=False)
     elif name == "ours_a2c":
         r = run_ours(steps, warmup, "a2c")
     else:
@@ -170,12 +192,20 @@ def child(name: str, steps: int, warmup: int) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=4)
+    ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--only", default="ours,trl_rloo,trl_grpo")
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "rl_step.json"))
+    ap.add_argument("--only", default="ours,ours_noshare,trl_grpo")
+    ap.add_argument("--data", choices=("text2sql", "short"), default="text2sql")
+    ap.add_argument("--prompts", type=int, default=8)
+    ap.add_argument("--n", type=int, default=4)
+    ap.add_argument("--max-new", type=int, default=64)
+    ap.add_argument("--out", default="", help="default: benchmarks/results/rl_step_DATA.json")
     ap.add_argument("--child", default="")
     a = ap.parse_args()
+    global PROMPTS, N, MAX_NEW, DATA
+    PROMPTS, N, MAX_NEW, DATA = a.prompts, a.n, a.max_new, a.data
+    a.out = a.out or str(Path(__file__).parent / "results" / f"rl_step_{a.data}.json")
+    shape = ["--data", a.data, "--prompts", str(a.prompts), "--n", str(a.n), "--max-new", str(a.max_new)]
     if a.child:
         print("RESULT " + json.dumps(child(a.child, a.steps, a.warmup)), flush=True)
         return 0
@@ -184,7 +214,8 @@ def main() -> int:
         if name not in RUNNERS:
             raise SystemExit(f"unknown runner {name!r}; runners: {', '.join(RUNNERS)}")
         p = subprocess.run(
-            [sys.executable, __file__, "--child", name, "--steps", str(a.steps), "--warmup", str(a.warmup)],
+            [sys.executable, __file__, "--child", name, "--steps", str(a.steps), "--warmup", str(a.warmup)]
+            + shape,
             capture_output=True,
             text=True,
             env=os.environ | {"TOKENIZERS_PARALLELISM": "false"},
@@ -195,11 +226,16 @@ def main() -> int:
             raise SystemExit(f"runner {name} failed (exit {p.returncode})")
         results.append(json.loads(line[0][7:]))
         print(json.dumps(results[-1]), flush=True)
+    sys.path.insert(0, str(Path(__file__).parent))
+    from matmul_ceiling import ceiling
+
+    ceil = ceiling()
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(
         json.dumps(
             {
                 "setup": {
+                    "data": DATA,
                     "prompts": PROMPTS,
                     "completions_per_prompt": N,
                     "max_new_tokens": MAX_NEW,
@@ -210,11 +246,13 @@ def main() -> int:
                     "cpus": os.cpu_count(),
                     "load_avg": os.getloadavg(),
                 },
+                "ceiling": ceil,
                 "results": results,
             },
             indent=2,
         )
     )
+    print(f"\nbf16 matmul ceiling {ceil['bf16_all']} GFLOP/s ({ceil['threads']} threads, {ceil['cpu']})")
     print("\n| runner | s/step | generated tokens/s | peak RSS (MB) |\n|---|---|---|---|")
     for r in results:
         print(

@@ -498,3 +498,27 @@ def test_cli_label_runs_and_documents_its_options(tmp_path, capsys):
         == 0
     )
     assert (tmp_path / "run" / "label" / "report.md").exists()
+
+
+def test_all_pairs_of_distinct_samples(tmp_path):
+    """label.pairs=all: every pair of distinct completions (n=4: up to 6), a repeated completion
+    compared once, a prompt whose samples are all the same left out; `first` keeps the paper's pair."""
+    from rlaif.labelers.pairs import sample_pairs
+    from rlaif.stages import run_stage
+
+    assert sample_pairs(["a", "b", "a ", "c"], "all") == [(0, 1), (0, 3), (1, 3)]
+    assert sample_pairs(["a", "a"], "all") == [] and sample_pairs(["a", "a"], "first") == [(0, 1)]
+    src = write_jsonl(
+        tmp_path / "s.jsonl",
+        [
+            {"prompt": "p", "completions": ["w", "x", "y", "z"], "id": 0},
+            {"prompt": "q", "completions": ["same", "same", "same", "same"], "id": 1},
+            {"prompt": "r", "completions": ["u", "v", "u", "u"], "id": 2},
+        ],
+    )
+    out = run_stage("label", _cfg(tmp_path, src, "label.backend=fake", "label.gold=none", "label.pairs=all"))
+    rows = [json.loads(l) for l in (out / "comparisons.jsonl").read_text().splitlines()]
+    got = [(r["id"], {r["response_a"], r["response_b"]}) for r in rows]
+    want = [(0, {a, b}) for a, b in ("wx", "wy", "wz", "xy", "xz", "yz")] + [(2, {"u", "v"})]
+    assert sorted(got, key=str) == sorted(want, key=str)
+    assert sorted(tuple(r["sample_pair"]) for r in rows if r["id"] == 2) == [(0, 1)]

@@ -247,6 +247,12 @@ class LabelConfig:
         "rejected}; file or hf:NAME; empty: OUT/sample/samples.jsonl",
     )
     limit: int = opt(0, "label only the first N pairs (0: all)")
+    pairs: str = opt(
+        "first",
+        "samples input: first (the first two completions: the paper's pair) or all (every pair "
+        "of distinct completions: up to n(n-1)/2 per prompt; identical samples give none)",
+        choices=("first", "all"),
+    )
     mode: str = opt(
         "pairwise",
         "pairwise (soft labels, METHOD.md 2) or principles (SALMON per-principle scores, METHOD.md 7)",

@@ -1,6 +1,7 @@
 """The pairs the `label` stage labels, and labeling them (METHOD.md 2; SALMON 7).
 
-Input: samples {prompt, completions} (the first two completions are the pair), unlabeled or
+Input: samples {prompt, completions} (the first two completions are the pair, or with
+label.pairs=all every pair of distinct completions), unlabeled or
 human-labeled comparisons {prompt, response_a, response_b[, p_a]}, or preferences {prompt,
 chosen, rejected}. Output in OUT/label/:
 - `comparisons.jsonl`: {prompt, response_a, response_b, p_a, p_ab, p_ba, same_position, ...}, input
@@ -70,6 +71,34 @@ def record_to_pair_fields(rec: dict, where: str) -> dict:
     )
 
 
+def sample_pairs(completions: list, how: str) -> list[tuple[int, int]]:
+    """Which completions of a samples record are compared: `first` the first two (the paper's two
+    samples per prompt); `all` every pair of distinct completions (n samples give up to n(n-1)/2
+    pairs; a completion repeated word for word is compared once, and a prompt whose samples are all
+    the same gives none: there is nothing to prefer)."""
+    from itertools import combinations
+
+    from ..core.records import response_text
+
+    if how == "first":
+        return [(0, 1)]
+    first: dict[str, int] = {}
+    for i, c in enumerate(completions):
+        first.setdefault(response_text(c).strip(), i)
+    return list(combinations(sorted(first.values()), 2))
+
+
+def record_to_pairs(rec: dict, where: str, how: str = "first") -> list[dict]:
+    """`record_to_pair_fields`, with a samples record expanded into its pairs (`sample_pairs`)."""
+    c = rec.get("completions")
+    if how == "first" or not isinstance(c, list) or len(c) < 2:
+        return [record_to_pair_fields(rec, where)]
+    return [
+        record_to_pair_fields({**rec, "completions": [c[i], c[j]], "sample_pair": [i, j]}, where)
+        for i, j in sample_pairs(c, how)
+    ]
+
+
 def read_pairs(cfg: Config) -> tuple[list[dict], str]:
     from ..core.records import read_records
 
@@ -77,7 +106,7 @@ def read_pairs(cfg: Config) -> tuple[list[dict], str]:
     if not cfg.label.input and not Path(src).exists():
         raise FileNotFoundError(f"{src}: no samples to label; run `rlaif sample` first or set --label.input")
     rows = read_records(src, "prompt", cfg.label.limit)
-    return [record_to_pair_fields(r, f"{src}[{i}]") for i, r in enumerate(rows)], src
+    return [p for i, r in enumerate(rows) for p in record_to_pairs(r, f"{src}[{i}]", cfg.label.pairs)], src
 
 
 def attach_gold(cfg: Config, rows: list[dict]) -> str:
