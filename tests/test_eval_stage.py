@@ -211,3 +211,17 @@ def test_policy_specs_resolve(tmp_path, tiny_model):
         eval_mod.resolve_policy("bad", str(tmp_path))
     assert eval_mod.pairs_to_judge(["s", "a", "b"], "s", True) == [("a", "s"), ("b", "s"), ("a", "b")]
     assert eval_mod.pairs_to_judge(["s", "a", "b"], "s", False) == [("a", "s"), ("b", "s")]
+
+
+def test_eval_stride_takes_an_even_spread_then_the_limit(tmp_path):
+    from rlaif.core.config import load_config
+    from rlaif.evaluation.evaluate import eval_records
+
+    f = tmp_path / "p.jsonl"
+    f.write_text("".join(json.dumps({"prompt": f"q{i}"}) + "\n" for i in range(10)))
+    cfg = load_config(None, {"out": str(tmp_path), "eval": {"prompts": str(f), "stride": 3}})
+    assert [r["prompt"] for r in eval_records(cfg)[0]] == ["q0", "q3", "q6", "q9"]
+    cfg.eval.limit = 2
+    assert [r["prompt"] for r in eval_records(cfg)[0]] == ["q0", "q3"]
+    cfg.eval.stride = 1
+    assert [r["prompt"] for r in eval_records(cfg)[0]] == ["q0", "q1"]

@@ -363,6 +363,9 @@ class EvalConfig:
     head_to_head: bool = opt(True, "judge every pair of policies, not only each one against the baseline")
     prompts: str = opt("", "held-out prompts (file, hf:NAME, task:SPLIT); empty: the task's `test` split")
     limit: int = opt(0, "use only the first N prompts (0: all)")
+    stride: int = opt(
+        1, "use every k-th prompt (then `limit`): an even sample of a split ordered by database or kind"
+    )
     temperature: float = opt(0.0, "sampling temperature of the policies' outputs (0: greedy)")
     top_p: float = opt(1.0, "nucleus sampling threshold")
     max_new_tokens: int = opt(128, "maximum generated tokens per output")

@@ -319,13 +319,23 @@ def policy_summaries(
     return summaries
 
 
+def eval_records(cfg: Config) -> tuple[list[dict], str]:
+    """(held-out prompt records, their source): eval.prompts, every eval.stride-th, the first eval.limit."""
+    from ..tasks import resolve_records
+
+    e = cfg.eval
+    records, source = resolve_records(e.prompts, "prompt", cfg.task, "test", 0 if e.stride > 1 else e.limit)
+    if e.stride > 1:  # an even spread over a split that is ordered (e.g. by database)
+        records = records[:: e.stride][: e.limit or None]
+    return records, source
+
+
 def evaluate(cfg: Config, folder: Path, run: Run | None = None) -> dict:
     """Generate, judge and measure; return the results dict (also written to folder/results.json)."""
-    from ..tasks import resolve_records
     from . import results as R
 
     e, notes = cfg.eval, []
-    records, source = resolve_records(e.prompts, "prompt", cfg.task, "test", e.limit)
+    records, source = eval_records(cfg)
     specs = e.policies or default_policies(cfg)
     policies = [resolve_policy(n, str(s)) for n, s in specs.items()]
     names = [p.name for p in policies]

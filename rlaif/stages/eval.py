@@ -10,16 +10,15 @@ from pathlib import Path
 
 from ..core.config import Config
 from ..core.runs import Run
-from ..evaluation.evaluate import default_policies, evaluate, labeler_config, resolve_policy
+from ..evaluation.evaluate import default_policies, eval_records, evaluate, labeler_config, resolve_policy
 from ..evaluation.report import write_report
-from ..tasks import resolve_records
 from . import stage_sections
 
 
 def declare_inputs(cfg: Config, run: Run) -> None:
     """The held-out prompts, every policy's weights or outputs, and the labeler judge's model."""
     e = cfg.eval
-    records, source = resolve_records(e.prompts, "prompt", cfg.task, "test", e.limit)
+    records, source = eval_records(cfg)
     run.add_input("prompts", source if Path(source).exists() else None, records=records, source=source)
     for name, spec in (e.policies or default_policies(cfg)).items():
         p = resolve_policy(name, str(spec))
