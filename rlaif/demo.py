@@ -1,20 +1,28 @@
-"""`rlaif demo`: RLHF vs RLAIF vs d-RLAIF vs DPO on text2sql, measured against the execution oracle.
+"""`rlaif demo`: RLVR vs RLHF vs RLAIF vs d-RLAIF vs DPO on text2sql, measured against the execution oracle.
 
 The paper's comparison, run end to end on a CPU with the bundled models. One SFT policy and one set
-of sampled pairs are shared; each *arm* then labels those pairs its own way and trains its own
-policy from the same SFT checkpoint; `eval` judges every arm against SFT on held-out questions.
+of sampled completions (n per prompt, every distinct pair labeled) are shared; each *arm* then labels
+those pairs its own way and trains its own policy from the same SFT checkpoint; `eval` measures every
+arm against SFT on unseen questions of the training databases and, in `eval-heldout`, on databases
+never trained on, with paired intervals and exact McNemar tests.
 
-| arm             | preferences from                                          | then        |
-|-----------------|-----------------------------------------------------------|-------------|
-| rlhf            | the execution oracle (plays the human)                    | RM -> RL    |
-| rlaif           | Qwen2.5-Coder-0.5B, execution results in its prompt       | RM -> RL    |
-| rlaif-same-size | SmolLM2-135M labeling its own pairs                       | RM -> RL    |
-| rlaif-sim78     | the `fake` labeler: 78% accurate, position-biased          | RM -> RL    |
-| d-rlaif         | no RM: the labeler's 1-10 score is the reward             | RL          |
-| dpo             | the rlaif arm's AI preferences (sim78 in --quick)          | DPO         |
+| arm             | feedback                                                    | then        |
+|-----------------|-------------------------------------------------------------|-------------|
+| rlvr            | none learned: the execution oracle's 0/1 is the RL reward    | RL          |
+| rlhf            | the execution oracle's preferences (plays the human)         | RM -> RL    |
+| rlaif           | Qwen2.5-Coder-0.5B, execution results in its prompt          | RM -> RL    |
+| rlaif-same-size | SmolLM2-135M labeling its own pairs                          | RM -> RL    |
+| rlaif-simNN     | the `fake` labeler, NN% accurate, position-biased (any NN)   | RM -> RL    |
+| d-rlaif         | no RM: the labeler's 1-10 score is the reward                | RL          |
+| dpo             | the rlaif arm's AI preferences (sim78 in --quick)            | DPO         |
 
-Folders: OUT/sft, OUT/sample (shared), OUT/arms/ARM/{label,rm,rl,dpo}, OUT/eval (report.html).
-Every stage skips itself when complete and resumes when not, so a killed demo continues where it was.
+rlvr is the ceiling of what RL can do here with perfect feedback; rlhf is the ceiling of learning
+from preferences; the simNN arms at several NN give the labeler-quality curve.
+
+Folders: OUT/sft, OUT/sample (shared), OUT/arms/ARM/{label,rm,rl,dpo}, OUT/eval and, where the task
+has held-out databases, OUT/heldout/eval (report.html, summary.md, results.json). Every stage skips
+itself when complete and resumes when not, so a killed demo continues where it was. `--policy PATH`
+starts from an SFT checkpoint you already have.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import argparse
 import copy
 import importlib.util
+import re
 import sys
 import time
 from pathlib import Path
@@ -29,7 +38,7 @@ from pathlib import Path
 from .core.config import Config, ConfigError, load_config
 from .core.records import RecordError
 
-# sizes: --quick must finish in ~10 minutes on 2 CPU cores, the full demo in ~60
+# sizes: --quick must finish in ~10 minutes on 2 CPU cores; the full demo in ~3 hours
 SIZES = {
     "quick": {
         "sft.limit": 48,
@@ -44,43 +53,48 @@ SIZES = {
         "eval.max_new_tokens": 64,
         "dpo.max_steps": 6,
     },
-    "full": {
-        "sft.limit": 160,
+    "full": {  # the recipe measured in results/ (SFT: results/text2sql_heldout_dbs)
+        "sft.epochs": 2.0,
+        "sft.lr": 1e-4,
         "sft.batch_size": 8,
-        "sample.limit": 96,
         "sample.max_new_tokens": 96,
         "rm.epochs": 1.0,
-        "rl.steps": 16,
-        "rl.batch_size": 4,
-        "rl.max_new_tokens": 64,
-        "eval.limit": 60,
-        "eval.max_new_tokens": 96,
-        "dpo.max_steps": 24,
+        "rl.steps": 40,
+        "rl.batch_size": 8,
+        "rl.max_new_tokens": 96,
+        "eval.max_new_tokens": 128,
+        "eval.batch_size": 16,
+        "dpo.max_steps": 60,
     },
 }
-QUICK_ARMS = ["rlhf", "rlaif-same-size", "rlaif-sim78", "dpo"]
-FULL_ARMS = ["rlhf", "rlaif", "rlaif-same-size", "rlaif-sim78", "d-rlaif", "dpo"]
+HELDOUT = {"quick": {"eval.limit": 24, "eval.stride": 40}, "full": {"eval.stride": 3}}
+QUICK_ARMS = ["rlvr", "rlhf", "rlaif-same-size", "rlaif-sim78", "dpo"]
+FULL_ARMS = ["rlvr", "rlhf", "rlaif", "rlaif-same-size", "rlaif-sim70", "rlaif-sim90", "d-rlaif", "dpo"]
 BIG_LABELER = "qwen2.5-coder-0.5b"
+SIM = re.compile(r"rlaif-sim(\d{1,3})$")
 
 BASE = {
-    "task": "text2sql",
+    "task": "text2sql:dbs=all",
     "model.name": "smollm2-135m",
     "sft.epochs": 1.0,
     "sft.lr": 5e-5,
     "sft.max_length": 768,
-    "sample.n": 2,
+    "sample.n": 4,
     "sample.temperature": 1.0,
     "sample.batch_size": 8,
     "label.orders": "both",
+    "label.pairs": "all",
     "rm.batch_size": 4,
     "rm.lr": 2e-5,
     "rm.max_length": 768,
-    "rl.algo": "a2c",
-    "rl.critic": "shared",
+    # RLOO: n samples of a prompt share its prefix (computed once) and baseline each other; a 0/1
+    # reward needs no learned critic. The paper's A2C: --rl.algo=a2c --rl.n=1
+    "rl.algo": "rloo",
+    "rl.n": 4,
     "rl.kl_coef": 0.05,
-    "rl.temperature": 0.9,
-    "rl.lr": 5e-6,
-    "rl.save_every": 0,
+    "rl.temperature": 1.0,
+    "rl.lr": 2e-5,
+    "rl.save_every": 10,
     "eval.temperature": 0.0,
     "eval.judges": ["oracle"],
     "dpo.batch_size": 4,
@@ -88,12 +102,20 @@ BASE = {
 }
 
 
+def known_arm(arm: str) -> bool:
+    return arm in FULL_ARMS or arm in QUICK_ARMS or bool(SIM.match(arm))
+
+
 def _labeler(arm: str, big: str) -> dict:
     """The label-section overrides that define an arm's preferences."""
     if arm == "rlhf":
         return {"label.backend": "oracle"}
-    if arm == "rlaif-sim78":
-        return {"label.backend": "fake", "label.fake.accuracy": 0.78, "label.fake.position_bias": 1.0}
+    m = SIM.match(arm)
+    if m:
+        acc = int(m.group(1))
+        if not 50 <= acc <= 100:
+            raise ConfigError(f"demo arm {arm}: a simulated labeler's accuracy must be 50-100%")
+        return {"label.backend": "fake", "label.fake.accuracy": acc / 100, "label.fake.position_bias": 1.0}
     if arm == "rlaif-same-size":
         return {"label.backend": "hf", "label.model": "smollm2-135m", "label.execution_results": True}
     return {"label.backend": "hf", "label.model": big, "label.execution_results": True}
@@ -101,13 +123,17 @@ def _labeler(arm: str, big: str) -> dict:
 
 def arm_plan(arm: str, quick: bool, big: str) -> tuple[dict, list[str]]:
     """(overrides, stages) for one arm; its `out` is set by the caller."""
-    if arm in ("rlhf", "rlaif", "rlaif-same-size", "rlaif-sim78"):
+    if arm == "rlvr":
+        return {"rl.rewards": [{"source": "oracle"}]}, ["rl"]
+    if arm in ("rlhf", "rlaif", "rlaif-same-size") or SIM.match(arm):
         return _labeler(arm, big) | {"rl.rewards": [{"source": "rm"}]}, ["label", "rm", "rl"]
     if arm == "d-rlaif":
         return _labeler("rlaif", big) | {"rl.rewards": [{"source": "direct"}]}, ["rl"]
     if arm == "dpo":  # full: learns from the rlaif arm's labels; quick: labels its own (sim78, instant)
         return _labeler("rlaif-sim78" if quick else "rlaif", big), ["label", "dpo"] if quick else ["dpo"]
-    raise ConfigError(f"unknown demo arm {arm!r}; arms: {', '.join(FULL_ARMS)}")
+    raise ConfigError(
+        f"unknown demo arm {arm!r}; arms: {', '.join(FULL_ARMS)}, rlaif-simNN (50 <= NN <= 100)"
+    )
 
 
 def _tree(flat: dict) -> dict:
@@ -128,27 +154,38 @@ def _merge(a: dict, b: dict) -> dict:
     return out
 
 
+def arm_task(task: str) -> str:
+    """The arms' task: the same, with oracle ties broken by validity (a query that runs beats one
+    that errors), as a person would judge; evaluation counts correct answers only."""
+    if not task.startswith("text2sql"):
+        return task
+    return task + ("," if ":" in task else ":") + "tie_break=valid"
+
+
 def build_configs(
-    out: str, quick: bool, arms: list[str], big: str, extra: list[str]
-) -> tuple[Config, dict[str, Config]]:
-    """The shared config (sft, sample, eval) and one config per arm, all validated."""
-    size = SIZES["quick" if quick else "full"]
-    base = _merge(_tree(BASE | size), {"out": out})
+    out: str, quick: bool, arms: list[str], big: str, extra: list[str], policy: str = ""
+) -> tuple[Config, dict[str, Config], Config]:
+    """The shared config (sft, sample, eval), one config per arm, and the held-out-database
+    evaluation's config, all validated."""
+    size = "quick" if quick else "full"
+    base = _merge(_tree(BASE | SIZES[size]), {"out": out})
     user = _tree(_flags(extra))  # the user's flags apply to every config
     shared = load_config(None, _merge(base, user))
-    sft_ckpt = str(Path(out) / "sft" / "checkpoint")
+    # the user's flags win here too (e.g. --eval.limit), but the prompts are the held-out split
+    held = _merge(_merge(_merge(base, _tree(HELDOUT[size])), user), _tree({"eval.prompts": "task:heldout"}))
+    heldout = load_config(None, held)
+    sft_ckpt = policy or str(Path(out) / "sft" / "checkpoint")
+    if policy:
+        shared.sample.model = policy
     samples = str(Path(out) / "sample" / "samples.jsonl")
     per_arm = {}
     for arm in arms:
         overrides, _ = arm_plan(arm, quick, big)
-        # arms' labelers see ties broken by validity (a query that runs beats one that errors), as a
-        # person would judge; evaluation (the shared config) counts correct answers only
         tree = _merge(
             base,
             _tree(
                 overrides
                 | {
-                    "task": "text2sql:tie_break=valid",
                     "out": str(Path(out) / "arms" / arm),
                     "label.input": samples,
                     "rm.model": sft_ckpt,
@@ -161,8 +198,10 @@ def build_configs(
             tree = _merge(
                 tree, {"dpo": {"data": str(Path(out) / "arms" / "rlaif" / "label" / "comparisons.jsonl")}}
             )
-        per_arm[arm] = load_config(None, _merge(tree, user))
-    return shared, per_arm
+        tree = _merge(tree, user)
+        tree["task"] = arm_task(tree["task"])
+        per_arm[arm] = load_config(None, tree)
+    return shared, per_arm, heldout
 
 
 def _flags(extra: list[str]) -> dict:
@@ -178,6 +217,16 @@ def _installed(model: str) -> bool:
     return model not in BUILTINS or all(importlib.util.find_spec(p) for p in BUILTINS[model].packages)
 
 
+def has_heldout(task: str) -> bool:
+    """Whether the task has a split of databases never trained on (text2sql:dbs=all, spider:...)."""
+    from .tasks import get_task
+
+    try:
+        return "heldout" in get_task(task).splits
+    except Exception:  # an unknown or unavailable task: the stages themselves will say why
+        return False
+
+
 def run_demo(
     out: str = "runs/demo",
     quick: bool = False,
@@ -185,6 +234,7 @@ def run_demo(
     big: str = BIG_LABELER,
     extra: list[str] | None = None,
     force_eval: bool = True,
+    policy: str = "",
 ) -> Path:
     """Run the demo; returns the eval folder (report.html, summary.md, results.json)."""
     from .stages import run_stage
@@ -200,35 +250,51 @@ def run_demo(
         arms = [a for a in arms if a not in needs_big]
     if "dpo" in arms and not quick and "rlaif" not in arms:
         arms.insert(arms.index("dpo"), "rlaif")  # DPO reads the rlaif arm's labels
-    shared, per_arm = build_configs(out, quick, arms, big, extra or [])
+    shared, per_arm, heldout = build_configs(out, quick, arms, big, extra or [], policy)
+    sft_ckpt = policy or str(Path(out) / "sft" / "checkpoint")
+    needs_samples = any("label" in arm_plan(a, quick, big)[1] for a in arms)
+    evals = ["eval"] + (["eval-heldout"] if has_heldout(shared.task) else [])
+    plan = (
+        ([] if policy else ["sft"])
+        + (["sample"] if needs_samples else [])
+        + [f"{a}:{s}" for a in arms for s in arm_plan(a, quick, big)[1]]
+        + evals
+    )
     t0 = time.time()
-    plan = ["sft", "sample"] + [f"{a}:{s}" for a in arms for s in arm_plan(a, quick, big)[1]] + ["eval"]
     print(f"[rlaif] demo ({'quick' if quick else 'full'}): {len(plan)} steps: {', '.join(plan)}", flush=True)
     failed: dict[str, str] = {}
+    folder = Path(out)
     for i, step in enumerate(plan, 1):
         arm, _, stage = step.rpartition(":")
         t = time.time()
         if arm in failed:
             continue
         print(f"[rlaif] demo step {i}/{len(plan)}: {step} (elapsed {time.time() - t0:.0f}s)", flush=True)
-        if stage == "eval":
-            shared.eval.policies = {"sft": str(Path(out) / "sft" / "checkpoint")} | {
+        if stage in ("eval", "eval-heldout"):
+            cfg = shared if stage == "eval" else heldout
+            cfg.eval.policies = {"sft": sft_ckpt} | {
                 a: str(Path(out) / "arms" / a / ("dpo" if a == "dpo" else "rl"))
                 for a in arms
                 if a not in failed
             }
-            shared.eval.title = f"rlaif demo: text2sql, SmolLM2-135M policy ({'quick' if quick else 'full'})"
-            folder = run_stage("eval", shared, force=force_eval)
+            where = "unseen questions" if stage == "eval" else "held-out databases"
+            cfg.eval.title = (
+                f"rlaif demo: text2sql, SmolLM2-135M policy ({'quick' if quick else 'full'}), {where}"
+            )
+            if stage == "eval-heldout":
+                cfg.out = str(Path(out) / "heldout")  # -> OUT/heldout/eval
+            done = run_stage("eval", cfg, force=force_eval)
+            folder = done if stage == "eval" else folder
         elif arm:
             try:
-                folder = run_stage(stage, per_arm[arm])
+                done = run_stage(stage, per_arm[arm])
             except (RecordError, ValueError) as e:  # e.g. a labeler that labeled nothing: report, go on
                 failed[arm] = f"{stage}: {e}"
                 print(f"[rlaif] demo: arm {arm} stopped at {stage}: {e}", flush=True)
                 continue
         else:
-            folder = run_stage(stage, shared)
-        print(f"[rlaif] demo step {step} done in {time.time() - t:.0f}s -> {folder}", flush=True)
+            done = run_stage(stage, shared)
+        print(f"[rlaif] demo step {step} done in {time.time() - t:.0f}s -> {done}", flush=True)
     for arm, why in failed.items():
         print(f"[rlaif] demo: arm {arm} did not finish ({why})", flush=True)
     print(f"[rlaif] demo finished in {time.time() - t0:.0f}s; report: {folder / 'report.html'}", flush=True)
@@ -245,12 +311,21 @@ def main(argv: list[str]) -> int:
     ap.add_argument(
         "--quick",
         action="store_true",
-        help="fewer prompts and arms (rlhf, rlaif-same-size, rlaif-sim78, dpo): ~7 min on 2 cores",
+        help=f"fewer prompts, steps and arms ({', '.join(QUICK_ARMS)})",
     )
     ap.add_argument(
         "--out", default="runs/demo", help="run root (default: runs/demo; --quick: runs/demo-quick)"
     )
-    ap.add_argument("--arms", help=f"comma-separated subset of: {', '.join(FULL_ARMS)}")
+    ap.add_argument(
+        "--arms",
+        help=f"comma-separated arms (default: {', '.join(FULL_ARMS)}); rlaif-simNN for any "
+        "simulated labeler accuracy NN in 50-100, e.g. rlaif-sim55,rlaif-sim62 for the labeler-quality curve",
+    )
+    ap.add_argument(
+        "--policy",
+        default="",
+        help="start from this SFT checkpoint instead of training one (the sft stage is skipped)",
+    )
     ap.add_argument(
         "--labeler",
         default=BIG_LABELER,
@@ -259,7 +334,11 @@ def main(argv: list[str]) -> int:
     args, extra = ap.parse_known_args(argv)
     out = args.out if args.out != "runs/demo" or not args.quick else "runs/demo-quick"
     try:
-        run_demo(out, args.quick, args.arms.split(",") if args.arms else None, args.labeler, extra)
+        arms = args.arms.split(",") if args.arms else None
+        unknown = [a for a in arms or [] if not known_arm(a)]
+        if unknown:
+            raise ConfigError(f"unknown demo arm(s) {unknown}; arms: {', '.join(FULL_ARMS)}, rlaif-simNN")
+        run_demo(out, args.quick, arms, args.labeler, extra, policy=args.policy)
     except ConfigError as e:
         print(f"rlaif demo: config error: {e}", file=sys.stderr)
         return 2

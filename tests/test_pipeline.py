@@ -62,6 +62,10 @@ def test_run_whole_pipeline_resumes_after_kill(tiny_model, tmp_path):
     assert r.returncode == 0 and r.stdout.count("already complete") == 6
 
 
+def _jsonl(path):
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+
+
 def test_demo_quick_on_a_tiny_model(tiny_model, tmp_path):
     out = tmp_path / "demo"
     r = subprocess.run(
@@ -74,7 +78,7 @@ def test_demo_quick_on_a_tiny_model(tiny_model, tmp_path):
             "--out",
             str(out),
             "--arms",
-            "rlaif-sim78",
+            "rlvr,rlaif-sim78",
             f"--model.name={tiny_model}",
             "--model.dtype=fp32",
             "--sft.limit=8",
@@ -92,9 +96,17 @@ def test_demo_quick_on_a_tiny_model(tiny_model, tmp_path):
         timeout=900,
     )
     assert r.returncode == 0, r.stdout + r.stderr
-    results = json.loads((out / "eval" / "results.json").read_text())
-    assert [p["name"] for p in results["policies"]] == ["sft", "rlaif-sim78"]
+    for folder, n in ((out / "eval", 4), (out / "heldout" / "eval", 4)):  # unseen questions; unseen databases
+        results = json.loads((folder / "results.json").read_text())
+        assert [p["name"] for p in results["policies"]] == ["sft", "rlvr", "rlaif-sim78"]
+        assert [d["policy"] for d in results["paired"]] == ["rlvr", "rlaif-sim78"]
+        assert results["prompts"]["n"] == n
+    db = lambda r: r["prompt"].split("Database ", 1)[1].split(" ", 1)[0]  # noqa: E731
+    heldout_dbs = {db(r) for r in _jsonl(out / "heldout" / "eval" / "outputs" / "sft.jsonl")}
+    test_dbs = {db(r) for r in _jsonl(out / "eval" / "outputs" / "sft.jsonl")}
+    assert heldout_dbs and test_dbs and not heldout_dbs & test_dbs
     assert _manifest(out / "arms" / "rlaif-sim78" / "rl")["status"] == "complete"
+    assert _manifest(out / "arms" / "rlvr" / "rl")["config"]["rl"]["rewards"] == [{"source": "oracle"}]
     assert _manifest(out / "arms" / "rlaif-sim78" / "label")["config"]["label"]["fake"]["accuracy"] == 0.78
 
 
