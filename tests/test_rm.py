@@ -62,7 +62,8 @@ def shorter_rm(tmp_path_factory, tiny_model):
         tiny_model,
         data=write(tmp / "train.jsonl", length_pairs(480, 0)),
         lr=2e-3,
-        eval_data=write(tmp / "eval.jsonl", length_pairs(200, 1)),
+        # reference labels that say the opposite of the training labels: eval_vs_reference must see it
+        eval_data=write(tmp / "eval.jsonl", [r | {"gold_p_a": 1 - r["p_a"]} for r in length_pairs(200, 1)]),
     )
     return run(cfg)
 
@@ -141,6 +142,8 @@ def test_learns_prefer_shorter_on_held_out_pairs(shorter_rm):
     res = m["results"]
     assert m["status"] == "complete" and res["eval_on"] == "held-out pairs"
     assert res["eval"]["accuracy"] > 0.85 and res["eval"]["pairs"] == 200
+    ref = res["eval_vs_reference"]
+    assert ref["pairs"] == 200 and abs(ref["accuracy"] - (1 - res["eval"]["accuracy"])) < 1e-6
     assert res["last_loss"] < res["first_loss"]
     assert res["eval"]["reward_chosen_mean"] > res["eval"]["reward_rejected_mean"]
     assert 0 <= res["eval"]["ece"] <= 1 and res["eval"]["table"]

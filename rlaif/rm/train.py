@@ -357,8 +357,11 @@ def evaluate_rm(
     cfg: Config, model, tok, train_pairs: list[dict], train_ex: list, eval_pairs: list[dict]
 ) -> tuple:
     """Accuracy and calibration on the held-out pairs (or the first 512 training pairs when there
-    are none) and accuracy on the first 256 training pairs: (results, pairs scored, r_a, r_b, p_a)."""
+    are none) and accuracy on the first 256 training pairs: (results, pairs scored, r_a, r_b, p_a).
+    Pairs with a reference label (`gold_p_a`) are also scored against it (`eval_vs_reference`)."""
     import torch
+
+    from ..algos.preference import pairwise_accuracy
 
     device = next(model.parameters()).device
     ev_pairs = eval_pairs or train_pairs[:512]
@@ -369,6 +372,13 @@ def evaluate_rm(
         "eval": evaluate(r_a, r_b, p_a),
         "eval_on": "held-out pairs" if eval_pairs else "training pairs",
     }
+    # against the reference labels the label stage attached (the task oracle, human labels): what an
+    # RM trained on an imperfect labeler actually learned, not how well it copies that labeler
+    gold = [(i, x["gold_p_a"]) for i, x in enumerate(ev_pairs) if x.get("gold_p_a") not in (None, 0.5)]
+    if gold:
+        idx = torch.tensor([i for i, _ in gold])
+        acc, n = pairwise_accuracy(r_a[idx], r_b[idx], torch.tensor([g for _, g in gold], dtype=torch.float))
+        results["eval_vs_reference"] = {"accuracy": acc, "pairs": n}
     tr = train_ex[:256]
     tr_a, tr_b = rewards_for_pairs(model, tok, tr, cfg.rm.share_prompt, cfg.rm.eval_batch_size, device)
     results["train_accuracy"] = evaluate(tr_a, tr_b, torch.tensor([x["p_a"] for x in train_pairs[:256]])).get(
