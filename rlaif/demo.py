@@ -297,6 +297,10 @@ def run_demo(
         print(f"[rlaif] demo step {step} done in {time.time() - t:.0f}s -> {done}", flush=True)
     for arm, why in failed.items():
         print(f"[rlaif] demo: arm {arm} did not finish ({why})", flush=True)
+    from .evaluation.study import write_study
+
+    study = write_study(Path(out), [a for a in arms if a not in failed])
+    print(f"[rlaif] demo: the study's summary, arm by arm: {study}", flush=True)
     print(f"[rlaif] demo finished in {time.time() - t0:.0f}s; report: {folder / 'report.html'}", flush=True)
     return folder
 

@@ -107,6 +107,11 @@ def test_demo_quick_on_a_tiny_model(tiny_model, tmp_path):
     assert heldout_dbs and test_dbs and not heldout_dbs & test_dbs
     assert _manifest(out / "arms" / "rlaif-sim78" / "rl")["status"] == "complete"
     assert _manifest(out / "arms" / "rlvr" / "rl")["config"]["rl"]["rewards"] == [{"source": "oracle"}]
+    study = json.loads((out / "study.json").read_text())
+    assert [r["arm"] for r in study["arms"]] == ["rlvr", "rlaif-sim78"]
+    sim = study["arms"][1]
+    assert sim["labeler"] == "fake" and sim["test"]["n"] == 4 and sim["heldout"]["n"] == 4
+    assert "| rlaif-sim78 | fake |" in (out / "study.md").read_text()
     assert _manifest(out / "arms" / "rlaif-sim78" / "label")["config"]["label"]["fake"]["accuracy"] == 0.78
 
 
