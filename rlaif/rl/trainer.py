@@ -36,7 +36,13 @@ Design decisions:
    seeded with seed + k, and a checkpoint holds the trainable weights, the optimizer, the scheduler
    and the KL coefficient. Rerunning the same command continues from the last checkpoint and
    makes exactly the steps an unbroken run would have made (`--force` starts over).
-6. Guard rails: a NaN/inf reward, loss or gradient stops the run naming the step; the last good
+6. Prompt sharing (`rl.share_prefix`, on by default): every training-side pass (reference, policy,
+   critic) packs the n samples of a prompt, and prompts that share a database schema, into one row
+   with a block mask (`packed_trunk_hidden`, algos/packing.py), and rollouts compute a prompt once
+   for its n samples (`generation.shared_prefill`). Same log-probabilities, values and gradients as
+   padded rows (tests/test_rl.py, atol 1e-4 in fp32); a text2sql prompt of ~470 tokens is computed
+   once per group instead of n times, and response padding is not computed at all.
+7. Guard rails: a NaN/inf reward, loss or gradient stops the run naming the step; the last good
    checkpoint is kept, so fixing the cause and rerunning resumes from it. With fp16 autocast the
    accelerator's loss scaler is honoured: gradients are unscaled before clipping and logging, and
    an overflowing step is skipped by the scaler rather than treated as divergence.
@@ -240,12 +246,11 @@ class Trainer:
         return self.value_head(h).squeeze(-1).float()  # (N, R)
 
     def _ref_logits(self, ids, attn, R):
+        kw = dict(temperature=self.temperature, share_prefix=self.share)
         if self.ref is not None:
-            return forward(self.ref, ids, attn, R, temperature=self.temperature, share_prefix=self.share)[0]
+            return forward(self.ref, ids, attn, R, **kw)[0]
         with self.policy.disable_adapter():
-            return forward(self.policy, ids, attn, R, temperature=self.temperature, share_prefix=self.share)[
-                0
-            ]
+            return forward(self.policy, ids, attn, R, **kw)[0]
 
     def score(self, ids, attn, resp, R, policy: bool = True):
         """No-grad pass: policy and reference log-probs (N, R) and values (N, R) or None
