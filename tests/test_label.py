@@ -522,3 +522,23 @@ def test_all_pairs_of_distinct_samples(tmp_path):
     want = [(0, {a, b}) for a, b in ("wx", "wy", "wz", "xy", "xz", "yz")] + [(2, {"u", "v"})]
     assert sorted(got, key=str) == sorted(want, key=str)
     assert sorted(tuple(r["sample_pair"]) for r in rows if r["id"] == 2) == [(0, 1)]
+
+
+def test_chunks_keep_pairs_on_one_schema_together(tmp_path):
+    """Pairs whose prompts share a long prefix (a database schema) fill a chunk together, so the hf
+    backend encodes that prefix once per chunk; every pair is in exactly one chunk."""
+    from rlaif.labelers.pairs import _chunks
+
+    schema = {d: f"Database {d}: " + f"CREATE TABLE {d}_t (x INTEGER, y TEXT); " * 4 for d in "ab"}
+    rows = [
+        {
+            "prompt": schema["ab"[i % 2]] + f"question {i}?" + "!" * (i % 5),
+            "response_a": "x",
+            "response_b": "y",
+        }
+        for i in range(16)
+    ]
+    cfg = load_config(overrides=[f"out={tmp_path}", "label.batch_size=8"])  # 4 pairs a chunk
+    chunks = _chunks(rows, cfg)
+    assert sorted(i for c in chunks for i in c) == list(range(16)) and all(len(c) == 4 for c in chunks)
+    assert all(len({i % 2 for i in c}) == 1 for c in chunks)  # one database per chunk

@@ -197,12 +197,18 @@ def _pair(r: dict):
 
 
 def _chunks(rows: list[dict], cfg: Config) -> list[list[int]]:
-    """Fixed, length-sorted chunks of pair indices (both orders of a pair stay together)."""
+    """Fixed chunks of pair indices (both orders of a pair stay together). Pairs whose prompts share a
+    long prefix (one database's schema) are neighbours, so a batch encodes that prefix once for all
+    its pairs (the hf backend's group level); within and between such clusters, longest first."""
+    from ..algos.packing import prefix_clusters
+
     per = max(1, cfg.label.batch_size // (2 if cfg.label.orders == "both" else 1))
     if cfg.label.cot:
         per = max(per, cfg.label.batch_size)
     size = [len(str(r["prompt"])) + len(r["response_a"]) + len(r["response_b"]) for r in rows]
-    order = sorted(range(len(rows)), key=lambda i: (-size[i], i))
+    clusters = prefix_clusters([str(r["prompt"]) for r in rows], min_prefix=64)  # characters
+    clusters.sort(key=lambda c: (-max(size[i] for i in c), min(c)))
+    order = [i for c in clusters for i in sorted(c, key=lambda i: (-size[i], i))]
     return [order[k : k + per] for k in range(0, len(order), per)]
 
 
