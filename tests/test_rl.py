@@ -514,3 +514,46 @@ def test_an_rl_step_with_prefix_sharing_matches_separate_rows(tiny_model, prompt
     assert grads[0] and grads[0].keys() == grads[1].keys()
     for n in grads[0]:
         assert torch.allclose(grads[0][n], grads[1][n], atol=1e-4), n
+
+
+def test_activation_checkpointing_saves_less_and_keeps_gradients_and_dropout_off(
+    tiny_model, prompts, tmp_path
+):
+    """rl.gradient_checkpointing: the policy's forward keeps a fraction of the activations for the
+    backward pass, the step's gradients are those without it, and the policy stays in eval mode
+    (dropout off) apart from the decoder layers' own flag."""
+    from rlaif.core.models import render_prompt
+
+    grads, saved = [], []
+    for ckpt in (True, False):
+        cfg = _cfg(
+            tmp_path / str(ckpt), tiny_model, prompts, algo="rloo", n=2, steps=1, gradient_checkpointing=ckpt
+        )
+        tr, records = _trainer(cfg, tiny_model)
+        layer = tr.policy.get_decoder().layers[0]
+        assert layer.training == ckpt and not layer.self_attn.training and not tr.policy.training
+        texts = [render_prompt(tr.tok, r["prompt"]) for r in records]
+        ids = torch.tensor([tr.tok(texts[0])["input_ids"] + [5, 6, 7]] * 2)
+        n = [0]
+
+        def keep(t, n=n):
+            n[0] += t.numel()
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(keep, lambda t: t):
+            rl_mod.forward(tr.policy, ids, torch.ones_like(ids), 3, share_prefix=tr.share)
+        saved.append(n[0])
+        seen = {}
+        step = tr.opt.step
+
+        def spy(*a, _seen=seen, _tr=tr, _step=step, **k):
+            _seen.update({n: p.grad.clone() for n, p in _tr.policy.named_parameters() if p.grad is not None})
+            return _step(*a, **k)
+
+        tr.opt.step = spy
+        tr.step(rl_mod.make_engine(cfg, tr, tiny_model), [0, 1, 2, 3], texts, 0)
+        grads.append(seen)
+    assert saved[0] < saved[1] / 2
+    assert grads[0] and grads[0].keys() == grads[1].keys()
+    for n in grads[0]:
+        assert torch.allclose(grads[0][n], grads[1][n], atol=1e-5), n

@@ -457,6 +457,9 @@ class RLConfig:
         "log-probs, values and gradients as separate rows",
     )
     min_prefix: int = opt(16, "share_prefix: shortest common prompt prefix (tokens) worth sharing")
+    gradient_checkpointing: bool = opt(
+        True, "recompute the policy's (and critic's) activations in the backward pass: less memory"
+    )
     critic: str = opt(
         "separate",
         "separate (a second copy of the SFT model with a value head, as in "

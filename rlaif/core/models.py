@@ -292,6 +292,22 @@ def checkpoint_activations(model) -> None:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
 
 
+def checkpoint_activations_in_eval(model) -> None:
+    """Activation checkpointing for a model trained in eval mode (RL: no dropout, so the old and new
+    log-probabilities of a step agree). transformers recomputes a layer only while `layer.training`;
+    that flag is set on the checkpointed layers alone, not on their children, so every dropout and
+    every other mode-dependent module stays in eval mode. Passes without gradients (scoring,
+    generation) run as usual."""
+    checkpoint_activations(model)
+    try:
+        from transformers.modeling_layers import GradientCheckpointingLayer
+    except ImportError:  # older transformers: checkpointing needs train mode; leave it off
+        return
+    for m in model.modules():
+        if isinstance(m, GradientCheckpointingLayer):
+            m.training = True
+
+
 def add_lora(model, cfg: ModelConfig, task_type: str = "CAUSAL_LM"):
     """Fresh LoRA adapters from `cfg.lora` (peft). A reward model passes task_type="SEQ_CLS", under
     which peft also trains and saves the scalar head."""

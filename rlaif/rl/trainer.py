@@ -73,7 +73,7 @@ class NonFiniteError(RuntimeError):
 
 def load_policy(cfg: Config, path: str):
     """The trainable policy in fp32: an adapter checkpoint is merged, then LoRA added if enabled."""
-    from ..core.models import add_lora, load_causal_lm
+    from ..core.models import add_lora, checkpoint_activations_in_eval, load_causal_lm
 
     model = load_causal_lm(dataclasses.replace(cfg.model, dtype="fp32"), path)  # merged, frozen, eval
     if cfg.model.lora.enabled:
@@ -81,6 +81,8 @@ def load_policy(cfg: Config, path: str):
     else:
         model.requires_grad_(True)
     model.eval()  # no dropout: old and new log-probs must agree before the first update
+    if cfg.rl.gradient_checkpointing:
+        checkpoint_activations_in_eval(model)
     return model
 
 
