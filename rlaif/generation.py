@@ -133,6 +133,26 @@ def shared_prefill(model, prompts: list[list[int]], n: int, pad: int, min_prefix
     return ids.repeat_interleave(n, 0), mask.repeat_interleave(n, 0), cache
 
 
+_PREFILL_FAILED: set[str] = set()
+
+
+def _try_shared_prefill(model, enc, n, pad, min_prefix):
+    """`shared_prefill`, or None (plain generate) for a model whose cache cannot be prefilled and
+    repeated this way (said once per model class): slower, never wrong."""
+    name = type(model).__name__
+    if name in _PREFILL_FAILED:
+        return None
+    try:
+        return shared_prefill(model, enc, n, pad, min_prefix)
+    except (TypeError, ValueError, NotImplementedError, AttributeError, RuntimeError) as e:
+        _PREFILL_FAILED.add(name)
+        print(
+            f"[rlaif] generation: no shared prefill for {name} ({type(e).__name__}: {e}); plain generate",
+            flush=True,
+        )
+        return None
+
+
 def cache_keyword(model) -> str:
     """The name under which this transformers version takes a KV cache (`cache` from 5.x on, where
     `past_key_values` is deprecated; `past_key_values` before)."""
@@ -178,7 +198,7 @@ def generate_texts(
         model.generation_config, temperature, top_p, max_new_tokens, n, stop_token_ids(tokenizer, model), pad
     )
     with torch.no_grad(), checkpoint_settings_off(model):
-        pre = shared_prefill(model, enc, k, pad, share_prefix) if share_prefix > 0 else None
+        pre = _try_shared_prefill(model, enc, k, pad, share_prefix) if share_prefix > 0 else None
         if pre is None:
             out = model.generate(
                 input_ids=ids.to(device), attention_mask=mask.to(device), generation_config=gen

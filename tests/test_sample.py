@@ -115,3 +115,21 @@ def test_shared_prefill_gives_the_same_samples_as_plain_generate(tiny_model, n, 
     (t0, ids0, w0), (t1, ids1, w1) = runs
     assert t0 == t1 and w0 == w1 and torch.equal(ids0, ids1)
     assert len(t0) == 3 and all(len(g) == n for g in t0)
+
+
+def test_a_model_whose_cache_cannot_be_shared_falls_back_to_plain_generate(tiny_model, monkeypatch, capsys):
+    from rlaif.core.config import ModelConfig
+    from rlaif.core.models import load_causal_lm, load_tokenizer
+
+    tok = load_tokenizer(tiny_model)
+    model = load_causal_lm(ModelConfig(name=tiny_model, dtype="fp32"), tiny_model)
+    texts = ["the same long prefix " * 8 + q for q in ("a?", "b?")]
+    want = sample_mod.generate_texts(model, tok, texts, 2, 1.0, 1.0, 6, seed=3, share_prefix=0)
+
+    def broken(*a, **k):
+        raise NotImplementedError("this cache cannot be repeated")
+
+    monkeypatch.setattr(sample_mod, "shared_prefill", broken)
+    monkeypatch.setattr(sample_mod, "_PREFILL_FAILED", set())
+    assert sample_mod.generate_texts(model, tok, texts, 2, 1.0, 1.0, 6, seed=3) == want
+    assert "no shared prefill" in capsys.readouterr().out
