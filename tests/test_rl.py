@@ -467,6 +467,9 @@ def test_packed_trunk_matches_padded_rows_values_and_gradients(tiny_model):
         out.append(h.detach() * mask[..., None])
         grads.append({n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
     assert torch.allclose(out[0], out[1], atol=1e-4)
+    with torch.no_grad():  # rows capped at 60 tokens: the schema group is cut into several rows
+        capped = rl_mod.packed_trunk_hidden(model, ids, attn, R, 16, max_tokens=60) * mask[..., None]
+    assert torch.allclose(out[0], capped, atol=1e-4)
     assert grads[0].keys() == grads[1].keys()
     for n in grads[0]:
         assert torch.allclose(grads[0][n], grads[1][n], atol=1e-4), n

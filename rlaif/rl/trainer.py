@@ -124,7 +124,7 @@ def trunk_hidden(lm, ids, attn, R: int, share_prefix: int = 0):
     return out.last_hidden_state[:, -R - 1 : -1]
 
 
-def packed_trunk_hidden(lm, ids, attn, R: int, min_prefix: int = 16):
+def packed_trunk_hidden(lm, ids, attn, R: int, min_prefix: int = 16, max_tokens: int = 4096):
     """`trunk_hidden` with prompt sharing (algos/packing.py): the n samples of a prompt, and prompts on
     one database schema, become one row `[shared prefix, rest_1 + response_1, rest_2 + response_2,
     ...]`. Each response token sees exactly its own prompt and its own earlier tokens at the positions
@@ -142,7 +142,10 @@ def packed_trunk_hidden(lm, ids, attn, R: int, min_prefix: int = 16):
     prompts = [rows[i, :P][keep[i, :P]].tolist() for i in range(N)]
     lengths = keep[:, P:].sum(-1).tolist()  # real response tokens (the mask runs through EOS)
     groups, offsets, order = [], [], []
-    for g in group_by_prefix(prompts, max_tokens=10**9, min_prefix=min_prefix, max_members=10**6):
+    # grouped on the whole sequences so that a packed row stays under max_tokens (attention is
+    # quadratic in the row); the shared prefix is then cut from the prompts alone
+    seqs = [prompts[i] + rows[i, P : P + lengths[i]].tolist() for i in range(N)]
+    for g in group_by_prefix(seqs, max_tokens=max_tokens, min_prefix=min_prefix, max_members=10**6):
         prefix, rests = split_prefix([prompts[i] for i in g])
         groups.append((prefix, [r + rows[i, P : P + lengths[i]].tolist() for i, r in zip(g, rests)]))
         offsets += [len(r) for r in rests]
