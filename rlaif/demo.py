@@ -44,6 +44,7 @@ SIZES = {
         "sft.limit": 48,
         "sft.batch_size": 8,
         "sample.limit": 24,
+        "sample.n": 2,  # one pair per prompt: the same-size labeler's pairs stay few
         "sample.max_new_tokens": 64,
         "rm.epochs": 1.0,
         "rl.steps": 4,
