@@ -50,8 +50,8 @@ llama-server: $(PY)
 		--no-binary llama-cpp-python -w $(WHEELHOUSE) "llama-cpp-python>=0.3"
 	$(PIP) --find-links $(WHEELHOUSE) "llama-cpp-python[server]>=0.3"
 
-# the quick study (SFT; RLHF, same-size RLAIF, simulated-RLAIF and DPO arms; report) in 8-12 minutes on 2 cores;
-# `rlaif demo` without --quick runs every arm (about an hour)
+# the quick study (SFT; RLVR, RLHF, same-size RLAIF, simulated-RLAIF and DPO arms; report; study.md), on 48 SFT
+# examples; `rlaif demo` without --quick runs every arm at full size (hours on 2 cores; not yet timed end to end)
 demo: install
 	$(VENV)/bin/rlaif demo --quick
 
