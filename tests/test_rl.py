@@ -444,6 +444,20 @@ def _padded_rows(tok, prompts, responses, pad):
     return torch.cat([ids, resp], 1), torch.cat([attn, rmask], 1), R
 
 
+def _step_and_grads(tr, cfg, model, texts):
+    """(metrics, {name: gradient}) of one step on prompts 0-3, the gradients as the optimizer saw them."""
+    seen = {}
+    step = tr.opt.step
+
+    def spy(*a, **k):
+        seen.update({n: p.grad.clone() for n, p in tr.policy.named_parameters() if p.grad is not None})
+        return step(*a, **k)
+
+    tr.opt.step = spy
+    m, _ = tr.step(rl_mod.make_engine(cfg, tr, model), [0, 1, 2, 3], texts, 0)
+    return m, seen
+
+
 def test_packed_trunk_matches_padded_rows_values_and_gradients(tiny_model):
     """The n samples of a prompt, and prompts that share a long prefix, packed into one row: hidden
     states at every response position and every parameter gradient as with separate padded rows."""
@@ -500,15 +514,7 @@ def test_an_rl_step_with_prefix_sharing_matches_separate_rows(tiny_model, prompt
         tr, records = _trainer(cfg, tiny_model)
         assert tr.share == (4 if share else 0)
         texts = [render_prompt(tr.tok, r["prompt"]) for r in records]
-        seen = {}
-        step = tr.opt.step
-
-        def spy(*a, _seen=seen, _tr=tr, _step=step, **k):
-            _seen.update({n: p.grad.clone() for n, p in _tr.policy.named_parameters() if p.grad is not None})
-            return _step(*a, **k)
-
-        tr.opt.step = spy
-        m, _ = tr.step(rl_mod.make_engine(cfg, tr, tiny_model), [0, 1, 2, 3], texts, 0)
+        m, seen = _step_and_grads(tr, cfg, tiny_model, texts)
         grads.append(seen)
         logs.append(m)
     assert logs[0]["reward/mean"] == logs[1]["reward/mean"]
@@ -546,16 +552,7 @@ def test_activation_checkpointing_saves_less_and_keeps_gradients_and_dropout_off
         with torch.autograd.graph.saved_tensors_hooks(keep, lambda t: t):
             rl_mod.forward(tr.policy, ids, torch.ones_like(ids), 3, share_prefix=tr.share)
         saved.append(n[0])
-        seen = {}
-        step = tr.opt.step
-
-        def spy(*a, _seen=seen, _tr=tr, _step=step, **k):
-            _seen.update({n: p.grad.clone() for n, p in _tr.policy.named_parameters() if p.grad is not None})
-            return _step(*a, **k)
-
-        tr.opt.step = spy
-        tr.step(rl_mod.make_engine(cfg, tr, tiny_model), [0, 1, 2, 3], texts, 0)
-        grads.append(seen)
+        grads.append(_step_and_grads(tr, cfg, tiny_model, texts)[1])
     assert saved[0] < saved[1] / 2
     assert grads[0] and grads[0].keys() == grads[1].keys()
     for n in grads[0]:
