@@ -197,7 +197,7 @@ def test_rl_rollouts_from_a_server_with_weights_pushed_after_each_update(
     import torch
     from safetensors.torch import load_file
 
-    from rlaif.core.models import load_tokenizer, render_prompt
+    from rlaif.core.models import encode_prompt, load_tokenizer, render_prompt
     from rlaif.rl import weight_sync
     from rlaif.rl.rollouts import OpenAIRollout
     from rlaif.rl.trainer import prompt_batches
@@ -256,7 +256,7 @@ def test_rl_rollouts_from_a_server_with_weights_pushed_after_each_update(
     # the rollouts came from the server: step 0 regenerated through the same interface matches
     tok = load_tokenizer(tiny_model)
     texts = [render_prompt(tok, r["prompt"], True) for r in map(json.loads, prompts.read_text().splitlines())]
-    idx = prompt_batches(len(texts), 2, 2, cfg.seed)[0]
+    idx = prompt_batches([encode_prompt(tok, t) for t in texts], 2, 2, cfg.seed, cfg.rl.min_prefix)[0]
     ro = OpenAIRollout(tok, servers[2].url, "smol", 0.9, 1.0, 8).generate(
         [texts[i] for i in idx], 1, cfg.seed
     )

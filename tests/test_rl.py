@@ -557,3 +557,23 @@ def test_activation_checkpointing_saves_less_and_keeps_gradients_and_dropout_off
     assert grads[0] and grads[0].keys() == grads[1].keys()
     for n in grads[0]:
         assert torch.allclose(grads[0][n], grads[1][n], atol=1e-5), n
+
+
+def test_rl_steps_draw_their_prompts_from_one_database_where_the_data_allows():
+    from rlaif.rl.trainer import prompt_batches
+
+    # three "databases" (a long shared prefix each) with 5, 4 and 3 questions, and two loose prompts
+    prompts = [[7] * 10 + [100 + d] * 60 + [1000 + q] for d, n in enumerate((5, 4, 3)) for q in range(n)]
+    prompts += [[2000 + q] * 5 for q in range(2)]
+    db = [p[40] if len(p) > 40 else -i for i, p in enumerate(prompts)]  # a loose prompt is its own
+    batches = prompt_batches(prompts, 2, 30, seed=3, min_prefix=16)
+    assert len(batches) == 30 and all(len(b) == 2 for b in batches)
+    # a pass has 2 + 2 + 1 one-database batches and pools the remainders (1 + 0 + 1 + 2 loose prompts)
+    same = sum(db[a] == db[b] for a, b in batches)
+    assert same >= 30 * 5 // 7 - 2
+    # every prompt is drawn, each about as often as the others; the same seed gives the same steps
+    counts = [sum(i in b for b in batches) for i in range(len(prompts))]
+    assert min(counts) >= 1 and max(counts) - min(counts) <= 4
+    assert batches == prompt_batches(prompts, 2, 30, seed=3, min_prefix=16)
+    plain = prompt_batches(prompts, 2, 30, seed=3)  # sharing off: plain shuffled passes
+    assert sum(db[a] == db[b] for a, b in plain) < same

@@ -38,6 +38,7 @@ Design decisions:
    makes exactly the steps an unbroken run would have made (`--force` starts over).
 6. Prompt sharing (`rl.share_prefix`, on by default): every training-side pass (reference, policy,
    critic) packs the n samples of a prompt, and prompts that share a database schema, into one row
+   (a step's prompts are drawn from one database where the data allows: `prompt_batches`)
    with a block mask (`packed_trunk_hidden`, algos/packing.py), and rollouts compute a prompt once
    for its n samples (`generation.shared_prefill`). Same log-probabilities, values and gradients as
    padded rows (tests/test_rl.py, atol 1e-4 in fp32); a text2sql prompt of ~470 tokens is computed
@@ -697,14 +698,27 @@ def weight_sync(rl):
     raise ValueError(f"rl.weight_sync must be none or vllm, got {rl.weight_sync!r}")
 
 
-def prompt_batches(n_records: int, batch_size: int, steps: int, seed: int) -> list[list[int]]:
-    """Step k's prompt indices: shuffled passes over the prompts, a fixed function of the seed."""
+def prompt_batches(
+    prompts: list[list[int]], batch_size: int, steps: int, seed: int, min_prefix: int = 0
+) -> list[list[int]]:
+    """Step k's prompt indices, a fixed function of the seed: shuffled passes over the prompts.
+
+    With `min_prefix` > 0 a step's prompts share a long prefix where the data allows (one database's
+    schema: `algos.packing.prefix_batches`, as SFT batches), so the rollout prefills the schema once
+    and the training passes pack it once for the whole batch instead of once per prompt. Only full
+    batches are kept (a pooled remainder may leave one short batch per pass)."""
     import itertools
 
+    from ..algos.packing import prefix_batches, prefix_clusters
     from ..core.training import epoch_batches
 
+    n_records = len(prompts)
     if batch_size > n_records:
         raise ValueError(f"rl.batch_size={batch_size} is larger than the {n_records} RL prompts")
+    if min_prefix > 0:
+        clusters = prefix_clusters(prompts, min_prefix=min_prefix)
+        full = (b for b in prefix_batches(clusters, batch_size, 1e9, seed) if len(b) == batch_size)
+        return list(itertools.islice(full, steps))
     return list(
         itertools.islice(
             epoch_batches(n_records, batch_size, steps * batch_size / n_records + 1, seed), steps
@@ -714,7 +728,7 @@ def prompt_batches(n_records: int, batch_size: int, steps: int, seed: int) -> li
 
 def train(cfg: Config, records: list[dict], out_dir: Path, model_path: str, run: Run | None = None) -> dict:
     from ..core.config import to_dict
-    from ..core.models import describe_model, load_tokenizer, render_prompt
+    from ..core.models import describe_model, encode_prompt, load_tokenizer, render_prompt
     from ..core.runs import JsonlAppender
     from ..core.training import MetricLog, Progress, accelerator
     from .rewards import build_rewards
@@ -725,7 +739,9 @@ def train(cfg: Config, records: list[dict], out_dir: Path, model_path: str, run:
     reward = build_rewards(rl.rewards, cfg)
     trainer = Trainer(cfg, model_path, records, reward, acc, tok)
     texts = [render_prompt(tok, r["prompt"], cfg.model.chat_template) for r in records]
-    batches = prompt_batches(len(records), rl.batch_size, rl.steps, cfg.seed)
+    batches = prompt_batches(
+        [encode_prompt(tok, t) for t in texts], rl.batch_size, rl.steps, cfg.seed, trainer.share
+    )
     start = 0
     if checkpoints(out_dir):
         import torch
