@@ -453,7 +453,8 @@ class RLConfig:
     share_prefix: bool = opt(
         True,
         "draw a step's prompts from one database where the data allows, and compute a prompt "
-        "shared by a group's samples (and a schema shared by prompts) once in every training-side pass: one packed row per shared prefix with a block mask; the same "
+        "shared by a group's samples (and a schema shared by prompts) once in every "
+        "training-side pass: one packed row per shared prefix with a block mask; the same "
         "log-probs, values and gradients as separate rows",
     )
     min_prefix: int = opt(16, "share_prefix: shortest common prompt prefix (tokens) worth sharing")
