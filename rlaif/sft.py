@@ -79,15 +79,12 @@ def packed_output_loss(
     import torch
     import torch.nn.functional as F
 
-    from .algos.packing import additive_mask, group_by_prefix, pack, split_prefix
+    from .algos.packing import additive_mask, merge_groups, pack
 
     plen = [labels.count(-100) for _, labels in examples]
-    prompts = [ids[:n] for (ids, _), n in zip(examples, plen)]
-    groups, offsets = [], []
-    for g in group_by_prefix(prompts, max_tokens=10**9, min_prefix=min_prefix):
-        prefix, rests = split_prefix([prompts[i] for i in g])
-        groups.append((prefix, [r + examples[i][0][plen[i] :] for i, r in zip(g, rests)]))
-        offsets += [len(r) for r in rests]
+    groups, _, offsets = merge_groups(
+        [(ids[:n], [ids[n:]]) for (ids, _), n in zip(examples, plen)], min_prefix=min_prefix
+    )
     p = pack(groups, pad_id)
     pred, target, _ = p.targets(offsets)
     rows, cols = pred // p.width, pred % p.width

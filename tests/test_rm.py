@@ -354,3 +354,62 @@ def test_every_parameter_changes_and_lora_trains_head_and_adapters(tmp_path, tin
     fresh = run(rm_config(tmp_path / "fresh", tiny_model, data=data, max_steps=1, lr=1e-12))
     head0 = load_file(str(fresh / "checkpoint/model.safetensors"))["score.weight"]
     assert not torch.allclose(merged["score.weight"], head0)  # the head trained too
+
+
+def test_pairs_on_one_schema_share_a_row_with_the_same_rewards_and_gradients(tiny_model):
+    """rm.min_prefix: the pairs of a batch whose prompts share a schema are packed into one row
+    [schema, question_1 + a_1, question_1 + b_1, question_2 + a_2, ...]: rewards and every gradient
+    as with one row per pair, in the input's order, with fewer tokens computed."""
+    import torch
+
+    from rlaif.core.config import ModelConfig
+    from rlaif.core.models import load_tokenizer, render_prompt
+    from rlaif.rm.model import batch_rewards, encode_group, load_rm_for_training, pack_groups, pooled
+
+    tok = load_tokenizer(tiny_model)
+    hf = load_rm_for_training(tiny_model, ModelConfig(dtype="fp32"), tok.pad_token_id)
+    model = pooled(hf).eval()
+    schema = "CREATE TABLE singer (singer_id INT PRIMARY KEY, name TEXT, country TEXT, age INT);\n" * 3
+    other = "CREATE TABLE album (album_id INT PRIMARY KEY, title TEXT, year INT);\n" * 3
+    groups = [
+        encode_group(tok, render_prompt(tok, schema + q), rs, 256)
+        for q, rs in [
+            ("How many singers are there?", ["SELECT count(*) FROM singer", "SELECT name FROM singer"]),
+            ("Oldest singer?", ["SELECT name FROM singer ORDER BY age DESC LIMIT 1", "SELECT max(age)"]),
+        ]
+    ]
+    groups.insert(
+        1, encode_group(tok, render_prompt(tok, other + "Albums of 2001?"), ["SELECT 1", "no"], 256)
+    )
+    groups.append(
+        encode_group(tok, render_prompt(tok, schema + "Names from France?"), ["x", "SELECT name"], 256)
+    )
+
+    def run(min_prefix):
+        model.zero_grad()
+        batch = pack_groups(groups, tok.pad_token_id, True, min_prefix)
+        r = batch_rewards(model, batch)
+        (r * torch.arange(1.0, len(r) + 1)).sum().backward()  # a different weight per response
+        return r.detach(), [p.grad.clone() for p in model.parameters()], batch
+
+    per_pair, g_pair, b_pair = run(0)
+    shared, g_shared, b_shared = run(16)
+    assert shared.shape == (8,) and torch.allclose(shared, per_pair, atol=1e-4)
+    assert all(torch.allclose(a, b, atol=1e-4) for a, b in zip(g_pair, g_shared))
+    assert (
+        b_shared.input_ids.shape[0] == 2
+    )  # the singer schema's three pairs in one row, the album pair alone
+    assert b_shared.tokens < b_pair.tokens - len(groups[0][0]) // 2
+
+
+def test_merge_groups_keeps_track_of_every_continuation():
+    from rlaif.algos.packing import merge_groups
+
+    merged, order, offsets = merge_groups(
+        [([1] * 20 + [5], [[7], [8]]), ([2] * 20, [[9]]), ([1] * 20 + [6, 6], [[3], [4]])], min_prefix=16
+    )
+    # the two prompts on the "1" prefix form one group; each continuation is its prompt's rest + itself
+    assert len(merged) == 2 and sorted(order) == [0, 1, 2, 3, 4]
+    by_source = {o: (g, c) for o, (g, c) in zip(order, [(g, c) for g in merged for c in g[1]])}
+    assert by_source[0][1] == [5, 7] and by_source[4][1] == [6, 6, 4] and by_source[2][1] == [9]
+    assert [offsets[order.index(k)] for k in range(5)] == [1, 1, 0, 2, 2]

@@ -138,6 +138,34 @@ def split_prefix(
     return list(seqs[0][:n]), [list(s[n:]) for s in seqs]
 
 
+def merge_groups(
+    groups: Sequence[tuple[Sequence[int], Sequence[Sequence[int]]]],
+    min_prefix: int = 16,
+    max_tokens: int = 10**9,
+) -> tuple[list[tuple[list[int], list[list[int]]]], list[int], list[int]]:
+    """Groups (prompt ids, [continuation ids]) whose prompts share a long prefix (`group_by_prefix`:
+    questions on one database schema) merged into one group (shared prefix, [prompt rest + c, ...]),
+    so `pack` computes the schema once for all of them. Returns the merged groups, `order` (for
+    each continuation of the result, its index in the input's flat continuation order) and
+    `offsets` (for each, how many leading tokens are its prompt's rest, not the continuation)."""
+    firsts, k = [], 0
+    for _, conts in groups:
+        firsts.append(k)
+        k += len(conts)
+    prompts = [list(p) for p, _ in groups]
+    merged, order, offsets = [], [], []
+    for g in group_by_prefix(prompts, max_tokens=max_tokens, min_prefix=min_prefix, max_members=10**9):
+        prefix, rests = split_prefix([prompts[i] for i in g])
+        conts = []
+        for i, rest in zip(g, rests):
+            for j, c in enumerate(groups[i][1]):
+                conts.append(rest + list(c))
+                order.append(firsts[i] + j)
+                offsets.append(len(rest))
+        merged.append((prefix, conts))
+    return merged, order, offsets
+
+
 @dataclass
 class Packed:
     input_ids: Any  # (R, T) long, right-padded with pad_id

@@ -179,6 +179,12 @@ class RMConfig:
         "encode a pair's prompt once: one row [prompt, a, b] with a block mask "
         "(same rewards as two rows, fewer tokens); false: two rows per pair",
     )
+    min_prefix: int = opt(
+        16,
+        "share_prompt: pairs whose prompts share this many tokens (a database schema) are drawn "
+        "into one batch (not with rm.salmon) and packed into one row, the schema encoded once "
+        "(0: per pair only)",
+    )
     log_every: int = opt(10, "log loss every N optimizer steps")
     eval_batch_size: int = opt(32, "sequences per forward pass when evaluating and scoring")
     salmon: bool = opt(

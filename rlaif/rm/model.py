@@ -12,7 +12,10 @@
    prompt and itself but not the other responses, and position ids restart after the prompt. The
    hidden states are those of separate rows `[prompt, r_i]`, but the prompt is encoded once: for
    RLAIF's long prompts (instructions, schemas, SALMON principles) and short responses that is most
-   of the compute. `share_prompt=False` gives plain right-padded rows with no mask at all (padding
+   of the compute. With `min_prefix`, groups whose prompts share a long prefix (the questions on
+   one database schema) are merged into one row too (`algos.packing.merge_groups`): the schema is
+   encoded once per batch, and training batches are drawn by database (rm/train.py) so that they
+   do. `share_prompt=False` gives plain right-padded rows with no mask at all (padding
    sits after every real token, so the causal mask alone is exact and SDPA can use is_causal).
    The block mask reaches the model as an *additive* float mask (0 / the dtype's most negative
    number, `additive_mask`): SDPA reads a boolean 4D mask as keep/drop, but eager attention adds
@@ -74,9 +77,14 @@ class Batch:
 
 
 def pack_groups(
-    groups: Sequence[tuple[list[int], list[list[int]]]], pad_id: int, share_prompt: bool = True
+    groups: Sequence[tuple[list[int], list[list[int]]]],
+    pad_id: int,
+    share_prompt: bool = True,
+    min_prefix: int = 0,
 ) -> Batch:
-    """Batch of groups (prompt ids, [response ids]); `ends` lists the groups' responses in order."""
+    """Batch of groups (prompt ids, [response ids]); `ends` lists the groups' responses in order.
+    With `min_prefix` > 0 (and `share_prompt`), groups whose prompts share at least that many
+    tokens (one database's schema) also share one row: the schema is encoded once per batch."""
     import torch
 
     if not share_prompt:
@@ -87,8 +95,14 @@ def pack_groups(
             ids[i, : len(s)] = torch.tensor(s)
         ends = torch.tensor([i * T + len(s) - 1 for i, s in enumerate(seqs)])
         return Batch(ids, ends, tokens=sum(map(len, seqs)))
-    from ..algos.packing import pack  # the one packing routine: sft, rm and rl share it
+    from ..algos.packing import merge_groups, pack  # the one packing routine: sft, rm and rl share it
 
+    if min_prefix > 0:
+        merged, order, _ = merge_groups(groups, min_prefix=min_prefix)
+        p = pack(merged, pad_id)
+        ends = torch.empty(len(order), dtype=torch.long)
+        ends[torch.tensor(order, dtype=torch.long)] = p.last_positions()  # back to the input's order
+        return Batch(p.input_ids, ends, p.attention_mask, p.position_ids, tokens=p.tokens)
     p = pack(groups, pad_id)
     return Batch(p.input_ids, p.last_positions(), p.attention_mask, p.position_ids, tokens=p.tokens)
 
@@ -207,8 +221,10 @@ class RewardModel:
         share_prompt: bool = True,
         principles: str | None = None,
         normalize: bool = False,
+        min_prefix: int = 16,
     ):
         self.model, self.tok = model, tokenizer
+        self.min_prefix = min_prefix if share_prompt else 0
         self.meta = meta or {}
         self.chat_template = self.meta.get("chat_template", True)
         self.max_length = self.meta.get("max_length", 1024)
@@ -308,12 +324,17 @@ class RewardModel:
             enc.append(encode_group(self.tok, text, rs, self.max_length))
         device = next(self.model.parameters()).device
         lengths = [len(p) + sum(map(len, rs)) for p, rs in enc]
-        by_len = sorted(range(len(enc)), key=lambda i: -lengths[i])  # little padding per batch
+        if self.min_prefix:  # prompts on one schema side by side: a batch encodes it once
+            by_len = sorted(range(len(enc)), key=lambda i: (enc[i][0], -lengths[i]))
+        else:
+            by_len = sorted(range(len(enc)), key=lambda i: -lengths[i])  # little padding per batch
         out: list[list[float]] = [[] for _ in enc]
         with torch.inference_mode():
             for chunk in batches_by_budget([len(enc[i][1]) for i in by_len], self.batch_size):
                 ids = [by_len[c] for c in chunk]
-                b = pack_groups([enc[i] for i in ids], self.tok.pad_token_id, self.share_prompt).to(device)
+                b = pack_groups(
+                    [enc[i] for i in ids], self.tok.pad_token_id, self.share_prompt, self.min_prefix
+                ).to(device)
                 r = batch_rewards(self.model, b).tolist()
                 for i in ids:
                     n = len(enc[i][1])
