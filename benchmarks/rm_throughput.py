@@ -10,10 +10,13 @@ the configurations run in alternation (A, B, C, A, B, C, ...) so background load
 hits all alike, and each one's best repeat is reported. Throughput is measured over the steps after
 `--warmup`, from per-step wall-clock times.
 
-    python benchmarks/rm_throughput.py [--steps 8] [--warmup 2] [--batch 8] [--repeats 2] [--readme]
+    python benchmarks/rm_throughput.py [--pairs text2sql|short] [--steps 8] [--warmup 2] [--batch 8]
+                                       [--repeats 2] [--readme]
 
-Prints a Markdown table and writes benchmarks/results/rm_throughput.json (`--readme` also appends
-the table to benchmarks/README.md).
+Prints a Markdown table and writes benchmarks/results/rm_throughput_text2sql.json (`--pairs short`:
+rm_throughput.json; `--readme` also appends the table to benchmarks/README.md). With text2sql pairs
+the batches of `rlaif rm` are drawn by database, as in training, and each batch's schema is encoded
+once (`rm.min_prefix`); `rlaif-pair-only` is the same loop sharing a pair's prompt only.
 """
 
 from __future__ import annotations
@@ -82,6 +85,29 @@ def make_pairs(n: int, seed: int = 0) -> list[dict]:
         )
         a, b = (good, bad) if rng.random() < 0.5 else (bad, good)
         out.append({"prompt": prompt, "response_a": a, "response_b": b, "p_a": 1.0 if a == good else 0.0})
+    return out
+
+
+def text2sql_pairs(n: int, seed: int = 0) -> list[dict]:
+    """n comparisons on the real prompts of `text2sql:dbs=all` (each with its ~390-token schema): the
+    gold query against the gold query of another question on the same database, a realistic wrong
+    answer. Prompts are drawn at random, so each database has as many pairs as a labeled split would."""
+    from rlaif.core.records import prompt_text
+    from rlaif.tasks import get_task
+
+    rng = random.Random(seed)
+    recs = get_task("text2sql:dbs=all").records("preference")
+    by_db: dict[str, list[dict]] = {}
+    for r in recs:
+        by_db.setdefault(r["db_id"], []).append(r)
+    out = []
+    for r in rng.sample(recs, min(n, len(recs))):
+        others = [o["gold_sql"] for o in by_db[r["db_id"]] if o["gold_sql"] != r["gold_sql"]]
+        bad = rng.choice(others) if others else "SELECT 1"
+        a, b = (r["gold_sql"], bad) if rng.random() < 0.5 else (bad, r["gold_sql"])
+        out.append(
+            {"prompt": prompt_text(r["prompt"]), "response_a": a, "response_b": b, "p_a": float(a != bad)}
+        )
     return out
 
 
@@ -158,6 +184,7 @@ def child_rlaif(
     out: Path,
     share_prompt: bool,
     checkpointing: bool,
+    min_prefix: int = 16,
 ) -> list[float]:
     from rlaif.core.config import load_config
     from rlaif.core.models import load_tokenizer
@@ -173,6 +200,7 @@ def child_rlaif(
                 "lr": 2e-5,
                 "log_every": 1,
                 "share_prompt": share_prompt,
+                "min_prefix": min_prefix,
                 "gradient_checkpointing": checkpointing,
             },
         },
@@ -190,6 +218,10 @@ CONFIGS = {
     "rlaif": (
         "rlaif rm (defaults: bf16 autocast, gradient checkpointing, shared prompt)",
         {"share_prompt": True, "checkpointing": True},
+    ),
+    "rlaif-pair-only": (
+        "rlaif rm, min_prefix=0 (a pair's prompt shared, the schema not shared across pairs)",
+        {"share_prompt": True, "checkpointing": True, "min_prefix": 0},
     ),
     "rlaif-no-share": (
         "rlaif rm, share_prompt=false (two rows per pair, like TRL)",
@@ -261,6 +293,13 @@ def main() -> None:
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--configs", nargs="+", default=list(CONFIGS))
     ap.add_argument("--readme", action="store_true", help="append the table to benchmarks/README.md")
+    ap.add_argument(
+        "--pairs",
+        choices=("text2sql", "short"),
+        default="text2sql",
+        help="text2sql: real prompts of text2sql:dbs=all with their schemas (~470 tokens); "
+        "short: a schema line and a question (~80 tokens), the earlier measurement",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -270,7 +309,8 @@ def main() -> None:
     total = args.steps + args.warmup
     if args.child:
         return run_child(args.child, args.data, model_path, args.batch, total, args.warmup)
-    data = encode(make_pairs(total * args.batch), model_path)
+    make = text2sql_pairs if args.pairs == "text2sql" else make_pairs
+    data = encode(make(total * args.batch), model_path)
     p = sum(len(d["prompt_ids"]) for d in data) / len(data)
     r = sum(len(d["a_ids"]) + len(d["b_ids"]) for d in data) / len(data) / 2
     best: dict[str, dict] = {}
@@ -319,6 +359,7 @@ def main() -> None:
     import torch
 
     meta = {
+        "pairs": args.pairs,
         "model": args.model,
         "batch": args.batch,
         "steps": args.steps,
@@ -333,9 +374,8 @@ def main() -> None:
     md = table(best, meta)
     print(md)
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "rm_throughput.json").write_text(
-        json.dumps({"meta": meta, "results": best, "runs": runs}, indent=2)
-    )
+    name = "rm_throughput.json" if args.pairs == "short" else f"rm_throughput_{args.pairs}.json"
+    (HERE / "results" / name).write_text(json.dumps({"meta": meta, "results": best, "runs": runs}, indent=2))
     if args.readme:
         with (HERE / "README.md").open("a") as fh:
             fh.write(f"\n### rm_throughput ({time.strftime('%Y-%m-%d')})\n\n{md}\n")
