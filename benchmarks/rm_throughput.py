@@ -72,7 +72,7 @@ QUESTIONS = [
 ]
 
 
-def make_pairs(n: int, seed: int = 0) -> list[dict]:
+def make_pairs(n: int, batch: int = 8, seed: int = 0) -> list[dict]:
     """Text-to-SQL comparisons: a schema in a short instruction, a question, a right and a wrong query."""
     rng = random.Random(seed)
     out = []
@@ -88,27 +88,31 @@ def make_pairs(n: int, seed: int = 0) -> list[dict]:
     return out
 
 
-def text2sql_pairs(n: int, seed: int = 0) -> list[dict]:
+def text2sql_pairs(n: int, batch: int = 8, seed: int = 0) -> list[dict]:
     """n comparisons on the real prompts of `text2sql:dbs=all` (each with its ~390-token schema): the
     gold query against the gold query of another question on the same database, a realistic wrong
-    answer. Prompts are drawn at random, so each database has as many pairs as a labeled split would."""
+    answer. Drawn as n / batch groups of `batch` questions on one database, so every batch of
+    `rlaif rm` is full and single-database (training's batches are, but for one pooled batch per
+    epoch), and pairs/s counts pairs actually trained on both sides."""
     from rlaif.core.records import prompt_text
     from rlaif.tasks import get_task
 
     rng = random.Random(seed)
-    recs = get_task("text2sql:dbs=all").records("preference")
     by_db: dict[str, list[dict]] = {}
-    for r in recs:
+    for r in get_task("text2sql:dbs=all").records("preference"):
         by_db.setdefault(r["db_id"], []).append(r)
+    pools = {db: rng.sample(rs, len(rs)) for db, rs in by_db.items()}
     out = []
-    for r in rng.sample(recs, min(n, len(recs))):
-        others = [o["gold_sql"] for o in by_db[r["db_id"]] if o["gold_sql"] != r["gold_sql"]]
-        bad = rng.choice(others) if others else "SELECT 1"
-        a, b = (r["gold_sql"], bad) if rng.random() < 0.5 else (bad, r["gold_sql"])
-        out.append(
-            {"prompt": prompt_text(r["prompt"]), "response_a": a, "response_b": b, "p_a": float(a != bad)}
-        )
-    return out
+    while len(out) < n:
+        db = rng.choice(sorted(d for d, rs in pools.items() if len(rs) >= batch))
+        for r in [pools[db].pop() for _ in range(batch)]:
+            others = [o["gold_sql"] for o in by_db[db] if o["gold_sql"] != r["gold_sql"]]
+            bad = rng.choice(others) if others else "SELECT 1"
+            a, b = (r["gold_sql"], bad) if rng.random() < 0.5 else (bad, r["gold_sql"])
+            out.append(
+                {"prompt": prompt_text(r["prompt"]), "response_a": a, "response_b": b, "p_a": float(a != bad)}
+            )
+    return out[:n]
 
 
 def encode(pairs: list[dict], model_path: str) -> list[dict]:
@@ -310,7 +314,7 @@ def main() -> None:
     if args.child:
         return run_child(args.child, args.data, model_path, args.batch, total, args.warmup)
     make = text2sql_pairs if args.pairs == "text2sql" else make_pairs
-    data = encode(make(total * args.batch), model_path)
+    data = encode(make(total * args.batch, args.batch), model_path)
     p = sum(len(d["prompt_ids"]) for d in data) / len(data)
     r = sum(len(d["a_ids"]) + len(d["b_ids"]) for d in data) / len(data) / 2
     best: dict[str, dict] = {}

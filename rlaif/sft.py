@@ -142,7 +142,7 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
         from .algos.packing import batches_per_epoch, prefix_batches, prefix_clusters
 
         clusters = prefix_clusters([ids[: labels.count(-100)] for ids, labels in examples], s.min_prefix)
-        micro = math.ceil(batches_per_epoch(clusters, s.batch_size) * s.epochs)
+        micro = math.ceil(batches_per_epoch(clusters, s.batch_size, acc.num_processes) * s.epochs)
     else:
         micro = count_batches(len(examples), s.batch_size, s.epochs)
     steps = s.max_steps or max(1, micro // s.grad_accum)
@@ -175,7 +175,7 @@ def train(cfg: Config, records: list[dict], out_dir: Path, run: Run | None = Non
     t0 = time.time()
     epochs = s.epochs if not s.max_steps else 1e9  # max_steps: as many passes as it takes
     batches = (
-        prefix_batches(clusters, s.batch_size, epochs, cfg.seed)
+        prefix_batches(clusters, s.batch_size, epochs, cfg.seed, min_size=acc.num_processes)
         if s.share_prefix
         else epoch_batches(len(examples), s.batch_size, epochs, cfg.seed)
     )

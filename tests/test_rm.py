@@ -413,3 +413,10 @@ def test_merge_groups_keeps_track_of_every_continuation():
     by_source = {o: (g, c) for o, (g, c) in zip(order, [(g, c) for g in merged for c in g[1]])}
     assert by_source[0][1] == [5, 7] and by_source[4][1] == [6, 6, 4] and by_source[2][1] == [9]
     assert [offsets[order.index(k)] for k in range(5)] == [1, 1, 0, 2, 2]
+    # pack_groups puts each reward position back in the input's order (order here is no involution)
+    from rlaif.rm.model import pack_groups
+
+    groups = [([1] * 20 + [5], [[7], [8]]), ([2] * 20, [[9]]), ([1] * 20 + [6, 6], [[3], [4]])]
+    batch = pack_groups(groups, 0, True, 16)
+    assert batch.input_ids.reshape(-1)[batch.ends].tolist() == [7, 8, 9, 3, 4]
+    assert batch.input_ids.shape[0] == 2

@@ -144,6 +144,10 @@ def test_prefix_batches_share_a_prefix_and_cover_every_example_each_epoch():
         assert sum(len(bt) == 4 and len({tuple(seqs[i][:16]) for i in bt}) == 1 for bt in e) >= 2
     assert batches[:4] != batches[4:]  # reshuffled
     assert len(list(prefix_batches(clusters, 4, epochs=1.5, seed=0))) == 4 + 2
+    # N data processes need N members a batch (RL: full batches): the short pooled batch is dropped
+    assert batches_per_epoch(clusters, 4, min_size=2) == 3
+    short = list(prefix_batches(clusters, 4, epochs=2, seed=0, min_size=2))
+    assert len(short) == 6 and all(len(bt) >= 2 for bt in short)
     # prompts that share only a short template stay apart: packing them would cost attention
     template = list(range(300, 320))
     assert prefix_clusters([template + list(range(k * 100, k * 100 + 60)) for k in range(3)]) == [

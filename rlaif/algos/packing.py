@@ -89,21 +89,25 @@ def prefix_clusters(
     )
 
 
-def batches_per_epoch(clusters: Sequence[Sequence[int]], batch_size: int) -> int:
-    """Full batches inside clusters, plus the pooled remainders cut into batches."""
+def batches_per_epoch(clusters: Sequence[Sequence[int]], batch_size: int, min_size: int = 1) -> int:
+    """Full batches inside clusters, plus the pooled remainders cut into batches (a last one
+    smaller than `min_size` dropped, as `prefix_batches` does)."""
     full = sum(len(c) // batch_size for c in clusters)
-    return full + -(-sum(len(c) % batch_size for c in clusters) // batch_size)
+    rest = sum(len(c) % batch_size for c in clusters)
+    return full + rest // batch_size + (0 < rest % batch_size and rest % batch_size >= min_size)
 
 
 def prefix_batches(
-    clusters: Sequence[Sequence[int]], batch_size: int, epochs: float, seed: int
+    clusters: Sequence[Sequence[int]], batch_size: int, epochs: float, seed: int, min_size: int = 1
 ) -> Iterator[list[int]]:
     """Training batches of `batch_size` whose members share a prefix where the data allows. Every
     epoch shuffles each cluster and cuts full batches from it; what is left of every cluster (and
     clusters smaller than a batch: data without shared prefixes) is pooled, shuffled and cut into
     mixed batches, so every batch but the epoch's last is full. The batch order is shuffled too:
     batches differ from epoch to epoch while most are packable. A fractional last epoch keeps that
-    share of its batches; `epochs` may be huge (the caller counts steps)."""
+    share of its batches; `epochs` may be huge (the caller counts steps). The pooled remainder's last
+    batch is dropped when it holds fewer than `min_size` members (RL wants full batches; N data
+    processes need at least N members each step)."""
     import math
     import random
 
@@ -119,6 +123,7 @@ def prefix_batches(
             rest += members[cut:]
         rng.shuffle(rest)
         batches += [rest[k : k + batch_size] for k in range(0, len(rest), batch_size)]
+        batches = [b for b in batches if len(b) >= min_size]
         rng.shuffle(batches)
         keep = len(batches) if e + 1 <= epochs else math.ceil(len(batches) * (epochs - e))
         yield from batches[:keep]

@@ -717,8 +717,7 @@ def prompt_batches(
         raise ValueError(f"rl.batch_size={batch_size} is larger than the {n_records} RL prompts")
     if min_prefix > 0:
         clusters = prefix_clusters(prompts, min_prefix=min_prefix)
-        full = (b for b in prefix_batches(clusters, batch_size, 1e9, seed) if len(b) == batch_size)
-        return list(itertools.islice(full, steps))
+        return list(itertools.islice(prefix_batches(clusters, batch_size, 1e9, seed, batch_size), steps))
     return list(
         itertools.islice(
             epoch_batches(n_records, batch_size, steps * batch_size / n_records + 1, seed), steps

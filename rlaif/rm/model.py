@@ -97,8 +97,8 @@ def pack_groups(
         return Batch(ids, ends, tokens=sum(map(len, seqs)))
     from ..algos.packing import merge_groups, pack  # the one packing routine: sft, rm and rl share it
 
-    if min_prefix > 0:
-        merged, order, _ = merge_groups(groups, min_prefix=min_prefix)
+    if min_prefix > 0:  # rows capped like rl's: attention is quadratic in a row's length
+        merged, order, _ = merge_groups(groups, min_prefix=min_prefix, max_tokens=4096)
         p = pack(merged, pad_id)
         ends = torch.empty(len(order), dtype=torch.long)
         ends[torch.tensor(order, dtype=torch.long)] = p.last_positions()  # back to the input's order

@@ -168,7 +168,7 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
         from ..algos.packing import batches_per_epoch, prefix_batches, prefix_clusters
 
         clusters = prefix_clusters([p for p, _ in examples], share)
-        micro = math.ceil(batches_per_epoch(clusters, rm.batch_size) * rm.epochs)
+        micro = math.ceil(batches_per_epoch(clusters, rm.batch_size, world) * rm.epochs)
     else:
         micro = count_batches(len(examples), rm.batch_size, rm.epochs)
     steps = rm.max_steps or max(1, micro // rm.grad_accum)
@@ -214,7 +214,7 @@ def train(cfg: Config, pairs: list[dict], examples: list, tok, out_dir: Path, ru
     t0, c0 = time.time(), time.process_time()
     epochs = rm.epochs if not rm.max_steps else 1e9
     batches = (
-        prefix_batches(clusters, rm.batch_size, epochs, cfg.seed)
+        prefix_batches(clusters, rm.batch_size, epochs, cfg.seed, min_size=world)
         if by_prefix
         else epoch_batches(len(examples), rm.batch_size, epochs, cfg.seed)
     )
