@@ -6,7 +6,9 @@ completions (default 8 x 4, the issue-15 shape); at most `--max-new` new tokens;
 coefficient beta = 0.05 to the initial policy; lr 1e-6; a cheap deterministic reward (does the
 completion look like SQL?), so the reward's own cost is not what is measured. Prompts (`--data`):
 `text2sql` (default) the real RL prompts of `text2sql:dbs=all`, each with its database schema (~470
-tokens, ~390 of them the schema); `short` the bare questions (the issue-6 setup). Each runner is a fresh
+tokens, ~390 of them the schema), a step's prompts drawn as the trainer draws them (`--batches db`: one
+database a step where the data allows; `mixed`: shuffled over all databases, as before); `short` the bare
+questions (the issue-6 setup). Each runner is a fresh
 process (peak RSS is per process), runs `--warmup` steps untimed, then `--steps` timed steps; the
 runners run one after another, and the bf16 matmul ceiling is measured in the same run.
 
@@ -36,7 +38,7 @@ import time
 from pathlib import Path
 
 BETA, TEMP, LR = 0.05, 0.9, 1e-6
-PROMPTS, N, MAX_NEW, DATA = 8, 4, 64, "text2sql"  # set from the command line (main)
+PROMPTS, N, MAX_NEW, DATA, BATCHES = 8, 4, 64, "text2sql", "db"  # set from the command line (main)
 RUNNERS = ["ours", "ours_noshare", "ours_a2c", "trl_rloo", "trl_grpo", "trl_rloo_fp32", "trl_grpo_fp32"]
 
 
@@ -58,6 +60,15 @@ def questions(k: int) -> list[str]:
         recs = get_task("text2sql").records("rl")
         return [f"Write one SQLite query that answers: {r['question']}" for r in recs[:k]]
     recs = get_task("text2sql:dbs=all").records("rl")
+    if BATCHES == "db":  # the trainer's own step batches: one database a step where the data allows
+        from rlaif.core.models import encode_prompt, load_tokenizer, render_prompt, resolve_model_path
+        from rlaif.rl.trainer import prompt_batches
+
+        tok = load_tokenizer(resolve_model_path("smollm2-135m"))
+        texts = [prompt_text(r["prompt"]) for r in recs]
+        ids = [encode_prompt(tok, render_prompt(tok, t)) for t in texts]
+        order = [i for b in prompt_batches(ids, PROMPTS, -(-k // PROMPTS), 0, 16) for i in b]
+        return [texts[i] for i in order[:k]]
     random.Random(0).shuffle(recs)
     return [prompt_text(r["prompt"]) for r in recs[:k]]
 
@@ -199,13 +210,21 @@ def main() -> int:
     ap.add_argument("--prompts", type=int, default=8)
     ap.add_argument("--n", type=int, default=4)
     ap.add_argument("--max-new", type=int, default=64)
+    ap.add_argument(
+        "--batches",
+        choices=("db", "mixed"),
+        default="db",
+        help="text2sql: a step's prompts as the trainer draws them (one database a step where the data "
+        "allows; every runner gets the same prompts) or shuffled over all databases (before issue 15)",
+    )
     ap.add_argument("--out", default="", help="default: benchmarks/results/rl_step_DATA.json")
     ap.add_argument("--child", default="")
     a = ap.parse_args()
-    global PROMPTS, N, MAX_NEW, DATA
-    PROMPTS, N, MAX_NEW, DATA = a.prompts, a.n, a.max_new, a.data
+    global PROMPTS, N, MAX_NEW, DATA, BATCHES
+    PROMPTS, N, MAX_NEW, DATA, BATCHES = a.prompts, a.n, a.max_new, a.data, a.batches
     a.out = a.out or str(Path(__file__).parent / "results" / f"rl_step_{a.data}.json")
     shape = ["--data", a.data, "--prompts", str(a.prompts), "--n", str(a.n), "--max-new", str(a.max_new)]
+    shape += ["--batches", a.batches]
     if a.child:
         print("RESULT " + json.dumps(child(a.child, a.steps, a.warmup)), flush=True)
         return 0
@@ -236,6 +255,7 @@ def main() -> int:
             {
                 "setup": {
                     "data": DATA,
+                    "batches": BATCHES,
                     "prompts": PROMPTS,
                     "completions_per_prompt": N,
                     "max_new_tokens": MAX_NEW,
