@@ -114,7 +114,9 @@ def curve(rows: list[dict], path: Path) -> Path | None:
         )
     for r in pts:
         if r["arm"] == "rlvr":
-            ax.axhline(100 * r["test"]["delta"], color="C3", ls="--", lw=1, label="RLVR (oracle reward)")
+            d = r["test"]
+            ax.axhline(100 * d["delta"], color="C3", ls="--", lw=1, label="RLVR (oracle reward), 95% CI")
+            ax.axhspan(100 * d["lo"], 100 * d["hi"], color="C3", alpha=0.08, lw=0)
             continue
         kind = "C0" if r["labeler"] == "fake" else ("C2" if r["arm"] == "rlhf" else "C1")
         ax.errorbar(
@@ -128,6 +130,7 @@ def curve(rows: list[dict], path: Path) -> Path | None:
             textcoords="offset points",
         )
     ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xlim(45, 103)  # chance to perfect: the same axis whichever arms ran
     ax.set_xlabel("labeler alignment with the execution oracle (%)")
     ax.set_ylabel("Δ execution accuracy vs SFT (points)")
     ax.set_title("How good must the labeler be? (unseen questions)")
