@@ -413,6 +413,12 @@ def test_merge_groups_keeps_track_of_every_continuation():
     by_source = {o: (g, c) for o, (g, c) in zip(order, [(g, c) for g in merged for c in g[1]])}
     assert by_source[0][1] == [5, 7] and by_source[4][1] == [6, 6, 4] and by_source[2][1] == [9]
     assert [offsets[order.index(k)] for k in range(5)] == [1, 1, 0, 2, 2]
+    # the row cap counts the continuations too: 4 questions x 2 responses of 10 on a 40-token schema
+    many = [([9] * 40 + [q], [[q] * 10, [q + 1] * 10]) for q in range(4)]
+    assert len(merge_groups(many, min_prefix=16)[0]) == 1  # 40 + 4 * 22 = 128 tokens in one row
+    capped, order, _ = merge_groups(many, min_prefix=16, max_tokens=100)
+    assert [len(prefix) + sum(map(len, conts)) for prefix, conts in capped] == [84, 84]
+    assert sorted(order) == list(range(8))
     # pack_groups puts each reward position back in the input's order (order here is no involution)
     from rlaif.rm.model import pack_groups
 

@@ -160,15 +160,33 @@ def merge_groups(
     prompts = [list(p) for p, _ in groups]
     merged, order, offsets = [], [], []
     for g in group_by_prefix(prompts, max_tokens=max_tokens, min_prefix=min_prefix, max_members=10**9):
-        prefix, rests = split_prefix([prompts[i] for i in g])
-        conts = []
-        for i, rest in zip(g, rests):
-            for j, c in enumerate(groups[i][1]):
-                conts.append(rest + list(c))
-                order.append(firsts[i] + j)
-                offsets.append(len(rest))
-        merged.append((prefix, conts))
+        for part in _fit(g, prompts, groups, max_tokens):
+            prefix, rests = split_prefix([prompts[i] for i in part])
+            conts = []
+            for i, rest in zip(part, rests):
+                for j, c in enumerate(groups[i][1]):
+                    conts.append(rest + list(c))
+                    order.append(firsts[i] + j)
+                    offsets.append(len(rest))
+            merged.append((prefix, conts))
     return merged, order, offsets
+
+
+def _fit(g: list[int], prompts: list[list[int]], groups: Sequence, max_tokens: int) -> list[list[int]]:
+    """`group_by_prefix` caps a group by its prompts alone; cut it further so that each packed row,
+    continuations included (the prefix, then every continuation after its prompt's rest), stays
+    under `max_tokens` (a member too long alone stays alone). The whole group's prefix is a lower
+    bound of each part's, so the estimate never undercounts."""
+    prefix, rests = split_prefix([prompts[i] for i in g])
+    parts, cur, size = [], [], len(prefix)
+    for i, rest in zip(g, rests):
+        cost = sum(len(rest) + len(c) for c in groups[i][1])
+        if cur and size + cost > max_tokens:
+            parts.append(cur)
+            cur, size = [], len(prefix)
+        cur.append(i)
+        size += cost
+    return parts + [cur]
 
 
 @dataclass
