@@ -11,12 +11,20 @@ interleaved so that load from other processes hits all of them alike; the median
   C bf16           + bf16 weights (on CPUs with fast bf16)
   D batched        + batches of `--batch` rows, length-sorted, both orders of a pair together
   E preamble KV    + the prefix shared by every prompt encoded once, its KV cache reused
-  F pair KV        + within a pair, the shared text encoded once for both orders  (= ours)
+  F pair KV        + within a pair, the shared text encoded once for both orders
+  G schema KV      + the prefix a batch shares (a database's schema on text2sql) kept across
+                     batches, reused in part by the next batch on that database  (= ours)
+Batches follow the labeling stage: pairs grouped by shared prompt prefix, then longest first.
 Throughput is in scored orders per second (a pair in both orders = 2); pairs/s for ours counts
 pairs labeled in both orders. A lever's share is its log-speedup over the total log-speedup.
 Also reported: the forward pass's achieved GFLOP/s against this machine's bf16 matmul rate.
 
     python benchmarks/label_throughput.py --pairs 24 --rounds 2 [--preamble detailed]
+    python benchmarks/label_throughput.py --task text2sql --pairs 48 --dbs 3 --model qwen2.5-coder-0.5b
+
+`--task text2sql`: real pairs of the 12-database task's preference split (a question's gold query vs
+another question's gold query on the same database, each with its execution result, as the study's
+labeler sees them), `--dbs` databases with `--pairs / --dbs` pairs each.
 """
 
 from __future__ import annotations
@@ -46,6 +54,28 @@ def make_pairs(n: int, chars: int) -> list:
         text = d["text"][:chars].rsplit(" ", 1)[0]
         first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
         pairs.append(Pair(text, d["reference"], first))
+    return pairs
+
+
+def make_sql_pairs(n: int, dbs: int) -> list:
+    """n pairs over `dbs` databases: gold query vs another question's gold query on that database,
+    each shown with its execution result (label.execution_results, the study's labeler)."""
+    from rlaif.labelers import Pair
+    from rlaif.tasks import get_task
+
+    task = get_task("text2sql:dbs=all")
+    by_db: dict[str, list[dict]] = {}
+    for it in task.records("preference"):
+        by_db.setdefault(it["db_id"], []).append(it)
+    names = sorted(by_db, key=lambda d: (-len(by_db[d]), d))[:dbs]
+    pairs = []
+    for d in names:
+        items = by_db[d]
+        for i, it in enumerate(items[: n // dbs]):
+            wrong = next(o for o in items[i + 1 :] + items[:i] if o["gold_sql"] != it["gold_sql"])
+            a, b = (it["gold_sql"], wrong["gold_sql"]) if i % 2 else (wrong["gold_sql"], it["gold_sql"])
+            res = (task.execution_summary(it, a), task.execution_summary(it, b))
+            pairs.append(Pair(it["prompt"], a, b, results=res))
     return pairs
 
 
@@ -80,7 +110,10 @@ class GenerateJudge:
 
         parsed = 0
         for p in pairs:
-            text = render_prompt(self.tok, self.t.user(prompt_text(p.prompt), p.a, p.b), True) + self.t.ending
+            text = (
+                render_prompt(self.tok, self.t.user(prompt_text(p.prompt), p.a, p.b, p.results), True)
+                + self.t.ending
+            )
             ids = torch.tensor([encode_prompt(self.tok, text)])
             with torch.no_grad():
                 out = self.model.generate(
@@ -98,13 +131,24 @@ class GenerateJudge:
 # --------------------------------------------------------------------------- ours, lever by lever
 
 
+def stage_order(pairs) -> list[int]:
+    """The labeling stage's order (`rlaif.labelers.pairs._chunks`): clusters of pairs whose prompts
+    share a long prefix, longest first within and between clusters."""
+    from rlaif.algos.packing import prefix_clusters
+    from rlaif.core.records import prompt_text
+
+    size = [len(prompt_text(p.prompt)) + len(p.a) + len(p.b) for p in pairs]
+    clusters = prefix_clusters([prompt_text(p.prompt) for p in pairs], min_prefix=64)
+    clusters.sort(key=lambda c: (-max(size[i] for i in c), min(c)))
+    return [i for c in clusters for i in sorted(c, key=lambda i: (-size[i], i))]
+
+
 def run_ours(backend, template, pairs, orders: str) -> tuple[int, float]:
     from rlaif.labelers import score_pairs
     from rlaif.labelers.judges import LMJudge
 
     judge = LMJudge(template, backend)
-    # length-sorted like the stage, both orders of a pair in the same batch
-    order = sorted(range(len(pairs)), key=lambda i: -len(pairs[i].prompt) - len(pairs[i].a) - len(pairs[i].b))
+    order = stage_order(pairs)  # both orders of a pair in the same batch
     per = max(1, backend.batch_size // (2 if orders == "both" else 1))
     res = []
     for k in range(0, len(order), per):
@@ -121,6 +165,8 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--chars", type=int, default=900, help="text length (base preamble: ~300-token prompts)")
     ap.add_argument("--preamble", default="base")
+    ap.add_argument("--task", default="summarize", choices=["summarize", "text2sql"])
+    ap.add_argument("--dbs", type=int, default=3, help="text2sql: databases the pairs come from")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "label_throughput.json"))
     args = ap.parse_args()
@@ -133,33 +179,40 @@ def main() -> int:
     from rlaif.labelers.prompts import load_template
 
     torch.set_num_threads(args.threads)
-    pairs = make_pairs(args.pairs, args.chars)
-    template = load_template("", "summarize", args.preamble)
+    if args.task == "text2sql":
+        pairs = make_sql_pairs(args.pairs, args.dbs)
+        args.pairs = len(pairs)
+    else:
+        pairs = make_pairs(args.pairs, args.chars)
+    template = load_template("", args.task, args.preamble)
     path = resolve_model_path(args.model)
     tok = load_tokenizer(args.model)
     fp32 = AutoModelForCausalLM.from_pretrained(path).eval()  # the default dtype: fp32
     bf16 = AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16).eval()
     probe = HFBackend(args.model, model=fp32, tokenizer=tok)
     prompt_tokens = statistics.mean(
-        probe.count_tokens((template.user(p.prompt, p.a, p.b), template.ending)) for p in pairs
+        probe.count_tokens((template.user(p.prompt, p.a, p.b, p.results), template.ending)) for p in pairs
     )
 
-    def ours(model, batch, share, pairs_kv):
+    def ours(model, batch, share, pairs_kv, store=True):
         b = HFBackend(args.model, model=model, tokenizer=tok, batch_size=batch, share_prefix=share)
         b.share_pairs = pairs_kv
+        if not store:  # the backend before the schema level: one stored prefix, reused only whole
+            b.store_size, b.reuse_cut = 1, False
         b.token_group("1")  # built once per backend (vocabulary scan), as in a labeling run
         return b
 
     def fresh(b):  # each timed run starts without a cached prefix, as a labeling run does
-        b._prefix = None
+        b.clear_prefixes()
         return b
 
     backends = {
         "B": ours(fp32, 1, False, False),
         "C": ours(bf16, 1, False, False),
         "D": ours(bf16, args.batch, False, False),
-        "E": ours(bf16, args.batch, True, False),
-        "F": ours(bf16, args.batch, True, True),
+        "E": ours(bf16, args.batch, True, False, store=False),
+        "F": ours(bf16, args.batch, True, True, store=False),
+        "G": ours(bf16, args.batch, True, True),
     }
     configs = {
         "A baseline (fp32, generate, batch 1, one order)": lambda: GenerateJudge(fp32, tok, template)(pairs),
@@ -171,14 +224,25 @@ def main() -> int:
             fresh(backends["D"]), template, pairs, "both"
         ),
         "E + preamble KV cache reused": lambda: run_ours(fresh(backends["E"]), template, pairs, "both"),
-        "F + pair's shared text encoded once (ours)": lambda: run_ours(
+        "F + pair's shared text encoded once": lambda: run_ours(
             fresh(backends["F"]), template, pairs, "both"
+        ),
+        "G + batch prefix (schema) kept across batches (ours)": lambda: run_ours(
+            fresh(backends["G"]), template, pairs, "both"
         ),
     }
     # warm-up: the first bf16/fp32 forward passes pay for kernel selection
     for m in (fp32, bf16):
         with torch.no_grad():
-            m(torch.tensor([probe.encode((template.user(pairs[0].prompt, pairs[0].a, pairs[0].b), ""))]))
+            m(
+                torch.tensor(
+                    [
+                        probe.encode(
+                            (template.user(pairs[0].prompt, pairs[0].a, pairs[0].b, pairs[0].results), "")
+                        )
+                    ]
+                )
+            )
     times: dict[str, list[float]] = {k: [] for k in configs}
     cpu: dict[str, list[float]] = {k: [] for k in configs}
     orders: dict[str, int] = {}
@@ -210,7 +274,7 @@ def main() -> int:
     cpu_rate = {k: orders[k] / statistics.median(v) for k, v in cpu.items()}
     levers = levers_of(rate)
     # the forward pass against the machine's matmul rate (FLOPs ~ 2 * non-embedding params * tokens)
-    b = fresh(backends["F"])
+    b = fresh(backends["G"])
     b.stats = {k: 0 for k in b.stats}
     c0 = time.process_time()
     run_ours(b, template, pairs, "both")
@@ -224,7 +288,12 @@ def main() -> int:
         "model": args.model,
         "pairs": args.pairs,
         "rounds": args.rounds,
+        "task": args.task,
+        "databases": args.dbs if args.task == "text2sql" else None,
         "preamble": args.preamble,
+        # the stage before the schema level (F) against ours (G), both orders, pairs/s
+        "speedup_schema_level": round(rate[names[-1]] / rate[names[-2]], 2),
+        "speedup_schema_level_cpu": round(cpu_rate[names[-1]] / cpu_rate[names[-2]], 2),
         "mean_prompt_tokens": round(prompt_tokens, 1),
         "orders_per_s": {k: round(v, 3) for k, v in rate.items()},
         "baseline_pairs_per_s": round(rate[names[0]], 3),

@@ -188,6 +188,57 @@ def test_shared_prefix_kv_cache_is_exact(hf):
     assert torch.allclose(hf.last_logprobs(rows[:2]), ref[:2], atol=1e-4)
 
 
+def test_schema_prefix_is_encoded_once_per_database_across_batches(hf):
+    """Level 3 of the labeler's prefix cache: batches on one database reuse its schema's KV (cut from
+    a stored prefix that went further), batches on another pay only for their own schema, and every
+    log-prob matches a plain forward pass."""
+    import torch
+
+    from rlaif.labelers.backends.hf import HFBackend
+
+    plain = HFBackend("unused", model=hf.model, tokenizer=hf.tok, share_prefix=False)
+    b = HFBackend("unused", model=hf.model, tokenizer=hf.tok, batch_size=4)
+    pre = "You are an expert SQL reviewer. Output 1 or 2. Question - "
+    schema = {
+        db: " ".join(f"CREATE TABLE {db}_{t} (id INT, name TEXT, {db}_ref INT);" for t in "abc")
+        for db in ("shop", "zoo")
+    }
+
+    def batch(db, qs):
+        return [
+            b.encode((pre + schema[db] + f" Q: {q}? Query 1 - SELECT {x} Query 2 - SELECT {y}", "Preferred="))
+            for q in qs
+            for x, y in (("a", "b"), ("b", "a"))
+        ]
+
+    batches = [
+        batch("shop", ["how many items", "list all names"]),
+        batch("shop", ["count the rows", "which name is first"]),
+        batch("zoo", ["how many animals", "oldest keeper"]),
+        batch("shop", ["the largest id", "names sorted"]),
+    ]
+    cost = []
+    for rows in batches:
+        before = b.stats["forward_tokens"]
+        got = b.last_logprobs(rows)
+        cost.append(b.stats["forward_tokens"] - before)
+        ref = torch.stack([plain.last_logprobs([r])[0] for r in rows])
+        assert torch.allclose(got, ref, atol=1e-4), float((got - ref).abs().max())
+    schema_tokens = len(hf.tok(schema["shop"])["input_ids"])
+    # the first batch pays for preamble + schema; later shop batches do not, the zoo batch pays its schema
+    assert cost[1] < cost[0] - schema_tokens // 2
+    assert cost[3] < cost[0] - schema_tokens // 2
+    assert cost[2] > cost[1] + schema_tokens // 2
+    b.reuse_cut = False  # whole prefixes only: every batch whose prefix differs pays its schema again
+    b.clear_prefixes()
+    whole = []
+    for rows in batches:
+        before = b.stats["forward_tokens"]
+        b.last_logprobs(rows)
+        whole.append(b.stats["forward_tokens"] - before)
+    assert sum(cost) < sum(whole)
+
+
 def _tiny_arch(arch: str, tok, **extra):
     """A randomly initialised 2-layer model of another architecture on the tiny tokenizer."""
     import torch
