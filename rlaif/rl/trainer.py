@@ -135,22 +135,18 @@ def packed_trunk_hidden(lm, ids, attn, R: int, min_prefix: int = 16, max_tokens:
     (N, R) output repeat the last real one: every loss masks them)."""
     import torch
 
-    from ..algos.packing import additive_mask, group_by_prefix, pack, split_prefix
+    from ..algos.packing import additive_mask, merge_groups, pack
 
     N, P = ids.size(0), ids.size(1) - R
     keep = attn.bool().cpu()
     rows = ids.cpu()
     prompts = [rows[i, :P][keep[i, :P]].tolist() for i in range(N)]
     lengths = keep[:, P:].sum(-1).tolist()  # real response tokens (the mask runs through EOS)
-    groups, offsets, order = [], [], []
-    # grouped on the whole sequences so that a packed row stays under max_tokens (attention is
-    # quadratic in the row); the shared prefix is then cut from the prompts alone
-    seqs = [prompts[i] + rows[i, P : P + lengths[i]].tolist() for i in range(N)]
-    for g in group_by_prefix(seqs, max_tokens=max_tokens, min_prefix=min_prefix, max_members=10**6):
-        prefix, rests = split_prefix([prompts[i] for i in g])
-        groups.append((prefix, [r + rows[i, P : P + lengths[i]].tolist() for i, r in zip(g, rests)]))
-        offsets += [len(r) for r in rests]
-        order += g
+    # the one packing routine: one group per sample, merged by shared prompt prefix, packed rows
+    # capped at max_tokens responses included (attention is quadratic in the row)
+    groups, order, offsets = merge_groups(
+        [(prompts[i], [rows[i, P : P + lengths[i]].tolist()]) for i in range(N)], min_prefix, max_tokens
+    )
     p = pack(groups, pad_id=0)
     T = p.width
     index = torch.empty(N, R, dtype=torch.long)
