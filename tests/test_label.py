@@ -155,6 +155,26 @@ def test_exemplars_come_before_the_sample(tmp_path):
     assert text.index("Text - P0") < text.index("Preferred Summary=2") < text.index("Text - P1")
 
 
+def test_sql_exemplars_show_their_execution_results_when_the_sample_does(tmp_path):
+    ex = write_jsonl(
+        tmp_path / "ex.jsonl",
+        [
+            {
+                "prompt": "Q0",
+                "response_1": "SELECT 1",
+                "response_2": "SELECT x",
+                "preferred": 1,
+                "result_1": "1 row: (1)",
+                "result_2": "error: no such column: x",
+            }
+        ],
+    )
+    t = load_template("", "text2sql", "base", str(ex), 1)
+    with_results = t.user("Q1", "SELECT a", "SELECT b", ("2 rows", "0 rows"))
+    assert with_results.index("Result 2 - error: no such column: x") < with_results.index("Question - Q1")
+    assert "no such column" not in t.user("Q1", "SELECT a", "SELECT b")  # like the sample: no results
+
+
 # --------------------------------------------------------------------------- hf backend on a tiny model
 
 

@@ -340,7 +340,9 @@ class LabelConfig:
     )
     batch_size: int = opt(8, "hf: prompts per forward pass (both orders of a pair count as two)")
     share_prefix: bool = opt(
-        True, "hf: encode the prefix shared by all prompts (preamble) once and reuse its KV cache"
+        True,
+        "hf: encode a shared prefix once and reuse its KV cache (the preamble once per run, a text2sql "
+        "schema once per database, a pair's text once for both orders)",
     )
     min_choice_mass: float = opt(
         1e-4,

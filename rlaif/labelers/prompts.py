@@ -50,6 +50,7 @@ class Exemplar:
     response_2: str
     preferred: int
     rationale: str = ""
+    results: tuple[str, str] | None = None  # each response's execution result (text2sql), if given
 
 
 @dataclass
@@ -82,8 +83,8 @@ class PairTemplate:
     ) -> str:
         """Preamble, exemplars and the sample: everything before the ending."""
         shots = []
-        for ex in self.exemplars:
-            shot = self.block(ex.prompt, ex.response_1, ex.response_2)
+        for ex in self.exemplars:  # shown with results only where the sample has them too
+            shot = self.block(ex.prompt, ex.response_1, ex.response_2, ex.results if results else None)
             if cot and ex.rationale:
                 shot += f"\n\n{self.cot} {ex.rationale}"
             shots.append(f"{shot}\n\n{self.ending}{self.choices[ex.preferred - 1]}")
@@ -161,6 +162,7 @@ def read_exemplars(path: str) -> list[Exemplar]:
                     rec["response_2"],
                     int(rec["preferred"]),
                     rec.get("rationale", ""),
+                    (str(rec["result_1"]), str(rec["result_2"])) if "result_1" in rec else None,
                 )
             )
         except KeyError as e:
