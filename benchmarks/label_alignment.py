@@ -70,21 +70,9 @@ def main() -> int:
     )
     out = run_stage("label", cfg, force=True)
     rep = json.loads((out / "report.json").read_text())
-    keys = (
-        "labeler",
-        "preamble",
-        "with_reference",
-        "alignment",
-        "alignment_one_order",
-        "alignment_by_confidence",
-        "same_position",
-        "ece",
-        "mean_confidence",
-        "p_a_range",
-        "mean_choice_mass",
-        "tokens_per_pair",
-        "pairs_per_s",
-    )
+    from labeler_variants import KEYS  # the same report fields as the variants table
+
+    keys = ("labeler", "preamble", "with_reference", *KEYS)
     print(json.dumps({"overrides": args.overrides} | {k: rep.get(k) for k in keys}, indent=2))
     return 0
 
