@@ -22,7 +22,9 @@ from preferences; the simNN arms at several NN give the labeler-quality curve.
 Folders: OUT/sft, OUT/sample (shared), OUT/arms/ARM/{label,rm,rl,dpo}, OUT/eval and, where the task
 has held-out databases, OUT/heldout/eval (report.html, summary.md, results.json). Every stage skips
 itself when complete and resumes when not, so a killed demo continues where it was. `--policy PATH`
-starts from an SFT checkpoint you already have.
+starts from an SFT checkpoint you already have. `--until rm` stops every arm after its reward model
+(no RL, no eval): labeler alignment and RM accuracy against the oracle for a fraction of the cost;
+a later run without it reuses those stages. OUT/study.md keeps every arm run in OUT.
 """
 
 from __future__ import annotations
@@ -140,6 +142,16 @@ def arm_plan(arm: str, quick: bool, big: str) -> tuple[dict, list[str]]:
     )
 
 
+UNTIL = ("label", "rm")
+
+
+def _until(stages: list[str], until: str) -> list[str]:
+    """An arm's stages up to and including `until` (all of them without it; none if it lacks it)."""
+    if not until:
+        return stages
+    return stages[: stages.index(until) + 1] if until in stages else []
+
+
 def _tree(flat: dict) -> dict:
     out: dict = {}
     for k, v in flat.items():
@@ -239,8 +251,11 @@ def run_demo(
     extra: list[str] | None = None,
     force_eval: bool = True,
     policy: str = "",
+    until: str = "",
 ) -> Path:
-    """Run the demo; returns the eval folder (report.html, summary.md, results.json)."""
+    """Run the demo; returns the eval folder (report.html, summary.md, results.json). `until`
+    (label or rm): every arm stops after that stage and nothing is evaluated, to measure labelers
+    and reward models against the oracle before paying for RL."""
     from .stages import run_stage
 
     arms = list(arms or (QUICK_ARMS if quick else FULL_ARMS))
@@ -258,11 +273,13 @@ def run_demo(
     sft_ckpt = policy or str(Path(out) / "sft" / "checkpoint")
     needs_samples = any("label" in arm_plan(a, quick, big)[1] for a in arms)
     evals = ["eval"] + (["eval-heldout"] if has_heldout(shared.task) else [])
+    if until and until not in UNTIL:
+        raise ConfigError(f"demo --until: {until!r}; use one of {', '.join(UNTIL)}")
     plan = (
         ([] if policy else ["sft"])
         + (["sample"] if needs_samples else [])
-        + [f"{a}:{s}" for a in arms for s in arm_plan(a, quick, big)[1]]
-        + evals
+        + [f"{a}:{s}" for a in arms for s in _until(arm_plan(a, quick, big)[1], until)]
+        + ([] if until else evals)
     )
     t0 = time.time()
     print(f"[rlaif] demo ({'quick' if quick else 'full'}): {len(plan)} steps: {', '.join(plan)}", flush=True)
@@ -303,10 +320,20 @@ def run_demo(
         print(f"[rlaif] demo: arm {arm} did not finish ({why})", flush=True)
     from .evaluation.study import write_study
 
-    study = write_study(Path(out), [a for a in arms if a not in failed])
+    study = write_study(Path(out), [a for a in arms if a not in failed] + _other_arms(Path(out), arms))
     print(f"[rlaif] demo: the study's summary, arm by arm: {study}", flush=True)
-    print(f"[rlaif] demo finished in {time.time() - t0:.0f}s; report: {folder / 'report.html'}", flush=True)
+    where = f"study: {study}" if until else f"report: {folder / 'report.html'}"
+    print(f"[rlaif] demo finished in {time.time() - t0:.0f}s; {where}", flush=True)
     return folder
+
+
+def _other_arms(out: Path, arms: list[str]) -> list[str]:
+    """Arms of earlier runs in the same folder (a study built arm by arm, or --until first): the
+    summary keeps their rows, each read from its own stages' files."""
+    folder = out / "arms"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name not in arms and known_arm(p.name))
 
 
 def main(argv: list[str]) -> int:
@@ -335,6 +362,13 @@ def main(argv: list[str]) -> int:
         help="start from this SFT checkpoint instead of training one (the sft stage is skipped)",
     )
     ap.add_argument(
+        "--until",
+        choices=UNTIL,
+        default="",
+        help="stop every arm after this stage and skip the evaluation: labeler alignment and RM accuracy "
+        "against the oracle (OUT/study.md) for the cost of labeling, before any RL",
+    )
+    ap.add_argument(
         "--labeler",
         default=BIG_LABELER,
         help=f"the large labeler (default {BIG_LABELER}); any built-in name, HF id or folder",
@@ -346,7 +380,7 @@ def main(argv: list[str]) -> int:
         unknown = [a for a in arms or [] if not known_arm(a)]
         if unknown:
             raise ConfigError(f"unknown demo arm(s) {unknown}; arms: {', '.join(FULL_ARMS)}, rlaif-simNN")
-        run_demo(out, args.quick, arms, args.labeler, extra, policy=args.policy)
+        run_demo(out, args.quick, arms, args.labeler, extra, policy=args.policy, until=args.until)
     except ConfigError as e:
         print(f"rlaif demo: config error: {e}", file=sys.stderr)
         return 2

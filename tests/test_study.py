@@ -50,3 +50,16 @@ def test_study_puts_each_arm_beside_its_labeler_and_rm(tmp_path):
 def test_study_of_a_run_without_evaluations_says_so_without_failing(tmp_path):
     md = write_study(tmp_path, ["rlhf"]).read_text()
     assert "| rlhf | - | - | - | - | - |" in md and not (tmp_path / "labeler_curve.png").exists()
+
+
+def test_demo_until_stops_every_arm_after_that_stage_and_keeps_earlier_arms_in_the_study(tmp_path):
+    from rlaif.demo import _other_arms, _until, arm_plan
+
+    assert _until(arm_plan("rlaif-sim78", False, "x")[1], "rm") == ["label", "rm"]
+    assert _until(arm_plan("rlhf", False, "x")[1], "label") == ["label"]
+    assert _until(arm_plan("rlvr", False, "x")[1], "rm") == []  # no preferences to measure
+    assert _until(arm_plan("d-rlaif", False, "x")[1], "") == ["rl"]
+    for arm in ("rlvr", "rlhf", "notes"):
+        (tmp_path / "arms" / arm).mkdir(parents=True)
+    assert _other_arms(tmp_path, ["rlaif-sim62"]) == ["rlhf", "rlvr"]  # not the unknown folder
+    assert _other_arms(tmp_path, ["rlhf"]) == ["rlvr"]
