@@ -577,3 +577,29 @@ def test_rl_steps_draw_their_prompts_from_one_database_where_the_data_allows():
     assert batches == prompt_batches(prompts, 2, 30, seed=3, min_prefix=16)
     plain = prompt_batches(prompts, 2, 30, seed=3)  # sharing off: plain shuffled passes
     assert sum(db[a] == db[b] for a, b in plain) < same
+
+
+def test_the_task_oracle_is_logged_beside_a_learned_reward_never_instead_of_it(tmp_path):
+    """monitor/oracle: the rollouts' true accuracy where RL trains on something else (an RM): the
+    curve that shows reward hacking. Not when the reward already is the oracle; a failing monitor
+    switches itself off instead of stopping training."""
+    from types import SimpleNamespace
+
+    from rlaif.rl.rewards import oracle_monitor
+    from rlaif.tasks import get_task
+
+    cfg = load_config(None, {"out": str(tmp_path), "task": "text2sql"})
+    assert oracle_monitor([{"source": "oracle"}], cfg) is None
+    fn = oracle_monitor([{"source": "rm"}], cfg)
+    assert fn is not None
+    recs = get_task("text2sql").records("rl")[:2]
+    extra = sorted({k for r in recs for k in r if k != "prompt"})
+    me = SimpleNamespace(monitor=fn)
+    got = rl_mod.Trainer._monitor(me, recs, [recs[0]["gold_sql"], "SELECT nothing FROM nowhere"], extra)
+    assert got == 0.5
+
+    def broken(prompts, completions, **kw):
+        raise KeyError("gold_sql")
+
+    me.monitor = broken
+    assert rl_mod.Trainer._monitor(me, recs, ["x", "y"], extra) is None and me.monitor is None

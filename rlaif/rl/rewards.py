@@ -17,6 +17,10 @@ records' other fields as lists (gold SQL, database ids, ...), one entry per comp
    Heavy sources import their code only when built, so a config naming `oracle` never loads an RM.
 3. A reward that is None, NaN or inf is an error naming the source and the completion: a silent NaN
    would poison every weight of the policy within one step.
+4. `oracle_monitor`: where the reward is something else than the task's own (an RM, the labeler's
+   score), the task's reward is computed beside it and logged as `monitor/oracle`, never trained
+   on: the true accuracy of the rollouts, step by step, shows reward hacking as it happens (the
+   learned reward rising while the oracle falls).
 """
 
 from __future__ import annotations
@@ -292,6 +296,20 @@ def reward_inputs(specs: list, cfg) -> list[tuple[str, str, str]]:
 def uses_labeler(specs: list) -> bool:
     """Whether a source reads the `label` section (d-RLAIF's labeler)."""
     return any(isinstance(s, dict) and s.get("source") == "direct" for s in specs)
+
+
+def oracle_monitor(specs: list, cfg=None) -> RewardFn | None:
+    """The task's own reward (text2sql: execution match) to log beside a learned one; None where a
+    source already is the oracle or the task cannot be built here."""
+    if cfg is None or any(isinstance(s, dict) and s.get("source") == "oracle" for s in specs):
+        return None
+    try:
+        from ..tasks import get_task
+
+        task = get_task(cfg.task)
+    except Exception:  # a task that cannot be built here: nothing to monitor with
+        return None
+    return task.reward
 
 
 def build_rewards(specs: list[dict], cfg=None) -> CombinedReward:

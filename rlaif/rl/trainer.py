@@ -49,7 +49,7 @@ Design decisions:
    an overflowing step is skipped by the scaler rather than treated as divergence.
 
 Output: OUT/rl/checkpoint (the final policy, full weights), checkpoints/step-N (resumable state),
-metrics.jsonl (reward/, kl/, loss/, policy/, value/, response/, perf/), samples.jsonl.
+metrics.jsonl (reward/, monitor/, kl/, loss/, policy/, value/, response/, perf/), samples.jsonl.
 """
 
 from __future__ import annotations
@@ -170,7 +170,9 @@ def packed_trunk_hidden(lm, ids, attn, R: int, min_prefix: int = 16, max_tokens:
 class Trainer:
     """The models, optimizer and one RL step. `state_dict()` is everything a resume needs."""
 
-    def __init__(self, cfg: Config, policy_path: str, records: list[dict], reward, acc, tokenizer):
+    def __init__(
+        self, cfg: Config, policy_path: str, records: list[dict], reward, acc, tokenizer, monitor=None
+    ):
         import torch
 
         from ..algos.advantages import get_algo
@@ -189,6 +191,8 @@ class Trainer:
         self.kl_fn = kl_estimator(self.rl.kl_estimator)
         self.kl_ctl = KLController(self.rl.kl_coef, self.rl.kl_target, self.rl.kl_horizon)
         self.records, self.reward = records, reward
+        self.monitor = monitor  # the task's oracle, logged beside a learned reward (rewards.oracle_monitor)
+        self.last_monitor: float | None = None
         self.policy = load_policy(cfg, policy_path).to(acc.device)
         check_head(self.policy, lambda h: head_logits(self.policy, h), "policy")
         self.lora = cfg.model.lora.enabled
@@ -298,7 +302,24 @@ class Trainer:
             raise NonFiniteError(f"step {step}: {e}") from None
         scores = torch.tensor(totals, dtype=torch.float32, device=ro.response_ids.device)
         scores = penalize_missing_eos(scores, ro.ended, self.rl.missing_eos_penalty)
+        self.last_monitor = self._monitor(recs, ro.texts, extra)
         return ro, scores, parts
+
+    def _monitor(self, recs: list[dict], completions: list[str], extra: list[str]) -> float | None:
+        """Mean oracle reward of the rollouts (logged only); a monitor that fails is switched off
+        with one line, it never stops training."""
+        if self.monitor is None:
+            return None
+        try:
+            got = self.monitor(
+                [r["prompt"] for r in recs], completions, **{k: [r.get(k) for r in recs] for k in extra}
+            )
+            vals = [float(v) for v in got if v is not None]
+            return sum(vals) / len(vals) if vals else None
+        except Exception as e:  # e.g. prompts without the fields the task's reward reads
+            print(f"[rlaif] rl: monitor/oracle switched off: the task's reward failed ({e})", flush=True)
+            self.monitor = None
+            return None
 
     def step(self, engine, idx: list[int], texts: list[str], step: int) -> tuple[dict, list[dict]]:
         """One RL step on prompts `idx`; returns (metrics, a few logged samples)."""
@@ -335,6 +356,7 @@ class Trainer:
             "reward/mean": float(scores.mean()),
             "reward/std": float(scores.std()) if len(scores) > 1 else 0.0,
             **{f"reward/{k}": sum(v) / len(v) for k, v in parts.items()},
+            **({"monitor/oracle": self.last_monitor} if self.last_monitor is not None else {}),
             "objective/mean": float(((1 - beta) * scores - beta * seq_kl).mean()),
             "kl/mean": float(seq_kl.mean()),
             "kl/coef": beta,
@@ -726,13 +748,13 @@ def train(cfg: Config, records: list[dict], out_dir: Path, model_path: str, run:
     from ..core.models import describe_model, encode_prompt, load_tokenizer, render_prompt
     from ..core.runs import JsonlAppender
     from ..core.training import MetricLog, Progress, accelerator
-    from .rewards import build_rewards
+    from .rewards import build_rewards, oracle_monitor
 
     rl = cfg.rl
     acc = accelerator(cfg.seed, cfg.model)
     tok = load_tokenizer(model_path, cfg.model.trust_remote_code)
     reward = build_rewards(rl.rewards, cfg)
-    trainer = Trainer(cfg, model_path, records, reward, acc, tok)
+    trainer = Trainer(cfg, model_path, records, reward, acc, tok, oracle_monitor(rl.rewards, cfg))
     texts = [render_prompt(tok, r["prompt"], cfg.model.chat_template) for r in records]
     batches = prompt_batches(
         [encode_prompt(tok, t) for t in texts], rl.batch_size, rl.steps, cfg.seed, trainer.share
@@ -803,5 +825,8 @@ def summarize(metrics_file: Path) -> dict:
         "reward_first": mean(rows[:k], "reward/mean"),
         "reward_last": mean(rows[-k:], "reward/mean"),
         "kl_last": mean(rows[-k:], "kl/mean"),
+        # the task's own reward of the rollouts where the training reward was learned: did it follow?
+        "oracle_first": mean(rows[:k], "monitor/oracle"),
+        "oracle_last": mean(rows[-k:], "monitor/oracle"),
         "step_s": mean(rows, "perf/step_s"),
     }
