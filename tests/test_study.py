@@ -63,3 +63,18 @@ def test_demo_until_stops_every_arm_after_that_stage_and_keeps_earlier_arms_in_t
         (tmp_path / "arms" / arm).mkdir(parents=True)
     assert _other_arms(tmp_path, ["rlaif-sim62"]) == ["rlhf", "rlvr"]  # not the unknown folder
     assert _other_arms(tmp_path, ["rlhf"]) == ["rlvr"]
+
+
+def test_rl_curves_read_the_oracle_whether_it_was_the_reward_or_only_logged(tmp_path):
+    from rlaif.evaluation.study import moving_average, oracle_per_step
+
+    assert moving_average([1.0, 0.0, 1.0, 1.0], 2) == [1.0, 0.5, 0.5, 1.0]
+    for arm, key in (("rlvr", "reward/oracle"), ("rlhf", "monitor/oracle")):
+        d = tmp_path / "arms" / arm / "rl"
+        d.mkdir(parents=True)
+        rows = [{"step": i + 1, key: i / 10, "reward/mean": 5.0} for i in range(12)]
+        (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + "not json\n")
+    assert oracle_per_step(tmp_path / "arms" / "rlhf" / "rl" / "metrics.jsonl")[:2] == [(1, 0.0), (2, 0.1)]
+    assert oracle_per_step(tmp_path / "nowhere.jsonl") == []
+    md = write_study(tmp_path, ["rlvr", "rlhf", "rlaif-sim70"]).read_text()  # sim70: no RL run, no line
+    assert "rl_curves.png" in md and (tmp_path / "rl_curves.png").read_bytes()[:4] == b"\x89PNG"

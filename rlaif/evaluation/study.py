@@ -7,7 +7,10 @@ Reads, for a demo run root OUT:
 - OUT/arms/ARM/rm/manifest.json: the RM's held-out accuracy against the oracle (`eval_vs_reference`);
 and writes OUT/study.json, OUT/study.md and OUT/labeler_curve.png: Δ accuracy against labeler
 alignment (the paper's Figure-style curve: simulated labelers as the curve, RLHF at the oracle's
-100%, real labelers placed by their measured alignment, RLVR as the line no preference can beat).
+100%, real labelers placed by their measured alignment, RLVR as the line no preference can beat);
+and OUT/rl_curves.png from OUT/arms/ARM/rl/metrics.jsonl: the rollouts' oracle accuracy step by step
+(RLVR's reward; `monitor/oracle` for a learned reward), moving averages, every arm on one axis. The
+arms draw the same prompts at each step (one seed), so the curves compare step for step.
 Pure reading and arithmetic: nothing here runs a model.
 """
 
@@ -142,6 +145,64 @@ def curve(rows: list[dict], path: Path) -> Path | None:
     return path
 
 
+def oracle_per_step(metrics: Path) -> list[tuple[int, float]]:
+    """(step, oracle accuracy of the rollouts) from an RL run's metrics: `reward/oracle` where the
+    oracle was the reward, `monitor/oracle` where it was only logged."""
+    out = []
+    try:
+        lines = metrics.read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        v = row.get("monitor/oracle", row.get("reward/oracle"))
+        if isinstance(v, (int, float)) and "step" in row:
+            out.append((int(row["step"]), float(v)))
+    return out
+
+
+def moving_average(xs: list[float], k: int) -> list[float]:
+    """Trailing mean over the last <= k values (the first ones average what there is)."""
+    out, acc = [], 0.0
+    for i, x in enumerate(xs):
+        acc += x - (xs[i - k] if i >= k else 0.0)
+        out.append(acc / min(i + 1, k))
+    return out
+
+
+def rl_curves(out: Path, arms: list[str], path: Path, window: int = 10) -> Path | None:
+    """The rollouts' oracle accuracy per RL step, one line per arm (moving average over `window`)."""
+    series = {a: oracle_per_step(out / "arms" / a / "rl" / "metrics.jsonl") for a in arms}
+    series = {a: s for a, s in series.items() if s}
+    if not series:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for a, s in series.items():
+        steps, ys = zip(*s)
+        ax.plot(
+            steps,
+            [100 * y for y in moving_average(list(ys), window)],
+            label=a,
+            lw=1.6 if a == "rlvr" else 1.2,
+        )
+    ax.set_xlabel("RL step")
+    ax.set_ylabel(f"rollouts the oracle accepts (%, mean of {window} steps)")
+    ax.set_title("What each arm's RL did to the true accuracy (training prompts)")
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def write_study(out: Path, arms: list[str]) -> Path:
     """OUT/study.json, OUT/study.md and OUT/labeler_curve.png; returns the markdown file."""
     out = Path(out)
@@ -152,5 +213,7 @@ def write_study(out: Path, arms: list[str]) -> Path:
     md = markdown(rows, sft)
     if curve(rows, out / "labeler_curve.png"):
         md += "\n![Δ accuracy against labeler alignment](labeler_curve.png)\n"
+    if rl_curves(out, arms, out / "rl_curves.png"):
+        md += "\n![the rollouts' oracle accuracy per RL step](rl_curves.png)\n"
     (out / "study.md").write_text(md)
     return out / "study.md"
