@@ -63,7 +63,15 @@ def _wrong_of_other_gold(task) -> list[dict]:
     out = []
     for items in by_db.values():
         for i, it in enumerate(items):
-            wrong = next((o for o in items[i + 1 :] + items[:i] if o["gold_sql"] != it["gold_sql"]), None)
+            # another question's query that the oracle rejects here (some return the same rows)
+            wrong = next(
+                (
+                    o
+                    for o in items[i + 1 :] + items[:i]
+                    if o["gold_sql"] != it["gold_sql"] and not task.check(it["prompt"], o["gold_sql"]).correct
+                ),
+                None,
+            )
             if wrong is not None:
                 out.append(it | {"chosen": it["gold_sql"], "rejected": wrong["gold_sql"]})
     return out
@@ -104,8 +112,12 @@ def build_exemplars(task, n: int, work: Path) -> Path:
     for it in task.records("preference"):
         by_db.setdefault(it["db_id"], []).append(it)
     rows = []
-    for k, db in enumerate(sorted(by_db)[:n]):
-        it, other = by_db[db][0], next(o for o in by_db[db][1:] if o["gold_sql"] != by_db[db][0]["gold_sql"])
+    for db in sorted(by_db):
+        it = by_db[db][0]
+        other = next((o for o in by_db[db][1:] if not task.check(it["prompt"], o["gold_sql"]).correct), None)
+        if other is None:
+            continue
+        k = len(rows)
         good, bad = it["gold_sql"], other["gold_sql"]
         first, second = (good, bad) if k % 2 == 0 else (bad, good)
         rows.append(
@@ -118,6 +130,8 @@ def build_exemplars(task, n: int, work: Path) -> Path:
                 "result_2": task.execution_summary(it, second),
             }
         )
+        if len(rows) == n:
+            break
     path = work / "exemplars.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path

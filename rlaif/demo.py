@@ -39,6 +39,7 @@ from pathlib import Path
 
 from .core.config import Config, ConfigError, load_config
 from .core.records import RecordError
+from .core.runs import StaleRunError
 
 # sizes: --quick must finish in ~10 minutes on 2 CPU cores; the full demo in ~3 hours
 SIZES = {
@@ -316,7 +317,9 @@ def run_demo(
         elif arm:
             try:
                 done = run_stage(stage, per_arm[arm])
-            except (RecordError, ValueError) as e:  # e.g. a labeler that labeled nothing: report, go on
+            # e.g. a labeler that labeled nothing, or an arm folder made with another config (an
+            # older version's): report, go on with the other arms
+            except (RecordError, ValueError, StaleRunError) as e:
                 failed[arm] = f"{stage}: {e}"
                 print(f"[rlaif] demo: arm {arm} stopped at {stage}: {e}", flush=True)
                 continue

@@ -236,6 +236,7 @@ def test_schema_prefix_is_encoded_once_per_database_across_batches(hf):
         batch("shop", ["count the rows", "which name is first"]),
         batch("zoo", ["how many animals", "oldest keeper"]),
         batch("shop", ["the largest id", "names sorted"]),
+        batch("shop", ["any name"]) + batch("zoo", ["any animal"]),  # shares less than any stored prefix
     ]
     cost = []
     for rows in batches:
@@ -249,6 +250,10 @@ def test_schema_prefix_is_encoded_once_per_database_across_batches(hf):
     assert cost[1] < cost[0] - schema_tokens // 2
     assert cost[3] < cost[0] - schema_tokens // 2
     assert cost[2] > cost[1] + schema_tokens // 2
+    # the mixed batch reuses a stored schema prefix cut back to the preamble: cheaper than from cold
+    cold = HFBackend("unused", model=hf.model, tokenizer=hf.tok, batch_size=4)
+    cold.last_logprobs(batches[4])
+    assert cost[4] <= cold.stats["forward_tokens"] - len(hf.tok(pre)["input_ids"]) + 2
     b.reuse_cut = False  # whole prefixes only: every batch whose prefix differs pays its schema again
     b.clear_prefixes()
     whole = []

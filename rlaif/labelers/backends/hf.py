@@ -3,7 +3,8 @@
 1. Scoring reads the next-token distribution after the ending: one forward pass, no `generate`.
    Only the last real position of each row goes through the LM head (a 49k-row matmul per token
    would otherwise cost ~20% of SmolLM2's forward pass).
-2. Prefix sharing in three levels, all exact (tests compare them with a plain forward pass):
+2. Prefix sharing in three levels, all exact up to floating-point rounding (tests compare them with a
+   plain forward pass in fp32; in bf16 a prefix encoded in two pieces may differ in the last bits):
    - the prefix all rows of a batch share (chat header + preamble, and on text2sql the database
      schema: ~390 of ~470 prompt tokens) is encoded once and its KV cache kept in a small store.
      A later batch reuses the longest stored prefix it starts with, cut to the common part (the
@@ -70,7 +71,8 @@ class HFBackend:
         # stored prefixes, most recently used last: (ids, [(k, v)] per layer, batch 1)
         self._store: list[tuple[list[int], Any]] = []
         self.store_size = 4
-        self.reuse_cut = True  # reuse part of a stored prefix; False = whole prefixes only (benchmarks)
+        self.reuse_cut = True  # reuse part of a stored prefix; False: the backend before the store
+        # (one stored prefix reused only whole, as it is: benchmarks measure the store against it)
         self._head_fp32 = None
         self.stats = {"prompt_tokens": 0, "forward_tokens": 0, "generated_tokens": 0, "calls": 0}
         from ...core.models import check_head
@@ -170,13 +172,17 @@ class HFBackend:
         if n < 8:
             return 0, None
         best, m = -1, 0
-        for j, (ids, _) in enumerate(self._store):
+        for j, (ids, kv) in enumerate(self._store):
             k = _lcp(ids, rows[0][:n])
-            if k > m and (self.reuse_cut or k == len(ids)):
+            # a cut needs every position in the cache: a sliding-window layer keeps only the last ones
+            whole_only = not self.reuse_cut or kv[0][0].shape[-2] != len(ids)
+            if k > m and (k == len(ids) or not whole_only):
                 best, m = j, k
         if best >= 0 and m >= 8:
             ids, kv = self._store.pop(best)
             self._store.append((ids, kv))  # most recently used
+            if m == len(ids) and not self.reuse_cut:
+                return m, kv  # whole prefixes only (the backend before the store): no extension either
             if m == n:
                 return n, [(k[:, :, :n], v[:, :, :n]) for k, v in kv]
             kv = [(k[:, :, :m], v[:, :, :m]) for k, v in kv]
@@ -187,7 +193,7 @@ class HFBackend:
         mask = torch.ones(1, n, dtype=torch.long, device=dev)
         _, kv = self._run(t, mask, torch.arange(m, n, device=dev)[None], kv)
         self._store.append((rows[0][:n], kv))
-        del self._store[: -self.store_size]
+        del self._store[: max(0, len(self._store) - max(1, self.store_size))]
         return n, kv
 
     def clear_prefixes(self) -> None:
