@@ -618,3 +618,21 @@ def test_chunks_keep_pairs_on_one_schema_together(tmp_path):
     chunks = _chunks(rows, cfg)
     assert sorted(i for c in chunks for i in c) == list(range(16)) and all(len(c) == 4 for c in chunks)
     assert all(len({i % 2 for i in c}) == 1 for c in chunks)  # one database per chunk
+
+
+def test_a_label_run_reports_its_own_tokens_not_the_shared_backends_running_total():
+    """An hf backend is loaded once per process and shared by every label run in it (the demo's arms,
+    benchmarks/labeler_variants.py): each run's report counts from when it started."""
+    from types import SimpleNamespace
+
+    from rlaif.core.config import load_config
+    from rlaif.labelers.pairs import backend_counters, label_stats
+
+    backend = SimpleNamespace(stats={"prompt_tokens": 1000, "forward_tokens": 400, "generated_tokens": 0})
+    before = backend_counters(backend)
+    backend.stats = {"prompt_tokens": 1600, "forward_tokens": 700, "generated_tokens": 0}
+    labs = [{"p_a": 0.6}, {"p_a": 0.3}, {"p_a": 0.5, "tie": True}]
+    st = label_stats(load_config(), backend, labs, 2.0, before)
+    assert st["tokens_per_pair"] == 300.0 and st["backend_stats"]["forward_tokens"] == 300
+    assert st["pairs_per_s"] == 1.0
+    assert label_stats(load_config(), backend, labs, 2.0)["tokens_per_pair"] == 800.0  # no snapshot: all

@@ -269,9 +269,15 @@ def fit_label_temperature(cfg: Config, rows, labs, fit) -> tuple[float, str]:
     return fit([p for p, _ in xs], [g for _, g in xs]), where
 
 
-def label_stats(cfg: Config, backend, labs: list[dict], elapsed: float) -> dict:
+def backend_counters(backend) -> dict:
+    """The backend's running counters (tokens, calls): an hf backend is loaded once per process and
+    shared by every label run in it, so a run reports the difference from before it started."""
+    return dict(getattr(backend, "stats", {}) or {})
+
+
+def label_stats(cfg: Config, backend, labs: list[dict], elapsed: float, before: dict | None = None) -> dict:
     fresh = [lab for lab in labs if not lab.get("cached") and not lab.get("tie")]
-    st = dict(getattr(backend, "stats", {}) or {})
+    st = {k: v - (before or {}).get(k, 0) for k, v in backend_counters(backend).items()}
     toks = st.get("prompt_tokens", 0) + st.get("generated_tokens", 0)
     lc = cfg.label
     return {

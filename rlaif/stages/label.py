@@ -17,6 +17,7 @@ from ..labelers import build_labeler
 from ..labelers.pairs import (
     attach_gold,
     attach_results,
+    backend_counters,
     label_rows,
     label_stats,
     postprocess_labels,
@@ -54,10 +55,11 @@ def run(cfg: Config, force: bool = False) -> Path:
     if lc.mode == "principles":
         return run_principles(r, cfg, rows, t0)
     labeler = build_labeler(cfg)
+    before = backend_counters(labeler.backend)
     labs = label_rows(cfg, rows, r.dir / "comparisons.partial.jsonl", labeler.label)
     elapsed = time.time() - t0
     r.time("label_s", elapsed)
-    stats = label_stats(cfg, labeler.backend, labs, elapsed) | {
+    stats = label_stats(cfg, labeler.backend, labs, elapsed, before) | {
         "reference_labels": gold_src,
         "labeler_fingerprint": labeler.fingerprint,
     }
