@@ -137,6 +137,21 @@ def build_exemplars(task, n: int, work: Path) -> Path:
     return path
 
 
+def alignment_by_failure(task, comparisons: Path) -> dict:
+    """Alignment split by how the rejected query fails: it runs and returns the wrong rows (the hard
+    pairs: execution results alone do not give it away) or it does not run at all."""
+    hits: dict[str, list[bool]] = {"runs": [], "fails": []}
+    for line in comparisons.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        gold, p = r.get("gold_p_a"), r.get("p_a")
+        if gold in (None, 0.5) or p is None or p == 0.5:
+            continue
+        wrong = r["response_b"] if gold > 0.5 else r["response_a"]
+        kind = "runs" if task.check(r["prompt"], wrong).valid else "fails"
+        hits[kind].append((p > 0.5) == (gold > 0.5))
+    return {k: {"pairs": len(v), "alignment": sum(v) / len(v) if v else None} for k, v in hits.items()}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="qwen2.5-coder-0.5b")
@@ -188,6 +203,7 @@ def main() -> int:
         table[name] = {"overrides": over, "limit": limit, "seconds": round(time.perf_counter() - t0, 1)} | {
             k: rep.get(k) for k in KEYS
         }
+        table[name]["by_failure"] = alignment_by_failure(task, run / "comparisons.jsonl")
         print(name, json.dumps(table[name]), flush=True)
     result = {
         "model": args.model,
@@ -214,13 +230,20 @@ def summary(result: dict) -> str:
         "Alignment with the execution oracle, both orders averaged; top 25% / 50%: the most confident "
         "share of pairs (what `label.postprocess=threshold` keeps).",
         "",
-        "| variant | pairs | alignment | one order | top 25% | top 50% | same position | ECE | pairs/s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| variant | pairs | alignment | wrong query runs | wrong query fails | one order | top 25% | top 50% "
+        "| same position | ECE | pairs/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in result["variants"].items():
         conf = r.get("alignment_by_confidence") or {}
+        fail = r.get("by_failure") or {}
+        split = " | ".join(
+            f"{_pct((fail.get(k) or {}).get('alignment'))} (n={(fail.get(k) or {}).get('pairs', 0)})"
+            for k in ("runs", "fails")
+        )
         lines.append(
-            f"| {name} | {r.get('labeled')} | {_pct(r.get('alignment'))} | {_pct(r.get('alignment_one_order'))} | "
+            f"| {name} | {r.get('labeled')} | {_pct(r.get('alignment'))} | {split} | "
+            f"{_pct(r.get('alignment_one_order'))} | "
             f"{_pct(conf.get('top_25%'))} | {_pct(conf.get('top_50%'))} | {_pct(r.get('same_position'))} | "
             f"{'' if r.get('ece') is None else round(r['ece'], 3)} | {r.get('pairs_per_s')} |"
         )
