@@ -636,3 +636,9 @@ def test_a_label_run_reports_its_own_tokens_not_the_shared_backends_running_tota
     assert st["tokens_per_pair"] == 300.0 and st["backend_stats"]["forward_tokens"] == 300
     assert st["pairs_per_s"] == 1.0
     assert label_stats(load_config(), backend, labs, 2.0)["tokens_per_pair"] == 800.0  # no snapshot: all
+    # an openai backend's counters hold per-server dicts and strings: differences where they are numbers
+    backend.stats = {"prompt_tokens": 10, "per_server": {"a": 3, "b": 2}, "model": "smol"}
+    before = backend_counters(backend)
+    backend.stats = {"prompt_tokens": 16, "per_server": {"a": 5, "b": 2, "c": 1}, "model": "smol"}
+    st = label_stats(load_config(), backend, labs, 2.0, before)["backend_stats"]
+    assert st == {"prompt_tokens": 6, "per_server": {"a": 2, "b": 0, "c": 1}, "model": "smol"}

@@ -275,9 +275,23 @@ def backend_counters(backend) -> dict:
     return dict(getattr(backend, "stats", {}) or {})
 
 
+def _since(now: dict, before: dict) -> dict:
+    """Counters minus their values before (nested per-server dicts too); other values as they are."""
+    out = {}
+    for k, v in now.items():
+        b = before.get(k)
+        if isinstance(v, dict):
+            out[k] = _since(v, b if isinstance(b, dict) else {})
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and isinstance(b, (int, float)):
+            out[k] = v - b
+        else:
+            out[k] = v
+    return out
+
+
 def label_stats(cfg: Config, backend, labs: list[dict], elapsed: float, before: dict | None = None) -> dict:
     fresh = [lab for lab in labs if not lab.get("cached") and not lab.get("tie")]
-    st = {k: v - (before or {}).get(k, 0) for k, v in backend_counters(backend).items()}
+    st = _since(backend_counters(backend), before or {})
     toks = st.get("prompt_tokens", 0) + st.get("generated_tokens", 0)
     lc = cfg.label
     return {
