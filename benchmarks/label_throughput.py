@@ -133,16 +133,14 @@ class GenerateJudge:
 # --------------------------------------------------------------------------- ours, lever by lever
 
 
-def stage_order(pairs) -> list[int]:
-    """The labeling stage's order (`rlaif.labelers.pairs._chunks`): clusters of pairs whose prompts
-    share a long prefix, longest first within and between clusters."""
-    from rlaif.algos.packing import prefix_clusters
-    from rlaif.core.records import prompt_text
+def stage_chunks(pairs, batch_size: int, orders: str) -> list[list[int]]:
+    """The labeling stage's batches (`rlaif.labelers.pairs._chunks`): pairs whose prompts share a
+    long prefix together, longest first within and between such clusters."""
+    from rlaif.core.config import load_config
+    from rlaif.labelers.pairs import _chunks
 
-    size = [len(prompt_text(p.prompt)) + len(p.a) + len(p.b) for p in pairs]
-    clusters = prefix_clusters([prompt_text(p.prompt) for p in pairs], min_prefix=64)
-    clusters.sort(key=lambda c: (-max(size[i] for i in c), min(c)))
-    return [i for c in clusters for i in sorted(c, key=lambda i: (-size[i], i))]
+    cfg = load_config(overrides=[f"label.batch_size={batch_size}", f"label.orders={orders}"])
+    return _chunks([{"prompt": p.prompt, "response_a": p.a, "response_b": p.b} for p in pairs], cfg)
 
 
 def run_ours(backend, template, pairs, orders: str, by_prefix: bool = True) -> tuple[int, float]:
@@ -152,12 +150,17 @@ def run_ours(backend, template, pairs, orders: str, by_prefix: bool = True) -> t
     judge = LMJudge(template, backend)
     # both orders of a pair in the same batch; by_prefix=False: longest first only (the stage before
     # issue 15: one database's pairs spread over many batches)
-    size = [len(p.prompt) + len(p.a) + len(p.b) for p in pairs]
-    order = stage_order(pairs) if by_prefix else sorted(range(len(pairs)), key=lambda i: -size[i])
-    per = max(1, backend.batch_size // (2 if orders == "both" else 1))
+    if by_prefix:
+        chunks = stage_chunks(pairs, backend.batch_size, orders)
+    else:
+        order = sorted(
+            range(len(pairs)), key=lambda i: -len(pairs[i].prompt) - len(pairs[i].a) - len(pairs[i].b)
+        )
+        per = max(1, backend.batch_size // (2 if orders == "both" else 1))
+        chunks = [order[k : k + per] for k in range(0, len(order), per)]
     res = []
-    for k in range(0, len(order), per):
-        res += score_pairs(judge, [pairs[i] for i in order[k : k + per]], orders)
+    for chunk in chunks:
+        res += score_pairs(judge, [pairs[i] for i in chunk], orders)
     n_orders = len(res) * (2 if orders == "both" else 1)
     return n_orders, sum(r["mass"] for r in res) / len(res)
 

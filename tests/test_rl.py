@@ -593,13 +593,14 @@ def test_the_task_oracle_is_logged_beside_a_learned_reward_never_instead_of_it(t
     fn = oracle_monitor([{"source": "rm"}], cfg)
     assert fn is not None
     recs = get_task("text2sql").records("rl")[:2]
-    extra = sorted({k for r in recs for k in r if k != "prompt"})
+    prompts = [r["prompt"] for r in recs]
+    kw = {k: [r.get(k) for r in recs] for k in sorted({k for r in recs for k in r if k != "prompt"})}
     me = SimpleNamespace(monitor=fn)
-    got = rl_mod.Trainer._monitor(me, recs, [recs[0]["gold_sql"], "SELECT nothing FROM nowhere"], extra)
+    got = rl_mod.Trainer._monitor(me, prompts, [recs[0]["gold_sql"], "SELECT nothing FROM nowhere"], kw)
     assert got == 0.5
 
     def broken(prompts, completions, **kw):
         raise KeyError("gold_sql")
 
     me.monitor = broken
-    assert rl_mod.Trainer._monitor(me, recs, ["x", "y"], extra) is None and me.monitor is None
+    assert rl_mod.Trainer._monitor(me, prompts, ["x", "y"], kw) is None and me.monitor is None

@@ -166,8 +166,8 @@ def _downsample(xs: list, n: int = MAX_POINTS) -> list:
     return [xs[int(i * step)] for i in range(n)] + [xs[-1]]
 
 
-def read_rl_metrics(path: Path, name: str) -> dict | None:
-    """Steps with the reward and KL series from a per-step metrics JSONL (None if unreadable)."""
+def read_metric_rows(path: Path) -> list[dict] | None:
+    """The rows of a per-step metrics JSONL, lines that do not parse skipped (None if unreadable)."""
     rows = []
     try:
         with path.open() as f:
@@ -180,6 +180,12 @@ def read_rl_metrics(path: Path, name: str) -> dict | None:
                     rows.append(r)
     except OSError:
         return None
+    return rows
+
+
+def read_rl_metrics(path: Path, name: str) -> dict | None:
+    """Steps with the reward and KL series from a per-step metrics JSONL (None if unreadable)."""
+    rows = read_metric_rows(path)
     if not rows:
         return None
     keys = {s: _pick_key(rows, pref, s) for s, pref in (("reward", REWARD_KEYS), ("kl", KL_KEYS))}

@@ -148,16 +148,10 @@ def curve(rows: list[dict], path: Path) -> Path | None:
 def oracle_per_step(metrics: Path) -> list[tuple[int, float]]:
     """(step, oracle accuracy of the rollouts) from an RL run's metrics: `reward/oracle` where the
     oracle was the reward, `monitor/oracle` where it was only logged."""
+    from .collect import read_metric_rows
+
     out = []
-    try:
-        lines = metrics.read_text().splitlines()
-    except OSError:
-        return out
-    for line in lines:
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
+    for row in read_metric_rows(metrics) or []:
         v = row.get("monitor/oracle", row.get("reward/oracle"))
         if isinstance(v, (int, float)) and "step" in row:
             out.append((int(row["step"]), float(v)))

@@ -294,26 +294,23 @@ class Trainer:
         ro = engine.generate([texts[i] for i in idx], self.n, seed=self.cfg.seed + step)
         recs = [self.records[i] for i in idx for _ in range(self.n)]
         extra = sorted({k for r in recs for k in r if k != "prompt"})
+        prompts, kw = [r["prompt"] for r in recs], {k: [r.get(k) for r in recs] for k in extra}
         try:
-            totals, parts = self.reward(
-                [r["prompt"] for r in recs], ro.texts, **{k: [r.get(k) for r in recs] for k in extra}
-            )
+            totals, parts = self.reward(prompts, ro.texts, **kw)
         except RewardError as e:
             raise NonFiniteError(f"step {step}: {e}") from None
         scores = torch.tensor(totals, dtype=torch.float32, device=ro.response_ids.device)
         scores = penalize_missing_eos(scores, ro.ended, self.rl.missing_eos_penalty)
-        self.last_monitor = self._monitor(recs, ro.texts, extra)
+        self.last_monitor = self._monitor(prompts, ro.texts, kw)
         return ro, scores, parts
 
-    def _monitor(self, recs: list[dict], completions: list[str], extra: list[str]) -> float | None:
-        """Mean oracle reward of the rollouts (logged only); a monitor that fails is switched off
-        with one line, it never stops training."""
+    def _monitor(self, prompts: list, completions: list[str], kw: dict) -> float | None:
+        """Mean oracle reward of the rollouts (logged only), called like the reward; a monitor that
+        fails is switched off with one line, it never stops training."""
         if self.monitor is None:
             return None
         try:
-            got = self.monitor(
-                [r["prompt"] for r in recs], completions, **{k: [r.get(k) for r in recs] for k in extra}
-            )
+            got = self.monitor(prompts, completions, **kw)
             vals = [float(v) for v in got if v is not None]
             return sum(vals) / len(vals) if vals else None
         except Exception as e:  # e.g. prompts without the fields the task's reward reads

@@ -183,9 +183,9 @@ class HFBackend:
             self._store.append((ids, kv))  # most recently used
             if m == len(ids) and not self.reuse_cut:
                 return m, kv  # whole prefixes only (the backend before the store): no extension either
+            kv = [(k[:, :, :m], v[:, :, :m]) for k, v in kv]  # views: the stored cache stays whole
             if m == n:
-                return n, [(k[:, :, :n], v[:, :, :n]) for k, v in kv]
-            kv = [(k[:, :, :m], v[:, :, :m]) for k, v in kv]
+                return n, kv
         else:
             m, kv = 0, None
         dev = self._device()
